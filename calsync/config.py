@@ -1,0 +1,833 @@
+"""TOML configuration -> typed, validated settings.
+
+The file is read once into frozen dataclasses; nothing downstream sees a dict. Every
+problem in the file is collected (wrong type, bad value, unknown key with a "did you
+mean") and reported together with its key path, then loading stops with `ConfigError`.
+
+Relative paths in the file are taken relative to the file's own folder, so a config and
+the calendar next to it work from any working directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from calsync.errors import ConfigError
+from calsync.model import Role
+
+APP = "calsync"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_ALIASES = {d[:3]: i for i, d in enumerate(WEEKDAYS)} | {
+    d: i for i, d in enumerate(WEEKDAYS)
+}
+EQUIPMENT = (
+    "barbell",
+    "dumbbells",
+    "kettlebell",
+    "medicine ball",
+    "bands",
+    "pull-up bar",
+    "box",
+    "bodyweight",
+)
+LEVELS = ("beginner", "intermediate", "advanced")
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir(APP))
+
+
+def system_timezone() -> str:
+    """The system's IANA zone name, or UTC when it cannot be told."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and _is_zone(tz):
+        return tz
+    try:
+        link = os.readlink("/etc/localtime")
+        name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
+        if name and _is_zone(name):
+            return name
+    except OSError:
+        pass
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name and _is_zone(name):
+            return name
+    except OSError:
+        pass
+    return "UTC"
+
+
+def _is_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    timezone: str = "UTC"
+    horizon_days: int = 28
+    earliest: time = time(6, 0)
+    latest: time = time(21, 0)
+    session_minutes: int = 45
+    preferred_time: time | None = time(18, 0)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+    def __contains__(self, d: object) -> bool:
+        return isinstance(d, date) and self.start <= d <= self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The numbers of RULES.md; names as there."""
+
+    sessions_per_week: int = 2
+    taper_sessions_per_week: int = 1
+    min_hours_before_hard: float = 24.0
+    min_hours_before_race: float = 48.0
+    min_hours_after_hard: float = 3.0
+    min_hours_after_easy: float = 0.5
+    lift_on_easy_days: str = "base"  # "base" | "never" | "always"
+    lift_on_rest_days: str = "fallback"  # "fallback" | "never" | "always"
+    min_hours_between_sessions: float = 48.0
+    buffer_minutes: int = 15
+    taper_days: int = 14
+    phase: str = "auto"  # "auto": a week with no hard run is a base week
+    base_ranges: tuple[DateRange, ...] = ()
+    preferred_hours_before_hard: float = 48.0
+    # Start of all-day runs, per weekday (0 = Monday).
+    all_day_run_start: tuple[time, ...] = (time(7, 0),) * 7
+    all_day_run_minutes: int = 60
+    week_start: int = 0  # 0 = Monday
+    freeze_hours: float = 12.0
+    # With no run at all in the horizon: place sessions on rest days anyway?
+    plan_without_runs: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyRules:
+    """User patterns (regular expressions, case-insensitive), tried before the built-ins."""
+
+    hard: tuple[str, ...] = ()
+    easy: tuple[str, ...] = ()
+    race: tuple[str, ...] = ()
+    norun: tuple[str, ...] = ()
+    strength: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExerciseSpec:
+    """A user's own exercise, added to (or replacing) the built-in library."""
+
+    name: str
+    category: str  # lower | calves | upper | core | explosive | plyo
+    equipment: tuple[str, ...] = ("bodyweight",)
+    reps: str = "8"
+    load: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkoutSettings:
+    equipment: tuple[str, ...] = EQUIPMENT
+    level: str = "intermediate"
+    exercises: tuple[ExerciseSpec, ...] = ()
+    replace_library: bool = False  # True: only the user's exercises are used
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSettings:
+    type: str  # "ics" | "google" | "caldav"
+    role: Role = Role.RUNS
+    name: str = ""
+    url: str = ""  # ics: path or URL; caldav: server URL
+    calendar: str = ""  # google: calendar id ("primary"); caldav: calendar name or URL
+    username: str = ""  # caldav
+    password_file: str = ""  # caldav: file holding the password (0600)
+    timeout_seconds: float = 20.0
+    max_bytes: int = 20 * 1024 * 1024
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url or f"{self.type}:{self.calendar}"
+
+
+@dataclass(frozen=True, slots=True)
+class IcsOutput:
+    path: Path
+    calendar_name: str = "Strength training"
+    refresh_minutes: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleOutput:
+    calendar: str = "Strength training"
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleSettings:
+    api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+    token_uri: str = "https://oauth2.googleapis.com/token"
+    token_path: Path | None = None  # default: <state dir>/google-token.json
+    batch_uri: str = "https://www.googleapis.com/batch/calendar/v3"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    listen: str = "127.0.0.1:8765"
+    token: str | None = None  # None: a random token made on first run, kept in a 0600 file
+    base_url: str = ""  # public URL prefix when behind a proxy, for `calsync feed-url`
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSettings:
+    interval_seconds: float = 15 * 60
+    max_backoff_seconds: float = 60 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None
+    schedule: Schedule = field(default_factory=Schedule)
+    rules: Rules = field(default_factory=Rules)
+    classify: ClassifyRules = field(default_factory=ClassifyRules)
+    workout: WorkoutSettings = field(default_factory=WorkoutSettings)
+    sources: tuple[SourceSettings, ...] = ()
+    output_ics: IcsOutput | None = None
+    output_google: GoogleOutput | None = None
+    google: GoogleSettings = field(default_factory=GoogleSettings)
+    state_path: Path = field(default_factory=lambda: default_state_dir() / "state.sqlite3")
+    feed: FeedSettings = field(default_factory=FeedSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state_path.parent
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, key: str, msg: str) -> None:
+        self.items.append(f"{key}: {msg}")
+
+
+def _unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, p: _Problems) -> None:
+    for k in table:
+        if k not in known:
+            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            p.add(f"{where}{k}", f"unknown key{hint}; known keys: {', '.join(known)}")
+
+
+def _type_name(v: object) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
+        type(v), type(v).__name__
+    )
+
+
+def _get(
+    table: Mapping[str, Any],
+    key: str,
+    where: str,
+    p: _Problems,
+    conv: Callable[[Any], Any],
+    expected: str,
+    default: Any,
+) -> Any:
+    if key not in table:
+        return default
+    raw = table[key]
+    try:
+        return conv(raw)
+    except (ValueError, TypeError) as e:
+        detail = f" ({e})" if str(e) else ""
+        p.add(f"{where}{key}", f"expected {expected}, got {raw!r}{detail}")
+        return default
+
+
+def _int(lo: int, hi: int) -> Callable[[Any], int]:
+    def conv(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"not an integer but {_type_name(v)}")
+        if not lo <= v <= hi:
+            raise ValueError(f"out of range {lo}..{hi}")
+        return v
+
+    return conv
+
+
+def _num(lo: float, hi: float) -> Callable[[Any], float]:
+    def conv(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise TypeError(f"not a number but {_type_name(v)}")
+        if not lo <= v <= hi:
+            raise ValueError(f"out of range {lo}..{hi}")
+        return float(v)
+
+    return conv
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"not true/false but {_type_name(v)}")
+    return v
+
+
+def _str(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"not a string but {_type_name(v)}")
+    return v
+
+
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def conv(v: Any) -> str:
+        s = _str(v)
+        if s not in choices:
+            raise ValueError(f"must be one of {', '.join(repr(c) for c in choices)}")
+        return s
+
+    return conv
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_hhmm(v: Any) -> time:
+    s = _str(v).strip()
+    m = _HHMM.match(s)
+    if not m:
+        raise ValueError("not a time of day like '06:30'")
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _zone(v: Any) -> str:
+    s = _str(v)
+    if not _is_zone(s):
+        raise ValueError("not an IANA time zone name like 'Europe/Berlin'")
+    return s
+
+
+def _weekday(v: Any) -> int:
+    s = _str(v).strip().lower()
+    if s not in WEEKDAY_ALIASES:
+        raise ValueError("not a weekday name like 'monday'")
+    return WEEKDAY_ALIASES[s]
+
+
+def _str_list(v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise TypeError("not a list of strings")
+    return tuple(v)
+
+
+def _patterns(v: Any) -> tuple[str, ...]:
+    items = _str_list(v)
+    for pat in items:
+        try:
+            re.compile(pat)
+        except re.error as e:
+            raise ValueError(f"{pat!r} is not a valid regular expression: {e}") from None
+    return items
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|hours?|minutes?|seconds?)?\s*$")
+
+
+def parse_duration_seconds(v: Any) -> float:
+    """'15m', '900s', '1h', or a bare number of minutes."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        if v <= 0:
+            raise ValueError("must be positive")
+        return float(v) * 60
+    m = _DURATION.match(_str(v))
+    if not m:
+        raise ValueError("not a duration like '15m', '900s' or '1h'")
+    n = float(m.group(1))
+    unit = (m.group(2) or "m")[0]
+    secs = n * {"s": 1, "m": 60, "h": 3600}[unit]
+    if secs <= 0:
+        raise ValueError("must be positive")
+    return secs
+
+
+def _path(base: Path | None) -> Callable[[Any], Path]:
+    def conv(v: Any) -> Path:
+        s = os.path.expanduser(_str(v))
+        if not s:
+            raise ValueError("empty path")
+        pth = Path(s)
+        if not pth.is_absolute() and base is not None:
+            pth = base / pth
+        return pth
+
+    return conv
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str, p: _Problems) -> Mapping[str, Any]:
+    v = raw.get(key, {})
+    if not isinstance(v, dict):
+        p.add(f"{where}{key}", f"expected a table [{where}{key}], got {_type_name(v)}")
+        return {}
+    return v
+
+
+SCHEDULE_KEYS = (
+    "timezone",
+    "horizon_days",
+    "earliest",
+    "latest",
+    "session_minutes",
+    "preferred_time",
+)
+
+
+def _schedule(t: Mapping[str, Any], p: _Problems) -> Schedule:
+    w = "schedule."
+    _unknown(t, SCHEDULE_KEYS, w, p)
+    d = Schedule()
+    tz = _get(t, "timezone", w, p, _zone, "an IANA zone name", None) or system_timezone()
+    pref_raw = t.get("preferred_time", None)
+    if pref_raw in ("", "none", False):
+        pref: time | None = None
+    else:
+        pref = _get(t, "preferred_time", w, p, parse_hhmm, "'HH:MM' or \"\"", d.preferred_time)
+    s = Schedule(
+        timezone=tz,
+        horizon_days=_get(t, "horizon_days", w, p, _int(1, 3660), "days, 1..3660", d.horizon_days),
+        earliest=_get(t, "earliest", w, p, parse_hhmm, "'HH:MM'", d.earliest),
+        latest=_get(t, "latest", w, p, parse_hhmm, "'HH:MM'", d.latest),
+        session_minutes=_get(
+            t, "session_minutes", w, p, _int(15, 180), "minutes, 15..180", d.session_minutes
+        ),
+        preferred_time=pref,
+    )
+    if s.earliest >= s.latest:
+        p.add("schedule.latest", f"must be after schedule.earliest ({s.earliest:%H:%M})")
+    return s
+
+
+RULES_KEYS = (
+    "sessions_per_week",
+    "taper_sessions_per_week",
+    "min_hours_before_hard",
+    "min_hours_before_race",
+    "min_hours_after_hard",
+    "min_hours_after_easy",
+    "lift_on_easy_days",
+    "lift_on_rest_days",
+    "min_hours_between_sessions",
+    "buffer_minutes",
+    "taper_days",
+    "phase",
+    "base_ranges",
+    "preferred_hours_before_hard",
+    "all_day_run_start",
+    "all_day_run_minutes",
+    "week_start",
+    "freeze_hours",
+    "plan_without_runs",
+)
+
+
+def _date(v: Any) -> date:
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(_str(v))
+
+
+def _ranges(v: Any) -> tuple[DateRange, ...]:
+    if not isinstance(v, list):
+        raise TypeError("not a list of [from, to] date pairs")
+    out = []
+    for item in v:
+        if not isinstance(item, list) or len(item) != 2:
+            raise ValueError(f"{item!r} is not a [from, to] pair of dates")
+        a, b = _date(item[0]), _date(item[1])
+        if b < a:
+            raise ValueError(f"range {a}..{b} ends before it starts")
+        out.append(DateRange(a, b))
+    return tuple(out)
+
+
+def _all_day_start(v: Any) -> tuple[time, ...]:
+    if isinstance(v, str):
+        return (parse_hhmm(v),) * 7
+    if not isinstance(v, dict):
+        raise TypeError("not 'HH:MM' or a table of weekday = 'HH:MM'")
+    default = parse_hhmm(v.get("default", "07:00"))
+    out = [default] * 7
+    for k, val in v.items():
+        if k == "default":
+            continue
+        out[_weekday(k)] = parse_hhmm(val)
+    return tuple(out)
+
+
+def _rules(t: Mapping[str, Any], p: _Problems) -> Rules:
+    w = "rules."
+    _unknown(t, RULES_KEYS, w, p)
+    d = Rules()
+    hours = _num(0, 24 * 14)
+    r = Rules(
+        sessions_per_week=_get(t, "sessions_per_week", w, p, _int(0, 7), "0..7", 2),
+        taper_sessions_per_week=_get(t, "taper_sessions_per_week", w, p, _int(0, 7), "0..7", 1),
+        min_hours_before_hard=_get(t, "min_hours_before_hard", w, p, hours, "hours", 24.0),
+        min_hours_before_race=_get(t, "min_hours_before_race", w, p, hours, "hours", 48.0),
+        min_hours_after_hard=_get(t, "min_hours_after_hard", w, p, hours, "hours", 3.0),
+        min_hours_after_easy=_get(t, "min_hours_after_easy", w, p, hours, "hours", 0.5),
+        lift_on_easy_days=_get(
+            t, "lift_on_easy_days", w, p, _choice("base", "never", "always"), "a choice", "base"
+        ),
+        lift_on_rest_days=_get(
+            t,
+            "lift_on_rest_days",
+            w,
+            p,
+            _choice("fallback", "never", "always"),
+            "a choice",
+            "fallback",
+        ),
+        min_hours_between_sessions=_get(
+            t, "min_hours_between_sessions", w, p, hours, "hours", 48.0
+        ),
+        buffer_minutes=_get(t, "buffer_minutes", w, p, _int(0, 240), "minutes, 0..240", 15),
+        taper_days=_get(t, "taper_days", w, p, _int(0, 56), "days, 0..56", 14),
+        phase=_get(t, "phase", w, p, _choice("auto", "base"), "a choice", "auto"),
+        base_ranges=_get(t, "base_ranges", w, p, _ranges, "[[from, to], ...] dates", ()),
+        preferred_hours_before_hard=_get(
+            t, "preferred_hours_before_hard", w, p, hours, "hours", 48.0
+        ),
+        all_day_run_start=_get(
+            t,
+            "all_day_run_start",
+            w,
+            p,
+            _all_day_start,
+            "'HH:MM' or { default = 'HH:MM', saturday = 'HH:MM', ... }",
+            d.all_day_run_start,
+        ),
+        all_day_run_minutes=_get(
+            t, "all_day_run_minutes", w, p, _int(5, 600), "minutes, 5..600", 60
+        ),
+        week_start=_get(t, "week_start", w, p, _weekday, "a weekday name", 0),
+        freeze_hours=_get(t, "freeze_hours", w, p, hours, "hours", 12.0),
+        plan_without_runs=_get(t, "plan_without_runs", w, p, _bool, "true/false", False),
+    )
+    if r.taper_sessions_per_week > r.sessions_per_week:
+        p.add("rules.taper_sessions_per_week", "must not exceed rules.sessions_per_week")
+    return r
+
+
+CLASSIFY_KEYS = ("hard", "easy", "race", "norun", "strength")
+
+
+def _classify(t: Mapping[str, Any], p: _Problems) -> ClassifyRules:
+    w = "classify."
+    _unknown(t, CLASSIFY_KEYS, w, p)
+    exp = "a list of regular expressions"
+    return ClassifyRules(**{k: _get(t, k, w, p, _patterns, exp, ()) for k in CLASSIFY_KEYS})
+
+
+WORKOUT_KEYS = ("equipment", "level", "exercises", "replace_library")
+EXERCISE_KEYS = ("name", "category", "equipment", "reps", "load")
+CATEGORIES = ("lower", "calves", "upper", "core", "explosive", "plyo")
+
+
+def _equipment(v: Any) -> tuple[str, ...]:
+    items = _str_list(v)
+    bad = [x for x in items if x not in EQUIPMENT]
+    if bad:
+        raise ValueError(f"unknown equipment {bad}; choose from {', '.join(EQUIPMENT)}")
+    return items
+
+
+def _workout(t: Mapping[str, Any], p: _Problems) -> WorkoutSettings:
+    w = "workout."
+    _unknown(t, WORKOUT_KEYS, w, p)
+    equipment = _get(t, "equipment", w, p, _equipment, "a list of equipment names", EQUIPMENT)
+    level = _get(t, "level", w, p, _choice(*LEVELS), "a level", "intermediate")
+    exercises: list[ExerciseSpec] = []
+    raw = t.get("exercises", [])
+    if not isinstance(raw, list):
+        p.add("workout.exercises", "expected an array of tables [[workout.exercises]]")
+        raw = []
+    for i, ex in enumerate(raw):
+        ew = f"workout.exercises[{i}]."
+        if not isinstance(ex, dict):
+            p.add(ew[:-1], "expected a table")
+            continue
+        _unknown(ex, EXERCISE_KEYS, ew, p)
+        name = _get(ex, "name", ew, p, _str, "a string", "")
+        if not name:
+            p.add(f"{ew}name", "required")
+        exercises.append(
+            ExerciseSpec(
+                name=name,
+                category=_get(ex, "category", ew, p, _choice(*CATEGORIES), "a category", "core"),
+                equipment=_get(
+                    ex, "equipment", ew, p, _equipment, "equipment names", ("bodyweight",)
+                ),
+                reps=_get(ex, "reps", ew, p, _str, "a string like '8' or '30 s'", "8"),
+                load=_get(ex, "load", ew, p, _str, "a string", ""),
+            )
+        )
+    replace = _get(t, "replace_library", w, p, _bool, "true/false", False)
+    return WorkoutSettings(
+        equipment=equipment, level=level, exercises=tuple(exercises), replace_library=replace
+    )
+
+
+SOURCE_KEYS = (
+    "type",
+    "role",
+    "name",
+    "url",
+    "calendar",
+    "username",
+    "password_file",
+    "timeout_seconds",
+    "max_bytes",
+)
+
+
+def _sources(raw: Any, base: Path | None, p: _Problems) -> tuple[SourceSettings, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        p.add("source", "expected one or more [[source]] tables")
+        return ()
+    out = []
+    for i, t in enumerate(raw):
+        w = f"source[{i}]."
+        if not isinstance(t, dict):
+            p.add(w[:-1], "expected a table")
+            continue
+        _unknown(t, SOURCE_KEYS, w, p)
+        typ = _get(t, "type", w, p, _choice("ics", "google", "caldav"), "a source type", "")
+        if "type" not in t:
+            p.add(f"{w}type", "required: 'ics', 'google' or 'caldav'")
+        role = Role(_get(t, "role", w, p, _choice("runs", "busy"), "'runs' or 'busy'", "runs"))
+        url = _get(t, "url", w, p, _str, "a path or URL", "")
+        if typ == "ics":
+            if not url:
+                p.add(f"{w}url", "required for an ics source: a path or an http(s)/webcal URL")
+            elif "://" not in url and base is not None:
+                url = str(base / os.path.expanduser(url))
+        if typ == "caldav" and not url:
+            p.add(f"{w}url", "required for a caldav source: the server URL")
+        cal = _get(t, "calendar", w, p, _str, "a calendar id or name", "")
+        if typ == "google" and not cal:
+            cal = "primary"
+        pw = _get(t, "password_file", w, p, _path(base), "a path", None)
+        out.append(
+            SourceSettings(
+                type=typ,
+                role=role,
+                name=_get(t, "name", w, p, _str, "a string", ""),
+                url=url,
+                calendar=cal,
+                username=_get(t, "username", w, p, _str, "a string", ""),
+                password_file=str(pw) if pw else "",
+                timeout_seconds=_get(
+                    t, "timeout_seconds", w, p, _num(1, 600), "seconds, 1..600", 20.0
+                ),
+                max_bytes=_get(t, "max_bytes", w, p, _int(1024, 1 << 31), "bytes", 20 << 20),
+            )
+        )
+    return tuple(out)
+
+
+def _outputs(
+    t: Mapping[str, Any], base: Path | None, p: _Problems
+) -> tuple[IcsOutput | None, GoogleOutput | None]:
+    _unknown(t, ("ics", "google"), "output.", p)
+    ics = google = None
+    if "ics" in t:
+        it = _table(t, "ics", "output.", p)
+        w = "output.ics."
+        _unknown(it, ("path", "calendar_name", "refresh_minutes"), w, p)
+        pth = _get(it, "path", w, p, _path(base), "a file path", None)
+        if pth is None:
+            p.add(f"{w}path", "required: where to write the strength calendar")
+        else:
+            ics = IcsOutput(
+                path=pth,
+                calendar_name=_get(
+                    it, "calendar_name", w, p, _str, "a string", "Strength training"
+                ),
+                refresh_minutes=_get(
+                    it, "refresh_minutes", w, p, _int(5, 7 * 24 * 60), "minutes", 60
+                ),
+            )
+    if "google" in t:
+        gt = _table(t, "google", "output.", p)
+        _unknown(gt, ("calendar",), "output.google.", p)
+        google = GoogleOutput(
+            calendar=_get(
+                gt, "calendar", "output.google.", p, _str, "a calendar name", "Strength training"
+            )
+        )
+    return ics, google
+
+
+def _google(t: Mapping[str, Any], base: Path | None, p: _Problems) -> GoogleSettings:
+    w = "google."
+    _unknown(t, ("api_endpoint", "token_uri", "token_path", "batch_uri"), w, p)
+    d = GoogleSettings()
+    api = _get(t, "api_endpoint", w, p, _str, "a URL", d.api_endpoint)
+    if not api.endswith("/"):
+        api += "/"
+    return GoogleSettings(
+        api_endpoint=api,
+        token_uri=_get(t, "token_uri", w, p, _str, "a URL", d.token_uri),
+        token_path=_get(t, "token_path", w, p, _path(base), "a path", None),
+        batch_uri=_get(t, "batch_uri", w, p, _str, "a URL", d.batch_uri),
+    )
+
+
+_LISTEN = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+
+
+def _listen(v: Any) -> str:
+    s = _str(v)
+    m = _LISTEN.match(s)
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise ValueError("not HOST:PORT like '127.0.0.1:8765'")
+    return s
+
+
+def _token(v: Any) -> str:
+    s = _str(v)
+    if len(s) < 16 or not re.fullmatch(r"[A-Za-z0-9_\-]+", s):
+        raise ValueError("must be at least 16 characters of A-Z a-z 0-9 _ -")
+    return s
+
+
+def _feed(t: Mapping[str, Any], p: _Problems) -> FeedSettings:
+    w = "feed."
+    _unknown(t, ("listen", "token", "base_url"), w, p)
+    return FeedSettings(
+        listen=_get(t, "listen", w, p, _listen, "HOST:PORT", "127.0.0.1:8765"),
+        token=_get(t, "token", w, p, _token, "a long random string", None),
+        base_url=_get(t, "base_url", w, p, _str, "a URL", "").rstrip("/"),
+    )
+
+
+def _daemon(t: Mapping[str, Any], p: _Problems) -> DaemonSettings:
+    w = "daemon."
+    _unknown(t, ("interval", "max_backoff"), w, p)
+    exp = "a duration like '15m' or minutes"
+    return DaemonSettings(
+        interval_seconds=_get(t, "interval", w, p, parse_duration_seconds, exp, 900.0),
+        max_backoff_seconds=_get(t, "max_backoff", w, p, parse_duration_seconds, exp, 3600.0),
+    )
+
+
+TOP_KEYS = (
+    "schedule",
+    "rules",
+    "classify",
+    "workout",
+    "source",
+    "output",
+    "google",
+    "state",
+    "feed",
+    "daemon",
+)
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
+    p = _Problems()
+    base = path.parent if path is not None else None
+    _unknown(raw, TOP_KEYS, "", p)
+    schedule = _schedule(_table(raw, "schedule", "", p), p)
+    rules = _rules(_table(raw, "rules", "", p), p)
+    classify = _classify(_table(raw, "classify", "", p), p)
+    workout = _workout(_table(raw, "workout", "", p), p)
+    sources = _sources(raw.get("source"), base, p)
+    out_ics, out_google = _outputs(_table(raw, "output", "", p), base, p)
+    google = _google(_table(raw, "google", "", p), base, p)
+    st = _table(raw, "state", "", p)
+    _unknown(st, ("path",), "state.", p)
+    state_path = _get(
+        st, "path", "state.", p, _path(base), "a file path", default_state_dir() / "state.sqlite3"
+    )
+    feed = _feed(_table(raw, "feed", "", p), p)
+    daemon = _daemon(_table(raw, "daemon", "", p), p)
+    if p.items:
+        raise ConfigError(str(path) if path else "<config>", p.items)
+    return Config(
+        path=path,
+        schedule=schedule,
+        rules=rules,
+        classify=classify,
+        workout=workout,
+        sources=sources,
+        output_ics=out_ics,
+        output_google=out_google,
+        google=google,
+        state_path=state_path,
+        feed=feed,
+        daemon=daemon,
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate a config file. Raises ConfigError naming the file and every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path),
+            [
+                "file not found (pass --config PATH, or copy config.example.toml there)",
+            ],
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(str(path), [f"cannot be read: {e}"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(str(path), [f"not valid TOML: {e}"]) from None
+    return parse_config(raw, path)
+
+
+def default_config() -> Config:
+    """Settings for running with no config file (e.g. `calsync classify FILE`)."""
+    return parse_config({})

@@ -1,0 +1,59 @@
+"""The errors a user can meet, one type per thing that can go wrong.
+
+Each carries a message a person can act on; the CLI turns any `CalsyncError` into that
+message and exit status 1 (tracebacks only with --verbose). Code that catches a library
+exception re-raises one of these with the file, line, key or server named.
+"""
+
+from __future__ import annotations
+
+
+class CalsyncError(Exception):
+    """Base of every error that is the user's to fix (or to wait out)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\nhint: {self.hint}"
+
+
+class ConfigError(CalsyncError):
+    """The configuration file is missing, not TOML, or has wrong keys or values.
+
+    `problems` lists every problem found, each naming its key path.
+    """
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{path}: {len(self.problems)} problem(s) in the configuration:\n{lines}")
+
+
+class SourceError(CalsyncError):
+    """A calendar source could not be read: unreachable, not ICS, empty, refused."""
+
+
+class SinkError(CalsyncError):
+    """An output could not be written, or refused a change."""
+
+
+class StateError(CalsyncError):
+    """The state file is unreadable, from a newer calsync, or locked by another writer."""
+
+
+class LockedError(StateError):
+    """Another calsync process is writing the same state file."""
+
+
+class AuthError(CalsyncError):
+    """Authorisation is missing, expired or revoked (Google OAuth)."""
+
+
+class SafetyError(CalsyncError):
+    """A sync would do something dangerous (e.g. delete every managed event) and stopped."""

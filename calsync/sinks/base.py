@@ -1,0 +1,70 @@
+"""What every output (ICS file/feed, Google, CalDAV) offers the sync.
+
+A sink first reports what it holds of calsync's own events (`snapshot`): which keys are
+there, which the user moved or edited (pins) and which the user deleted. The sync plans
+with that, and the sink then applies the difference between the plan and its snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from calsync.model import PriorSession, Session
+
+if TYPE_CHECKING:
+    from calsync.state import StateTx
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedEvent:
+    """One of calsync's events as a sink holds it now."""
+
+    key: str
+    start: datetime
+    end: datetime
+    content_hash: str  # hash of what calsync last wrote for this key
+    remote_id: str | None = None
+    etag: str | None = None
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSnapshot:
+    managed: Mapping[str, ManagedEvent] = field(default_factory=dict)
+    # Sessions the user moved or edited: the planner keeps them where they are.
+    pins: Sequence[PriorSession] = ()
+    # Sessions the user deleted: not put back in their week.
+    deleted_by_user: Sequence[PriorSession] = ()
+
+
+@dataclass(slots=True)
+class SinkReport:
+    name: str
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    requests: int = 0  # network requests made, where that means something
+
+    @property
+    def writes(self) -> int:
+        return len(self.created) + len(self.updated) + len(self.deleted)
+
+
+class Sink(Protocol):
+    name: str
+
+    def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot: ...
+
+    def apply(
+        self,
+        sessions: Sequence[Session],
+        snapshot: SinkSnapshot,
+        tx: StateTx,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+    ) -> SinkReport: ...
