@@ -163,6 +163,9 @@ class Session:
     pinned: bool = False
     past: bool = False  # started before "now": history, kept as it was
     workout: Workout | None = None
+    # The event text a person reads (workout + why this day); set after planning by
+    # workouts.describe(), and part of the content hash the sinks compare.
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
