@@ -1,0 +1,469 @@
+"""The state store: one SQLite file holding what calsync wrote and what it cached.
+
+What lives here: the sessions each output holds (key, times, content hash, SEQUENCE,
+created/modified times, remote ids), the last plan (for planner stability), small
+key/values (e.g. the Google calendar id), HTTP caches of ICS sources, sync tokens, a
+log of syncs, and the rendered feed documents the feed server serves.
+
+Why it is shaped like this:
+- One `writer()` per sync: an OS file lock (so two calsync processes never interleave)
+  around one `BEGIN IMMEDIATE` transaction, committed only when the sync finished. A
+  crash or an exception anywhere leaves the previous state exactly as it was.
+- WAL mode, so a `reader()` (the feed server, `calsync status`) sees the last committed
+  state while a sync writes.
+- A schema version (`PRAGMA user_version`) and an ordered list of migrations from
+  version 0, run on open; a file from a newer calsync is refused instead of damaged.
+- Datetimes are stored as ISO 8601 in UTC with the offset written out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from calsync.errors import LockedError, StateError
+from calsync.model import PriorSession
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What calsync last wrote for one session key to one output."""
+
+    key: str
+    start: datetime
+    end: datetime
+    content_hash: str
+    sequence: int
+    created: datetime
+    modified: datetime
+    remote_id: str | None = None
+    etag: str | None = None
+    status: str = "active"  # "active" | "deleted_by_user"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSource:
+    """The last body fetched from a URL source, with its HTTP validators."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    body: bytes
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRecord:
+    at: datetime
+    ok: bool
+    message: str
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDoc:
+    """A rendered feed document ("strength.ics", "busy.ics") for the feed server."""
+
+    name: str
+    body: bytes
+    etag: str
+    modified: datetime
+
+
+# --------------------------------------------------------------------------- schema
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1(c: sqlite3.Connection) -> None:
+    """The first release's schema."""
+    c.execute(
+        """CREATE TABLE sessions (
+            output TEXT NOT NULL,
+            key TEXT NOT NULL,
+            start TEXT NOT NULL,
+            "end" TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            sequence INTEGER NOT NULL DEFAULT 0,
+            created TEXT NOT NULL,
+            modified TEXT NOT NULL,
+            remote_id TEXT,
+            etag TEXT,
+            PRIMARY KEY (output, key)
+        )"""
+    )
+    c.execute(
+        """CREATE TABLE planned (
+            key TEXT PRIMARY KEY,
+            start TEXT NOT NULL,
+            "end" TEXT NOT NULL,
+            pinned INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    c.execute("CREATE TABLE kv (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    c.execute(
+        """CREATE TABLE source_cache (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            body BLOB NOT NULL,
+            fetched_at TEXT NOT NULL
+        )"""
+    )
+    c.execute(
+        """CREATE TABLE sync_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            message TEXT NOT NULL,
+            created INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+
+
+def _v2(c: sqlite3.Connection) -> None:
+    """Sessions the user deleted, incremental sync tokens, rendered feed documents."""
+    c.execute("ALTER TABLE sessions ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+    c.execute("CREATE TABLE sync_tokens (scope TEXT PRIMARY KEY, token TEXT NOT NULL)")
+    c.execute(
+        """CREATE TABLE feeds (
+            name TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            etag TEXT NOT NULL,
+            modified TEXT NOT NULL
+        )"""
+    )
+
+
+# Migration i takes the schema from version i to version i + 1. Append only: never edit
+# a released migration, since files in the wild were made by it.
+MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
+SCHEMA_VERSION: int = len(MIGRATIONS)
+
+# How many sync records to keep: enough for `calsync status` history, not a growing log.
+SYNC_LOG_KEEP = 200
+
+
+def migrate(conn: sqlite3.Connection, path: Path, target: int = SCHEMA_VERSION) -> int:
+    """Bring the open database up to `target`; returns the version found before.
+
+    Runs inside one immediate transaction, so two processes opening a fresh file at the
+    same time migrate it once, and a failure leaves the old version intact.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if found > SCHEMA_VERSION:
+            raise StateError(
+                f"{path} was written by a newer calsync (schema {found}); upgrade calsync",
+                hint=f"this calsync understands schema {SCHEMA_VERSION} and older",
+            )
+        for version in range(found, target):
+            log.info("state %s: migrating schema %d -> %d", path, version, version + 1)
+            MIGRATIONS[version](conn)
+        if target > found:
+            # PRAGMA takes no parameters; target is an int we computed.
+            conn.execute(f"PRAGMA user_version = {int(target)}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return found
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ts(d: datetime) -> str:
+    if d.tzinfo is None:
+        raise ValueError(f"naive datetime {d!r} cannot be stored")
+    return d.astimezone(UTC).isoformat()
+
+
+def _dt(s: str) -> datetime:
+    return datetime.fromisoformat(s)
+
+
+# --------------------------------------------------------------------------- views
+
+
+class StateView:
+    """Read access to one consistent snapshot of the state."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self._conn = conn
+        self.path = path
+
+    def sessions(self, output: str) -> dict[str, StoredSession]:
+        rows = self._conn.execute(
+            'SELECT key, start, "end", content_hash, sequence, created, modified, remote_id,'
+            " etag, status FROM sessions WHERE output = ? ORDER BY start, key",
+            (output,),
+        ).fetchall()
+        return {
+            r[0]: StoredSession(
+                key=r[0],
+                start=_dt(r[1]),
+                end=_dt(r[2]),
+                content_hash=r[3],
+                sequence=int(r[4]),
+                created=_dt(r[5]),
+                modified=_dt(r[6]),
+                remote_id=r[7],
+                etag=r[8],
+                status=r[9],
+            )
+            for r in rows
+        }
+
+    def planned(self) -> list[PriorSession]:
+        rows = self._conn.execute(
+            'SELECT key, start, "end", pinned FROM planned ORDER BY start, key'
+        ).fetchall()
+        return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
+
+    def get(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def source_cache(self, url: str) -> CachedSource | None:
+        row = self._conn.execute(
+            "SELECT url, etag, last_modified, body, fetched_at FROM source_cache WHERE url = ?",
+            (url,),
+        ).fetchone()
+        if row is None:
+            return None
+        return CachedSource(row[0], row[1], row[2], bytes(row[3]), _dt(row[4]))
+
+    def sync_token(self, scope: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT token FROM sync_tokens WHERE scope = ?", (scope,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def last_sync(self) -> SyncRecord | None:
+        row = self._conn.execute(
+            "SELECT at, ok, message, created, updated, deleted FROM sync_log"
+            " ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return SyncRecord(_dt(row[0]), bool(row[1]), row[2], row[3], row[4], row[5])
+
+    def feed(self, name: str) -> FeedDoc | None:
+        row = self._conn.execute(
+            "SELECT name, body, etag, modified FROM feeds WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return None
+        return FeedDoc(row[0], bytes(row[1]), row[2], _dt(row[3]))
+
+
+class StateTx(StateView):
+    """The sync's one write transaction: everything commits together or not at all."""
+
+    def put_session(self, output: str, s: StoredSession) -> None:
+        self._conn.execute(
+            'INSERT OR REPLACE INTO sessions (output, key, start, "end", content_hash, sequence,'
+            " created, modified, remote_id, etag, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                output,
+                s.key,
+                _ts(s.start),
+                _ts(s.end),
+                s.content_hash,
+                s.sequence,
+                _ts(s.created),
+                _ts(s.modified),
+                s.remote_id,
+                s.etag,
+                s.status,
+            ),
+        )
+
+    def delete_session(self, output: str, key: str) -> None:
+        self._conn.execute("DELETE FROM sessions WHERE output = ? AND key = ?", (output, key))
+
+    def set_planned(self, sessions: Sequence[PriorSession]) -> None:
+        self._conn.execute("DELETE FROM planned")
+        self._conn.executemany(
+            'INSERT OR REPLACE INTO planned (key, start, "end", pinned) VALUES (?,?,?,?)',
+            [(s.key, _ts(s.start), _ts(s.end), int(s.pinned)) for s in sessions],
+        )
+
+    def set(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._conn.execute("DELETE FROM kv WHERE name = ?", (name,))
+        else:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO kv (name, value) VALUES (?, ?)", (name, value)
+            )
+
+    def put_source_cache(self, c: CachedSource) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO source_cache (url, etag, last_modified, body, fetched_at)"
+            " VALUES (?,?,?,?,?)",
+            (c.url, c.etag, c.last_modified, c.body, _ts(c.fetched_at)),
+        )
+
+    def set_sync_token(self, scope: str, token: str | None) -> None:
+        if token is None:
+            self._conn.execute("DELETE FROM sync_tokens WHERE scope = ?", (scope,))
+        else:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO sync_tokens (scope, token) VALUES (?, ?)", (scope, token)
+            )
+
+    def record_sync(self, r: SyncRecord) -> None:
+        self._conn.execute(
+            "INSERT INTO sync_log (at, ok, message, created, updated, deleted)"
+            " VALUES (?,?,?,?,?,?)",
+            (_ts(r.at), int(r.ok), r.message, r.created, r.updated, r.deleted),
+        )
+        self._conn.execute(
+            "DELETE FROM sync_log WHERE id <= (SELECT MAX(id) FROM sync_log) - ?",
+            (SYNC_LOG_KEEP,),
+        )
+
+    def put_feed(self, doc: FeedDoc) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO feeds (name, body, etag, modified) VALUES (?,?,?,?)",
+            (doc.name, doc.body, doc.etag, _ts(doc.modified)),
+        )
+
+
+# --------------------------------------------------------------------------- store
+
+
+class StateStore:
+    """The state file. Opening it creates it (0600, parent 0700) and migrates it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+        except OSError as e:
+            raise StateError(f"{self.path}: cannot create the state file: {e}") from None
+        conn = self._connect()
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"{self.path} was written by a newer calsync (schema {version});"
+                    " upgrade calsync",
+                    hint=f"this calsync understands schema {SCHEMA_VERSION} and older",
+                )
+            if version < SCHEMA_VERSION:
+                conn.execute("PRAGMA journal_mode = WAL")
+                migrate(conn, self.path)
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"{self.path}: not a calsync state file ({e})") from None
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, exactly once per sync.
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"{self.path}: cannot open the state file ({e})") from None
+        return conn
+
+    @contextlib.contextmanager
+    def writer(self, *, wait_seconds: float = 10.0) -> Iterator[StateTx]:
+        """The sync's exclusive write transaction: commit on normal exit, else roll back."""
+        with self._lock(wait_seconds):
+            conn = self._connect()
+            try:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.DatabaseError as e:
+                    raise StateError(f"{self.path}: cannot start a transaction ({e})") from None
+                try:
+                    yield StateTx(conn, self.path)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.DatabaseError as e:
+                    conn.execute("ROLLBACK")
+                    raise StateError(f"{self.path}: cannot save the state ({e})") from None
+            finally:
+                conn.close()
+
+    @contextlib.contextmanager
+    def reader(self) -> Iterator[StateView]:
+        """A read-only snapshot of the last committed state (never waits for a writer)."""
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("BEGIN")  # deferred: the first read fixes the snapshot
+            try:
+                yield StateView(conn, self.path)
+            finally:
+                conn.execute("ROLLBACK")
+        except sqlite3.DatabaseError as e:
+            raise StateError(f"{self.path}: cannot read the state ({e})") from None
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _lock(self, wait_seconds: float) -> Iterator[None]:
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise StateError(f"{self.lock_path}: cannot open the lock file: {e}") from None
+        try:
+            deadline = time.monotonic() + wait_seconds
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockedError(
+                            f"another calsync is syncing {self.path} (pid {self._holder(fd)})",
+                            hint="wait for it to finish, or stop it",
+                        ) from None
+                    time.sleep(0.05)
+            # Say who holds the lock, for the message another process will show.
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _holder(fd: int) -> str:
+        try:
+            return os.pread(fd, 32, 0).decode().strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    def close(self) -> None:
+        """Nothing stays open between transactions; kept for symmetry with other stores."""
