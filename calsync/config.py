@@ -774,7 +774,7 @@ TOP_KEYS = (
 def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     """Validate an already-parsed TOML document; raise ConfigError listing every problem."""
     p = _Problems()
-    base = path.parent if path is not None else None
+    base = path.expanduser().resolve().parent if path is not None else None
     _unknown(raw, TOP_KEYS, "", p)
     schedule = _schedule(_table(raw, "schedule", "", p), p)
     rules = _rules(_table(raw, "rules", "", p), p)

@@ -1,0 +1,379 @@
+"""The `calsync` command line: the only module that prints.
+
+Every command gets its settings through `AppContext`; every user-facing failure is a
+`CalsyncError`, turned into one readable message and exit status 1 by `main()` (usage
+errors exit 2). Tracebacks only with --verbose.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from calsync import __version__
+from calsync.config import (
+    Config,
+    SourceSettings,
+    default_config,
+    default_config_path,
+    load_config,
+)
+from calsync.errors import CalsyncError, ConfigError
+from calsync.model import Role
+
+log = logging.getLogger("calsync")
+
+
+@dataclass
+class AppContext:
+    """What the global options decided, shared by every command."""
+
+    config_path: Path | None
+    now_override: datetime | None = None
+    verbose: int = 0
+    _config: Config | None = field(default=None, repr=False)
+
+    def load_config(self) -> Config:
+        """The validated config (loaded once). Raises ConfigError with every problem."""
+        if self._config is None:
+            path = self.config_path or default_config_path()
+            self._config = load_config(path)
+        return self._config
+
+    def reload_config(self) -> Config:
+        """Read the file again (SIGHUP); the old config stays if the new one is bad."""
+        path = self.config_path or default_config_path()
+        new = load_config(path)
+        self._config = new
+        return new
+
+    def now(self, config: Config | None = None) -> datetime:
+        """--now when given (naive times are read in the configured zone), else the clock."""
+        if self.now_override is None:
+            return datetime.now().astimezone()
+        if self.now_override.tzinfo is None:
+            zone = (config or self.load_config()).schedule.zone
+            return self.now_override.replace(tzinfo=zone)
+        return self.now_override
+
+
+def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 date-time like 2026-11-26T08:00 or "
+            "2026-11-26T08:00+01:00"
+        ) from None
+
+
+_VERBOSE = 0
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Start with: calsync --config config.example.toml plan",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CALSYNC_CONFIG",
+    help="Config file (TOML). Default: $CALSYNC_CONFIG, else the user config dir "
+    f"({default_config_path()}).",
+)
+@click.option(
+    "--now",
+    "now",
+    callback=_parse_now,
+    metavar="ISO-8601",
+    help="Plan as if it were then (e.g. 2026-12-01T07:00). Naive times are local.",
+)
+@click.option("-v", "--verbose", count=True, help="More logging; tracebacks on errors.")
+@click.version_option(__version__, prog_name="calsync")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, now: datetime | None, verbose: int) -> None:
+    """Place strength sessions for runners in their calendar, by the coaching rules.
+
+    calsync reads your training calendar, labels every run hard, easy or race (and
+    says why), and places two heavy strength sessions a week where they help your
+    running: after the run on hard days, never in the day before a hard workout,
+    48 h apart, fewer before a race. See RULES.md for every rule.
+    """
+    global _VERBOSE
+    _VERBOSE = verbose
+    _setup_logging(verbose)
+    ctx.obj = AppContext(config_path=config_path, now_override=now, verbose=verbose)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    root = logging.getLogger()
+    if not any(getattr(h, "_calsync", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        h._calsync = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+    root.setLevel(level)
+    # Library chatter (HTTP clients) only when asked for twice.
+    for noisy in ("googleapiclient", "urllib3", "waitress", "radicale"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- sync
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Allow a sync that would remove every upcoming session (e.g. the plan ended).",
+)
+@click.pass_obj
+def sync(app: AppContext, dry_run: bool, force: bool) -> None:
+    """Read the calendars, plan, and write the strength sessions.
+
+    Prints what was created, moved, removed and left unchanged. Running it again with
+    nothing changed writes nothing.
+
+    \b
+    Examples:
+      calsync sync
+      calsync --config ~/calsync.toml sync --dry-run
+      calsync --now 2026-12-01T07:00 sync
+    """
+    from calsync import report
+    from calsync.sync import run_sync
+
+    config = app.load_config()
+    result = run_sync(config, app.now(config), dry_run=dry_run, force=force)
+    click.echo(report.sync_summary(result.reports, dry_run), nl=False)
+    if config.output_ics is not None and not dry_run:
+        click.echo(
+            f"wrote {config.output_ics.path}"
+            if any(r.writes for r in result.reports if r.name == "ics")
+            else f"{config.output_ics.path} is up to date"
+        )
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@cli.command()
+@click.option("--explain", is_flag=True, help="Why each day got a session, or why not.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable plan (see README).")
+@click.pass_obj
+def plan(app: AppContext, explain: bool, as_json: bool) -> None:
+    """Show the plan without writing anything.
+
+    A table a week at a time: every day's runs with their intensity, and the session
+    placed or the rule that kept the day empty.
+
+    \b
+    Examples:
+      calsync plan
+      calsync plan --explain
+      calsync plan --json | jq '.sessions[] | .start'
+    """
+    from calsync import report
+    from calsync.state import StateStore
+    from calsync.sync import compute
+
+    config = app.load_config()
+    if not config.sources:
+        raise ConfigError(str(config.path), ["source: at least one [[source]] is needed"])
+    store = StateStore(config.state_path) if config.state_path.exists() else None
+    try:
+        result = compute(config, app.now(config), store)
+    finally:
+        if store is not None:
+            store.close()
+    zone = config.schedule.zone
+    if as_json:
+        _echo_json(report.plan_json(result.plan, zone))
+    else:
+        click.echo(report.plan_text(result.plan, zone, explain=explain), nl=False)
+
+
+# --------------------------------------------------------------------------- classify
+
+
+def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-12-01") from None
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--from", "from_", callback=_parse_day, metavar="DATE", help="First day.")
+@click.option("--to", "to", callback=_parse_day, metavar="DATE", help="Last day (inclusive).")
+@click.option("--json", "as_json", is_flag=True, help="One object per event (see README).")
+@click.pass_obj
+def classify(
+    app: AppContext, sources: Sequence[str], from_: date | None, to: date | None, as_json: bool
+) -> None:
+    """Show how every event is read: run or not, hard/easy/race, and why.
+
+    SOURCE is an ICS path or URL and replaces the config's sources, so this works with
+    no config at all. Default window: the planning window.
+
+    \b
+    Examples:
+      calsync classify plan.ics
+      calsync classify https://example.com/plan.ics --from 2026-01-01 --to 2026-03-31
+      calsync classify --json | jq '.[] | select(.intensity == "hard")'
+    """
+    from calsync import report
+    from calsync.sync import build_sources, read_events, read_window, sort_inputs
+
+    if sources:
+        base = _config_or_default(app)
+        config = _with_sources(base, sources)
+    else:
+        config = app.load_config()
+    zone = config.schedule.zone
+    now = app.now(config)
+    start, end = read_window(config, now)
+    if from_ is not None:
+        start = datetime.combine(from_, time(0), zone)
+    if to is not None:
+        end = datetime.combine(to + timedelta(days=1), time(0), zone)
+    if end <= start:
+        raise click.BadParameter("--to is before --from")
+    per_source = read_events(build_sources(config), (start, end), None)
+    inputs = sort_inputs(per_source, config)
+    items = [(c.event, c.verdict) for c in inputs.classified]
+    if as_json:
+        _echo_json([report.verdict_json(e, v, zone) for e, v in items])
+    else:
+        click.echo(report.verdicts_text(items, zone), nl=False)
+
+
+def _config_or_default(app: AppContext) -> Config:
+    explicit = app.config_path is not None
+    if explicit or default_config_path().exists():
+        return app.load_config()
+    return default_config()
+
+
+def _with_sources(config: Config, sources: Sequence[str]) -> Config:
+    import dataclasses
+
+    srcs = []
+    for s in sources:
+        url = s
+        if "://" not in s:
+            url = str(Path(s).expanduser().resolve())
+        srcs.append(SourceSettings(type="ics", role=Role.RUNS, url=url, name=s))
+    return dataclasses.replace(config, sources=tuple(srcs))
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+@cli.command()
+@click.pass_obj
+def doctor(app: AppContext) -> None:
+    """Check the setup: config, time zone, state file, last sync, authorisations."""
+    from calsync.state import StateStore
+
+    config = app.load_config()
+    click.echo(f"config:    {config.path} (valid)")
+    click.echo(f"timezone:  {config.schedule.timezone}")
+    click.echo(f"now:       {app.now(config).isoformat(timespec='minutes')}")
+    for s in config.sources:
+        click.echo(f"source:    {s.type} {s.label} ({s.role.value})")
+    if config.output_ics:
+        click.echo(f"output:    ics {config.output_ics.path}")
+    if config.output_google:
+        click.echo(f"output:    google calendar {config.output_google.calendar!r}")
+    click.echo(f"state:     {config.state_path}")
+    if config.state_path.exists():
+        store = StateStore(config.state_path)
+        try:
+            with store.reader() as view:
+                last = view.last_sync()
+        finally:
+            store.close()
+        if last is None:
+            click.echo("last sync: never")
+        else:
+            status = "ok" if last.ok else f"FAILED: {last.message}"
+            click.echo(f"last sync: {last.at.isoformat(timespec='seconds')} {status}")
+    else:
+        click.echo("last sync: never (no state file yet)")
+    for line in _extra_doctor_lines(config):
+        click.echo(line)
+
+
+def _extra_doctor_lines(config: Config) -> list[str]:
+    if config.output_google is None and not any(s.type == "google" for s in config.sources):
+        return []
+    from calsync.cli_google import doctor_lines
+
+    return doctor_lines(config)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (Google auth, the service side)."""
+    from calsync import cli_google, cli_service
+
+    cli.add_command(cli_google.auth)
+    for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):
+        cli.add_command(cmd)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; the one place errors become messages and exit codes."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Exit as e:
+        return int(e.exit_code or 0)
+    except CalsyncError as e:
+        if _VERBOSE:
+            traceback.print_exc()
+        click.echo(f"calsync: error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as e:  # a bug: say so plainly, full detail with -v
+        if _VERBOSE:
+            traceback.print_exc()
+        else:
+            click.echo(
+                f"calsync: internal error: {type(e).__name__}: {e}\n"
+                "(run again with --verbose for the traceback, and please report it)",
+                err=True,
+            )
+        return 70
+    return 0

@@ -1,0 +1,292 @@
+"""One sync, start to end: read sources, classify, plan, write to every sink.
+
+The order follows the vdirsyncer shape: load everything first, decide with pure
+functions (classify, plan, diff), then act. All state writes of a sync happen in one
+transaction of the state store, committed only after every sink has been written, so a
+crash at any point leaves the previous state, and the next sync repairs what a sink got
+half of (deterministic keys and ids make every write idempotent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from calsync import workouts
+from calsync.classify import classify
+from calsync.config import Config, SourceSettings
+from calsync.errors import LockedError, SafetyError, SourceError
+from calsync.model import ActionKind, Event, Interval, Plan, PriorSession, Role, Run, Verdict
+from calsync.planner import make_run, plan
+from calsync.sinks.base import Sink, SinkReport, SinkSnapshot
+from calsync.sources.base import Source
+from calsync.state import StateStore, StateTx, StateView, SyncRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    event: Event
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """What the sources said, sorted into what the planner takes."""
+
+    classified: tuple[Classified, ...]
+    runs: tuple[Run, ...]
+    busy: tuple[Interval, ...]
+    own_strength: tuple[Interval, ...]
+
+
+@dataclass(slots=True)
+class SyncResult:
+    plan: Plan
+    inputs: Inputs
+    reports: list[SinkReport] = field(default_factory=list)
+    dry_run: bool = False
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def build_source(settings: SourceSettings, config: Config) -> Source:
+    if settings.type == "ics":
+        from calsync.sources.ics import IcsSource
+
+        return IcsSource(settings, config)
+    if settings.type == "google":
+        from calsync.sources.google import GoogleSource
+
+        return GoogleSource(settings, config)
+    if settings.type == "caldav":
+        raise SourceError(
+            f"{settings.label}: CalDAV sources are not supported yet in this version",
+            hint='export the calendar as an ICS URL and use type = "ics"',
+        )
+    raise SourceError(f"unknown source type {settings.type!r}")
+
+
+def build_sources(config: Config) -> list[Source]:
+    return [build_source(s, config) for s in config.sources]
+
+
+def build_sinks(config: Config) -> list[Sink]:
+    """The ICS sink always runs: it also renders the feed documents the server serves."""
+    from calsync.sinks.ics import IcsSink
+
+    sinks: list[Sink] = [IcsSink(config)]
+    if config.output_google is not None:
+        from calsync.sinks.google import GoogleSink
+
+        sinks.append(GoogleSink(config))
+    return sinks
+
+
+def read_window(config: Config, now: datetime) -> tuple[datetime, datetime]:
+    """The span of source events planning needs.
+
+    Back to the start of the current week (its runs decide its phase, its sessions its
+    count) plus the spacing rules' reach; forward past the horizon by the taper window and
+    the longest "before" rule, since a race just beyond the horizon still tapers inside it.
+    """
+    zone = config.schedule.zone
+    local_now = now.astimezone(zone)
+    days_into_week = (local_now.weekday() - config.rules.week_start) % 7
+    back = timedelta(days=days_into_week + 3)
+    rules = config.rules
+    reach = max(rules.min_hours_before_race, rules.min_hours_before_hard, 48.0)
+    forward = timedelta(days=config.schedule.horizon_days + rules.taper_days + 1, hours=reach)
+    return now - back, now + forward
+
+
+def read_events(
+    sources: Sequence[Source], window: tuple[datetime, datetime], tx: StateView | None
+) -> list[tuple[Source, list[Event]]]:
+    out = []
+    for src in sources:
+        events = src.read(window, tx if isinstance(tx, StateTx) else None)
+        log.info("read %d events from %s", len(events), src.label)
+        out.append((src, events))
+    return out
+
+
+def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Config) -> Inputs:
+    """Classify the runs sources' events; everything else that is opaque is busy time."""
+    zone = config.schedule.zone
+    classified: list[Classified] = []
+    runs: list[Run] = []
+    busy: list[Interval] = []
+    strength: list[Interval] = []
+    for src, events in per_source:
+        for ev in events:
+            if ev.calsync_key is not None:
+                continue  # one of ours, read back: never the user's input
+            if src.role is Role.BUSY:
+                if ev.busy:
+                    busy.append(Interval(ev.start, ev.end, ev.summary or "busy"))
+                continue
+            verdict = classify(ev, config.classify)
+            classified.append(Classified(ev, verdict))
+            if verdict.is_run:
+                runs.append(make_run(ev, verdict, config.rules, zone))
+            elif verdict.strength:
+                # The user's own strength session: timed like an all-day run would be.
+                r = make_run(ev, verdict, config.rules, zone)
+                strength.append(Interval(r.start, r.end, ev.summary))
+            elif ev.busy and not ev.all_day:
+                busy.append(Interval(ev.start, ev.end, ev.summary or "busy"))
+    runs.sort(key=lambda r: (r.start, r.end, r.summary))
+    busy.sort(key=lambda b: (b.start, b.end, b.label))
+    strength.sort(key=lambda b: (b.start, b.end, b.label))
+    classified.sort(key=lambda c: (c.event.start, c.event.uid or "", c.event.summary))
+    return Inputs(tuple(classified), tuple(runs), tuple(busy), tuple(strength))
+
+
+def merge_previous(
+    planned: Sequence[PriorSession], snapshots: Sequence[SinkSnapshot]
+) -> tuple[list[PriorSession], list[PriorSession]]:
+    """The planner's `previous` (last plan, with the sinks' pins laid over) and `skipped`."""
+    by_key = {p.key: p for p in planned}
+    for snap in snapshots:
+        for pin in snap.pins:
+            by_key[pin.key] = dataclasses.replace(pin, pinned=True)
+    skipped: dict[str, PriorSession] = {}
+    for snap in snapshots:
+        for gone in snap.deleted_by_user:
+            skipped[gone.key] = gone
+            by_key.pop(gone.key, None)
+    previous = sorted(by_key.values(), key=lambda p: (p.start, p.key))
+    return previous, sorted(skipped.values(), key=lambda p: (p.start, p.key))
+
+
+def make_plan(
+    config: Config,
+    now: datetime,
+    inputs: Inputs,
+    previous: Sequence[PriorSession] = (),
+    skipped: Sequence[PriorSession] = (),
+) -> Plan:
+    """Plan, then fill every session with its workout, title and description."""
+    p = plan(
+        runs=inputs.runs,
+        busy=inputs.busy,
+        own_strength=inputs.own_strength,
+        previous=previous,
+        schedule=config.schedule,
+        rules=config.rules,
+        now=now,
+        skipped=skipped,
+    )
+    filled = []
+    for s in p.sessions:
+        w = workouts.workout_for(s, config.workout, config.schedule.session_minutes)
+        s = dataclasses.replace(s, workout=w, title=workouts.title_for(s, w))
+        filled.append(dataclasses.replace(s, description=workouts.describe(s, w)))
+    return dataclasses.replace(p, sessions=tuple(filled))
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def compute(config: Config, now: datetime, store: StateStore | None = None) -> SyncResult:
+    """Read and plan without writing anything (for `calsync plan`)."""
+    window = read_window(config, now)
+    per_source = read_events(build_sources(config), window, None)
+    inputs = sort_inputs(per_source, config)
+    previous: list[PriorSession] = []
+    if store is not None:
+        with store.reader() as view:
+            previous = list(view.planned())
+    return SyncResult(plan=make_plan(config, now, inputs, previous), inputs=inputs, dry_run=True)
+
+
+def run_sync(
+    config: Config,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    wait_seconds: float = 10.0,
+) -> SyncResult:
+    """Read, plan and write every sink; one state transaction for the whole sync."""
+    if not config.sources:
+        raise SourceError("no [[source]] in the configuration: nothing to read runs from")
+    store = StateStore(config.state_path)
+    try:
+        try:
+            with store.writer(wait_seconds=wait_seconds) as tx:
+                return _sync_in(tx, config, now, dry_run=dry_run, force=force)
+        except LockedError:
+            raise
+        except Exception as e:
+            # The sync's transaction has rolled back; record the failure in one of its own
+            # so `calsync serve`'s /healthz and `calsync doctor` can tell.
+            if not dry_run:
+                _record_failure(store, now, e, wait_seconds)
+            raise
+    finally:
+        store.close()
+
+
+def _record_failure(store: StateStore, now: datetime, e: Exception, wait: float) -> None:
+    try:
+        with store.writer(wait_seconds=wait) as tx:
+            tx.record_sync(SyncRecord(at=now, ok=False, message=str(e).splitlines()[0][:300]))
+    except Exception:  # the original error matters more than this bookkeeping
+        log.warning("could not record the failed sync in the state file", exc_info=True)
+
+
+def _sync_in(
+    tx: StateTx, config: Config, now: datetime, *, dry_run: bool, force: bool
+) -> SyncResult:
+    window = read_window(config, now)
+    per_source = read_events(build_sources(config), window, tx)
+    inputs = sort_inputs(per_source, config)
+    sinks = build_sinks(config)
+    snapshots = [sink.snapshot(tx, window) for sink in sinks]
+    previous, skipped = merge_previous(tx.planned(), snapshots)
+    the_plan = make_plan(config, now, inputs, previous, skipped)
+    if not force:
+        _refuse_mass_deletion(inputs, the_plan, snapshots, now)
+    result = SyncResult(plan=the_plan, inputs=inputs, dry_run=dry_run)
+    for sink, snap in zip(sinks, snapshots, strict=True):
+        result.reports.append(sink.apply(the_plan.sessions, snap, tx, now, dry_run=dry_run))
+    if not dry_run:
+        tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
+        c = sum(len(r.created) for r in result.reports)
+        u = sum(len(r.updated) for r in result.reports)
+        d = sum(len(r.deleted) for r in result.reports)
+        tx.record_sync(SyncRecord(at=now, ok=True, message="ok", created=c, updated=u, deleted=d))
+    return result
+
+
+def _refuse_mass_deletion(
+    inputs: Inputs, the_plan: Plan, snapshots: Sequence[SinkSnapshot], now: datetime
+) -> None:
+    """Stop when the sources went quiet and the sync would wipe every future session.
+
+    A feed that suddenly serves an empty window is far more often a broken export than a
+    runner who stopped running; the user confirms with --force.
+    """
+    if inputs.runs:
+        return
+    from calsync.diff import diff
+
+    for snap in snapshots:
+        future = [m for m in snap.managed.values() if m.start >= now]
+        if len(future) < 2:
+            continue
+        actions = diff(the_plan.sessions, snap, now)
+        deletes = sum(1 for a in actions if a.kind is ActionKind.DELETE)
+        if deletes == len(future):
+            raise SafetyError(
+                f"the sources hold no runs any more, and this sync would delete all "
+                f"{deletes} upcoming strength sessions",
+                hint="if the training plan really ended, run `calsync sync --force`",
+            )
