@@ -1,0 +1,165 @@
+"""The service commands: `calsync serve`, `calsync daemon`, `calsync feed-url`.
+
+Registered on the main group by `calsync.cli`; they get the global options through the
+`AppContext` in `ctx.obj`. Like cli.py, this module may print.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import click
+
+from calsync.config import _listen
+
+if TYPE_CHECKING:
+    from calsync.cli import AppContext
+
+log = logging.getLogger("calsync.service")
+
+
+def _check_listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return _listen(value)
+    except (TypeError, ValueError) as e:
+        raise click.BadParameter(str(e)) from None
+
+
+@click.command()
+@click.option(
+    "--listen",
+    callback=_check_listen,
+    metavar="HOST:PORT",
+    help="Address to serve on (default: [feed] listen, 127.0.0.1:8765).",
+)
+@click.option(
+    "--sync/--no-sync",
+    "with_sync",
+    default=False,
+    help="Also run the sync loop in this process (else rely on `calsync daemon`/the timer).",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
+@click.pass_obj
+def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) -> None:
+    """Serve the strength calendar as an ICS feed to subscribe to.
+
+    Serves what the last sync wrote to the state file, re-read whenever it changes. With
+    --sync this process also syncs every [daemon] interval; without it, run `calsync
+    daemon` or the systemd timer beside it. `calsync feed-url` prints the address.
+
+    \b
+    Examples:
+      calsync serve
+      calsync serve --sync --listen 127.0.0.1:8765
+    """
+    from calsync import feed
+    from calsync.daemon import Daemon, run_in_thread, setup_service_logging
+
+    setup_service_logging(app.verbose)
+    config = app.load_config()
+    token = feed.feed_token(config)
+    wsgi = feed.FeedApp(feed.FeedSource(config.state_path), token)
+    server = feed.create_server(wsgi, listen or config.feed.listen, threads=threads)
+    bound = feed.bound_addresses(server)
+    for addr in bound:
+        log.info("feed server listening on http://%s/", addr)
+    urls = feed.feed_urls(config, token, None if config.feed.base_url else bound[0])
+    # The token is a secret: logs show only its start; `calsync feed-url` prints it all.
+    log.info("subscribe to %s", feed.redact(urls.strength, token))
+    log.info("         or %s", feed.redact(urls.strength_webcal, token))
+    log.info(
+        "busy-only feed %s (run `calsync feed-url` for the full URLs)",
+        feed.redact(urls.busy, token),
+    )
+
+    daemon = None
+    thread = None
+    if with_sync:
+        daemon = Daemon(
+            config,
+            reload_config=app.reload_config,
+            now=lambda: app.now(daemon.config if daemon else config),
+        )
+        thread = run_in_thread(daemon)
+    else:
+        log.info("not syncing in this process: `calsync daemon` or the timer keeps the feed fresh")
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("got %s: shutting down", signal.Signals(signum).name)
+        raise SystemExit(0)  # waitress's run() catches it and closes its threads
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        if daemon is not None:
+            daemon.request_reload()
+        else:
+            log.info("got SIGHUP: nothing to reload (restart to change the listen address)")
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
+    from calsync.notify import notify
+
+    notify("READY=1", f"STATUS=serving on {', '.join(bound)}")
+    try:
+        server.run()
+    finally:
+        notify("STOPPING=1")
+        server.close()
+        if daemon is not None and thread is not None:
+            daemon.request_stop()
+            thread.join(timeout=60)  # let a sync under way commit
+            daemon.close()
+        log.info("feed server stopped")
+
+
+@click.command()
+@click.pass_obj
+def daemon(app: AppContext) -> None:
+    """Keep the outputs current: sync every [daemon] interval until stopped.
+
+    Backs off after failures (up to [daemon] max_backoff). SIGTERM/SIGINT finish the
+    sync under way and exit; SIGHUP re-reads the config (a broken one is reported and the
+    old one kept). Speaks sd_notify under systemd (Type=notify, WatchdogSec=).
+
+    \b
+    Examples:
+      calsync daemon
+      systemctl --user enable --now calsync.service
+    """
+    from calsync.daemon import Daemon, setup_service_logging
+
+    setup_service_logging(app.verbose)
+    config = app.load_config()
+    loop = Daemon(config, reload_config=app.reload_config, now=lambda: app.now(loop.config))
+    loop.install_signal_handlers()
+    try:
+        loop.run()
+    finally:
+        loop.close()
+
+
+@click.command("feed-url")
+@click.option("--webcal", is_flag=True, help="Print only the webcal:// form.")
+@click.option("--busy", is_flag=True, help="The busy-only feed (for a work calendar).")
+@click.pass_obj
+def feed_url(app: AppContext, webcal: bool, busy: bool) -> None:
+    """Print the feed's subscription URL (makes the token on first use).
+
+    Paste the http URL into "subscribe by URL" (Google Calendar: Other calendars > From
+    URL), or open the webcal one on a phone or Mac. Behind a proxy, set [feed] base_url.
+    """
+    from calsync import feed
+
+    config = app.load_config()
+    urls = feed.feed_urls(config, feed.feed_token(config))
+    http = urls.busy if busy else urls.strength
+    cal = urls.busy_webcal if busy else urls.strength_webcal
+    if webcal:
+        click.echo(cal)
+    else:
+        click.echo(http)
+        click.echo(cal)
