@@ -1,0 +1,680 @@
+"""ICS files and URLs -> `Event`s in the planning window.
+
+Layers, each small:
+
+    fetch (file | http(s) | webcal, cached validators)      -> bytes
+    split (text): lines, unfold, repair, VEVENT blocks      -> header + blocks with lines
+    pre-filter (text): drop blocks that cannot reach the window
+    parse (icalendar) -> drop broken events, naming UID and line
+    x-wr-timezone -> recurring-ical-events over the window  -> occurrences
+    occurrences -> Events (aware, in the configured zone), sorted
+
+The pre-filter is why a calendar of years of runs costs little: only events near the
+window are ever parsed by icalendar. It is conservative (it keeps anything recurring,
+anything whose dates it cannot read, every event whose UID appears twice), and a property
+test proves it yields exactly what the full parse yields.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+
+from calsync import __version__
+from calsync.config import Config, SourceSettings
+from calsync.errors import SourceError
+from calsync.model import Event, Role
+
+if TYPE_CHECKING:
+    from calsync.state import StateTx
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"calsync/{__version__} (+https://github.com/calsync/calsync)"
+
+# Private property put on each VEVENT before parsing, so every occurrence that
+# recurring-ical-events hands back still knows the line its VEVENT began on.
+_LINE_PROP = "X-CALSYNC-SOURCE-LINE"
+
+# Properties (besides X-*) kept in Event.extra for the classifier.
+_EXTRA = frozenset({"LOCATION", "STATUS", "URL", "COMMENT", "CLASS", "PRIORITY"})
+
+# Properties whose damage makes an event unusable: it is skipped, not guessed at.
+_VITAL = frozenset({"DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"})
+
+# Zone abbreviations some generators write as a TZID, with no VTIMEZONE. Only those
+# that are not IANA names already (CET, EET, WET, EST... are) and mean one thing.
+TZID_ALIASES = {
+    "CEST": "CET",
+    "MEZ": "CET",
+    "MESZ": "CET",
+    "EEST": "EET",
+    "WEST": "WET",
+    "BST": "Europe/London",
+    "EDT": "America/New_York",
+    "CDT": "America/Chicago",
+    "MDT": "America/Denver",
+    "PDT": "America/Los_Angeles",
+    "PST": "America/Los_Angeles",
+    "AEST": "Australia/Sydney",
+    "AEDT": "Australia/Sydney",
+}
+
+# How far outside the window an event's textual dates may lie and still be parsed: a
+# day for the query's own widening, one for the largest zone offsets, one to spare.
+_MARGIN = timedelta(days=3)
+
+
+# --------------------------------------------------------------------------- source
+
+
+class IcsSource:
+    """An ICS calendar from a file path, file://, http(s):// or webcal:// URL."""
+
+    def __init__(self, settings: SourceSettings, config: Config) -> None:
+        self.settings = settings
+        self.label: str = settings.label
+        self.role: Role = settings.role
+        self.zone = config.schedule.zone
+
+    def read(self, window: tuple[datetime, datetime], tx: StateTx | None = None) -> list[Event]:
+        data = fetch(self.settings, tx)
+        return parse_ics(data, label=self.label, zone=self.zone, window=window)
+
+
+def fetch(settings: SourceSettings, tx: StateTx | None = None) -> bytes:
+    """The raw bytes of the calendar; SourceError naming the source when that fails."""
+    url = settings.url.strip()
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "webcal":
+        url = "https" + url[len("webcal") :]
+        scheme = "https"
+    if scheme in ("http", "https"):
+        return _fetch_http(url, settings, tx)
+    if scheme == "file":
+        path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    elif scheme and len(scheme) > 1:
+        raise SourceError(
+            f"{settings.label}: unsupported URL scheme '{scheme}://'",
+            hint="use a file path, file://, http://, https:// or webcal://",
+        )
+    else:
+        path = Path(url).expanduser()
+    return _read_file(path, settings)
+
+
+def _read_file(path: Path, settings: SourceSettings) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > settings.max_bytes:
+            raise SourceError(
+                f"{settings.label}: {path} is {size} bytes, more than max_bytes"
+                f" ({settings.max_bytes})",
+                hint="raise max_bytes for this source if the file is right",
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError(f"{settings.label}: file not found: {path}") from None
+    except IsADirectoryError:
+        raise SourceError(f"{settings.label}: {path} is a directory, not a calendar") from None
+    except OSError as e:
+        raise SourceError(f"{settings.label}: cannot read {path}: {e.strerror or e}") from None
+
+
+def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes:
+    label = settings.label
+    cached = tx.source_cache(url) if tx is not None else None
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept": "text/calendar, */*;q=0.5",
+        "Accept-Encoding": "gzip",
+    }
+    if cached is not None:
+        if cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+    req = urllib.request.Request(url, headers=headers)
+    deadline = time.monotonic() + settings.timeout_seconds
+    try:
+        with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
+            length = resp.headers.get("Content-Length")
+            if length and length.isdigit() and int(length) > settings.max_bytes:
+                raise _too_big(label, url, settings.max_bytes)
+            raw = _read_capped(resp, settings.max_bytes, deadline, label, url)
+            encoding = (resp.headers.get("Content-Encoding") or "").strip().lower()
+            etag = resp.headers.get("ETag")
+            last_modified = resp.headers.get("Last-Modified")
+    except urllib.error.HTTPError as e:
+        if e.code == 304 and cached is not None:
+            log.info("%s: not modified since last fetch, using the cached copy", label)
+            return cached.body
+        raise SourceError(f"{label}: {url} answered HTTP {e.code} {e.reason}") from None
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, TimeoutError):
+            raise _timed_out(label, url, settings.timeout_seconds) from None
+        raise SourceError(f"{label}: cannot reach {url}: {e.reason}") from None
+    except TimeoutError:
+        raise _timed_out(label, url, settings.timeout_seconds) from None
+    except OSError as e:
+        raise SourceError(f"{label}: cannot read {url}: {e}") from None
+    if encoding in ("gzip", "x-gzip"):
+        body = _gunzip(raw, settings.max_bytes, label, url)
+    elif encoding in ("", "identity"):
+        body = raw
+    else:
+        raise SourceError(f"{label}: {url} sent an unsupported Content-Encoding '{encoding}'")
+    if tx is not None and (etag or last_modified):
+        from calsync.state import CachedSource
+
+        # The fetch time is bookkeeping for `calsync status`, not an input to planning.
+        now = datetime.now().astimezone()
+        tx.put_source_cache(CachedSource(url, etag, last_modified, body, now))
+    return body
+
+
+def _read_capped(resp: Any, cap: int, deadline: float, label: str, url: str) -> bytes:
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise SourceError(f"{label}: {url} is too slow: the body did not arrive in time")
+        chunk = resp.read(64 * 1024)
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > cap:
+            raise _too_big(label, url, cap)
+        chunks.append(chunk)
+
+
+def _gunzip(raw: bytes, cap: int, label: str, url: str) -> bytes:
+    d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        out = d.decompress(raw, cap + 1)
+    except zlib.error as e:
+        raise SourceError(f"{label}: {url} sent a broken gzip body ({e})") from None
+    if len(out) > cap:
+        raise _too_big(label, url, cap)
+    return out
+
+
+def _too_big(label: str, url: str, cap: int) -> SourceError:
+    return SourceError(
+        f"{label}: {url} is larger than max_bytes ({cap} bytes); stopped reading",
+        hint="raise max_bytes for this source if the calendar is right",
+    )
+
+
+def _timed_out(label: str, url: str, seconds: float) -> SourceError:
+    return SourceError(f"{label}: {url} did not answer within {seconds:g} s (timeout_seconds)")
+
+
+# --------------------------------------------------------------------------- split
+
+
+@dataclass(slots=True)
+class _Block:
+    line: int  # 1-based line of BEGIN:VEVENT
+    lines: list[str] = field(default_factory=list)  # logical lines, BEGIN..END
+    closed: bool = False
+
+
+@dataclass(slots=True)
+class _Split:
+    header: list[str]  # calendar properties and VTIMEZONEs, without BEGIN/END:VCALENDAR
+    blocks: list[_Block]
+
+
+_NEWLINE = re.compile(r"\r*\n|\r")
+_PROPERTY = re.compile(r"^[A-Za-z0-9-]+[;:]")
+_SEMICOLON_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*);(\d{8}(?:T\d{6}Z?)?)$")
+_TZID_PARAM = re.compile(r";TZID=(\"[^\"]*\"|[^;:]*)", re.IGNORECASE)
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Unfolded lines with the 1-based number of their first physical line."""
+    out: list[tuple[int, str]] = []
+    for i, raw in enumerate(_NEWLINE.split(text), start=1):
+        if raw[:1] in (" ", "\t"):
+            if out:
+                out[-1] = (out[-1][0], out[-1][1] + raw[1:])
+            continue
+        out.append((i, raw))
+    return out
+
+
+def _split(data: bytes, label: str) -> _Split:
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = _logical_lines(text)
+    if not any(s.strip().upper() == "BEGIN:VCALENDAR" for _, s in lines):
+        first = next((s.strip() for _, s in lines if s.strip()), "")
+        what = f"it starts with {first[:60]!r}" if first else "it is empty"
+        raise SourceError(f"{label}: not an iCalendar file (no BEGIN:VCALENDAR; {what})")
+    header: list[str] = []
+    blocks: list[_Block] = []
+    stack: list[str] = []
+    block: _Block | None = None
+    keep = False  # inside a VTIMEZONE, which goes to the header
+    for num, raw in lines:
+        if not raw.strip():
+            continue
+        line = _repair(raw, num, label)
+        if line is None:
+            continue
+        upper = line.upper()
+        depth = len(stack)
+        in_calendar = depth >= 1 and stack[0] == "VCALENDAR"
+        if upper.startswith("BEGIN:"):
+            name = upper[6:].strip()
+            stack.append(name)
+            if depth == 0:
+                if name != "VCALENDAR":
+                    log.warning("%s:%d: ignored %s outside a calendar", label, num, name)
+            elif depth == 1 and in_calendar:
+                if name == "VEVENT":
+                    block = _Block(num, [line, f"{_LINE_PROP}:{num}"])
+                    blocks.append(block)
+                elif name == "VTIMEZONE":
+                    keep = True
+                    header.append(line)
+            elif block is not None:
+                block.lines.append(line)
+            elif keep:
+                header.append(line)
+            continue
+        if upper.startswith("END:"):
+            name = upper[4:].strip()
+            if name not in stack:
+                log.warning("%s:%d: ignored END:%s with no BEGIN", label, num, name)
+                continue
+            while stack[-1] != name:  # close what was left open
+                stack.pop()
+            stack.pop()
+            depth = len(stack)
+            if block is not None:
+                if depth >= 2 or (depth == 1 and name == "VEVENT"):
+                    block.lines.append(line)
+                    block.closed = depth == 1
+                if depth <= 1:
+                    block = None
+            elif keep:
+                if depth >= 1:
+                    header.append(line)
+                if depth <= 1:
+                    keep = False
+            continue
+        if block is not None:
+            if not upper.startswith(_LINE_PROP):
+                block.lines.append(line)
+        elif keep or (depth == 1 and in_calendar):
+            header.append(line)
+    return _Split(header, blocks)
+
+
+def _repair(line: str, num: int, label: str) -> str | None:
+    """Fix the defects real generators make, or drop a line that is no property at all."""
+    if _PROPERTY.match(line):
+        m = _SEMICOLON_VALUE.match(line)
+        if m:  # "DTSTART;20210105": the value written where a parameter goes
+            return f"{m.group(1)}:{m.group(2)}"
+        if ";TZID=" in line.upper():
+            return _TZID_PARAM.sub(_alias_tzid, line, count=1)
+        return line
+    log.warning("%s:%d: dropped a line that is not an iCalendar property: %r", label, num, line)
+    return None
+
+
+def _alias_tzid(m: re.Match[str]) -> str:
+    tzid = m.group(1).strip('"')
+    alias = TZID_ALIASES.get(tzid.upper())
+    return f";TZID={alias}" if alias else m.group(0)
+
+
+# --------------------------------------------------------------------------- pre-filter
+
+
+_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_DURATION = re.compile(r"^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_RECURRING = ("RRULE", "RDATE", "EXRULE", "RECURRENCE-ID")
+
+
+def _value(line: str) -> str:
+    """The value of a content line: after the first colon outside quotes."""
+    quoted = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return line[i + 1 :].strip()
+    return ""
+
+
+def _name(line: str) -> str:
+    for i, ch in enumerate(line):
+        if ch in ";:":
+            return line[:i].upper()
+    return line.upper()
+
+
+def _text_date(value: str) -> date | None:
+    m = _DATE.match(value)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _text_days(value: str) -> int | None:
+    """Whole days (rounded up) of an ICS DURATION, or None when unreadable."""
+    m = _DURATION.match(value.strip().upper())
+    if not m or m.group(1) == "-":
+        return None
+    weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in m.groups()[1:])
+    total = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return -(-total // timedelta(days=1))
+
+
+def _block_facts(block: _Block) -> tuple[str | None, bool, date | None, date | None]:
+    """(uid, recurring, first date, last date) read from the text; dates None if unsure."""
+    uid: str | None = None
+    recurring = False
+    start = end = None
+    days: int | None = None
+    has_end = False
+    depth = 0
+    for line in block.lines[1:-1]:
+        name = _name(line)
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END":
+            depth -= 1
+        if depth or name in ("BEGIN", "END"):
+            continue  # properties of an alarm are not the event's
+        if name == "UID":
+            uid = _value(line)
+        elif name in _RECURRING:
+            recurring = True
+        elif name == "DTSTART":
+            start = _text_date(_value(line))
+        elif name == "DTEND":
+            has_end = True
+            end = _text_date(_value(line))
+        elif name == "DURATION":
+            has_end = True
+            days = _text_days(_value(line))
+    if start is None:
+        return uid, recurring, None, None
+    if days is not None:
+        end = start + timedelta(days=days)
+    elif not has_end:
+        end = start + timedelta(days=1)
+    if end is None:
+        return uid, recurring, None, None
+    return uid, recurring, min(start, end), max(start, end)
+
+
+def prefilter(blocks: Sequence[_Block], window: tuple[datetime, datetime]) -> list[_Block]:
+    """The blocks that may have an occurrence in the window (a superset, never fewer)."""
+    lo = (window[0] - _MARGIN).date()
+    hi = (window[1] + _MARGIN).date()
+    facts = [_block_facts(b) for b in blocks]
+    seen: dict[str, int] = {}
+    for uid, *_ in facts:
+        if uid is not None:
+            seen[uid] = seen.get(uid, 0) + 1
+    kept = []
+    for block, (uid, recurring, first, last) in zip(blocks, facts, strict=True):
+        if (
+            recurring
+            or first is None
+            or last is None
+            or (uid is not None and seen[uid] > 1)
+            or (first <= hi and last >= lo)
+        ):
+            kept.append(block)
+    return kept
+
+
+# --------------------------------------------------------------------------- parse
+
+
+def _calendar_text(header: Iterable[str], blocks: Iterable[_Block]) -> str:
+    parts = ["BEGIN:VCALENDAR", *header]
+    for b in blocks:
+        parts.extend(b.lines)
+        if not b.closed:
+            parts.append("END:VEVENT")
+    parts.append("END:VCALENDAR")
+    return "\r\n".join(parts) + "\r\n"
+
+
+def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Calendar:
+    """One icalendar parse of header + blocks; blocks that break the parse are skipped."""
+    try:
+        return icalendar.Calendar.from_ical(_calendar_text(header, blocks))
+    except Exception as e:  # noqa: BLE001 - any parser failure: find the culprit below
+        log.debug("%s: whole-calendar parse failed (%s); parsing event by event", label, e)
+    try:
+        cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
+    except Exception as e:  # noqa: BLE001
+        log.warning("%s: ignored its time zone definitions, they do not parse (%s)", label, e)
+        header = [h for h in header if not h.upper().startswith(("BEGIN:", "END:"))]
+        header = [h for h in header if _name(h).startswith(("X-", "VERSION", "PRODID"))]
+        cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
+    for b in blocks:
+        try:
+            one = icalendar.Calendar.from_ical(_calendar_text(header, [b]))
+        except Exception as e:  # noqa: BLE001
+            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), e)
+            continue
+        for comp in one.subcomponents:
+            if comp.name == "VEVENT":
+                cal.add_component(comp)
+    return cal
+
+
+def _uid_of(b: _Block) -> str:
+    uid = _block_facts(b)[0]
+    return f"UID {uid!r}" if uid else "(no UID)"
+
+
+def _drop_broken(cal: icalendar.Calendar, label: str) -> None:
+    """Remove events whose times cannot be read, warning with their UID and line."""
+    good = []
+    for comp in cal.subcomponents:
+        if comp.name != "VEVENT":
+            good.append(comp)
+            continue
+        problem = _problem(comp)
+        if problem is None:
+            good.append(comp)
+            continue
+        line = comp.get(_LINE_PROP)
+        uid = comp.get("UID")
+        who = f"UID {str(uid)!r}" if uid is not None else "(no UID)"
+        log.warning("%s:%s: skipped event %s: %s", label, line, who, problem)
+    cal.subcomponents[:] = good
+
+
+def _problem(comp: icalendar.cal.Component) -> str | None:
+    for name, message in comp.errors:
+        if str(name).upper() in _VITAL:
+            return f"{name}: {message}"
+    if "DTSTART" not in comp:
+        return "no DTSTART"
+    try:
+        comp.decoded("DTSTART")
+        if "DTEND" in comp:
+            comp.decoded("DTEND")
+        if "DURATION" in comp:
+            comp.decoded("DURATION")
+    except Exception as e:  # noqa: BLE001 - whatever the value, the event is unusable
+        return str(e)
+    return None
+
+
+def _standardise(cal: icalendar.Calendar, label: str) -> icalendar.Calendar:
+    """Apply X-WR-TIMEZONE (Google exports): UTC and floating times move into that zone."""
+    wr = cal.get("X-WR-TIMEZONE")
+    if wr is None:
+        return cal
+    try:
+        zone = ZoneInfo(str(wr).strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("%s: ignored X-WR-TIMEZONE %r: not a known time zone", label, str(wr))
+        return cal
+    result: icalendar.Calendar = x_wr_timezone.to_standard(cal, timezone=zone)
+    return result
+
+
+def _occurrences(
+    cal: icalendar.Calendar, a: datetime, b: datetime, label: str
+) -> list[icalendar.cal.Component]:
+    try:
+        return list(recurring_ical_events.of(cal).between(a, b))
+    except Exception as e:  # noqa: BLE001 - a bad series: skip it, keep the rest
+        log.warning("%s: skipped a recurring event that cannot be expanded (%s)", label, e)
+    return list(recurring_ical_events.of(cal, skip_bad_series=True).between(a, b))
+
+
+def parse_ics(
+    data: bytes,
+    *,
+    label: str,
+    zone: ZoneInfo,
+    window: tuple[datetime, datetime],
+    prefilter_events: bool = True,
+) -> list[Event]:
+    """Every event occurrence overlapping `window`, from ICS bytes.
+
+    Floating times are read in `zone` (or the calendar's X-WR-TIMEZONE); all-day events
+    span local midnights in `zone`. Raises SourceError for data that is not a calendar
+    or holds no event at all; skips broken events with a warning naming UID and line.
+    `prefilter_events=False` parses every event (the reference the pre-filter is tested
+    against).
+    """
+    w0, w1 = window
+    split = _split(data, label)
+    if not split.blocks:
+        raise SourceError(f"{label}: the calendar holds no events (no VEVENT)")
+    blocks = prefilter(split.blocks, window) if prefilter_events else split.blocks
+    cal = _parse(split.header, blocks, label)
+    _drop_broken(cal, label)
+    cal = _standardise(cal, label)
+    events = []
+    unknown_zones: set[str] = set()
+    for comp in _occurrences(cal, w0 - timedelta(days=1), w1 + timedelta(days=1), label):
+        ev = _event(comp, zone, label, unknown_zones)
+        if ev is not None and _overlaps(ev, w0, w1):
+            events.append(ev)
+    for tzid in sorted(unknown_zones):
+        log.warning("%s: unknown time zone %r: its times are read in %s", label, tzid, zone.key)
+    events.sort(key=lambda e: (e.start, e.end, e.uid or "", e.summary, e.line or 0))
+    return events
+
+
+def _overlaps(ev: Event, w0: datetime, w1: datetime) -> bool:
+    if ev.end <= ev.start:
+        return w0 <= ev.start < w1
+    return ev.start < w1 and ev.end > w0
+
+
+def _aware(value: date | datetime, zone: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        return value.astimezone(zone)
+    return datetime.combine(value, dtime(0), zone)
+
+
+def _event(
+    comp: icalendar.cal.Component, zone: ZoneInfo, label: str, unknown_zones: set[str]
+) -> Event | None:
+    status = str(comp.get("STATUS", "")).upper()
+    if status == "CANCELLED":
+        return None
+    raw_start = comp.decoded("DTSTART")
+    raw_end = comp.decoded("DTEND") if "DTEND" in comp else None
+    all_day = not isinstance(raw_start, datetime)
+    if not all_day and raw_start.tzinfo is None:
+        tzid = comp["DTSTART"].params.get("TZID")
+        if tzid:
+            unknown_zones.add(str(tzid))
+    start = _aware(raw_start, zone)
+    if raw_end is None and "DURATION" in comp:
+        raw_end = raw_start + comp.decoded("DURATION")
+    if all_day:
+        end_day = raw_end if isinstance(raw_end, date) else None
+        if isinstance(end_day, datetime):
+            end_day = end_day.date()
+        if end_day is None or end_day <= raw_start:
+            end_day = raw_start + timedelta(days=1)
+        end = _aware(end_day, zone)
+    else:
+        end = _aware(raw_end, zone) if raw_end is not None else start
+        if end < start:
+            end = start
+    transp = str(comp.get("TRANSP", "")).strip().upper()
+    busy = transp == "OPAQUE" if transp in ("OPAQUE", "TRANSPARENT") else not all_day
+    line_prop = comp.get(_LINE_PROP)
+    uid = comp.get("UID")
+    key = comp.get("X-CALSYNC-KEY")
+    return Event(
+        uid=str(uid) if uid is not None else None,
+        summary=str(comp.get("SUMMARY", "")).strip(),
+        start=start,
+        end=end,
+        description=str(comp.get("DESCRIPTION", "")),
+        all_day=all_day,
+        categories=_categories(comp),
+        extra=_extra(comp),
+        busy=busy,
+        source=label,
+        line=int(str(line_prop)) if line_prop is not None else None,
+        calsync_key=str(key) if key is not None else None,
+    )
+
+
+def _categories(comp: icalendar.cal.Component) -> tuple[str, ...]:
+    raw = comp.get("CATEGORIES")
+    if raw is None:
+        return ()
+    items = raw if isinstance(raw, list) else [raw]
+    out: list[str] = []
+    for item in items:
+        cats = getattr(item, "cats", None)
+        values = cats if cats is not None else str(item).split(",")
+        out.extend(str(c).strip() for c in values if str(c).strip())
+    return tuple(out)
+
+
+def _extra(comp: icalendar.cal.Component) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in comp.items():
+        up = str(name).upper()
+        if up == _LINE_PROP or not (up.startswith("X-") or up in _EXTRA):
+            continue
+        if isinstance(value, list):
+            out[up] = ",".join(str(v) for v in value)
+        else:
+            out[up] = str(value)
+    return out
