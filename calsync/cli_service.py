@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from calsync.config import _listen
+from calsync.config import _LISTEN
 
 if TYPE_CHECKING:
     from calsync.cli import AppContext
@@ -24,10 +24,11 @@ log = logging.getLogger("calsync.service")
 def _check_listen(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        return _listen(value)
-    except (TypeError, ValueError) as e:
-        raise click.BadParameter(str(e)) from None
+    m = _LISTEN.match(value)
+    # Port 0 is allowed here (not in the config): the OS picks a free port, logged at start.
+    if not m or not 0 <= int(m.group(2)) < 65536:
+        raise click.BadParameter(f"{value!r} is not HOST:PORT like '127.0.0.1:8765'")
+    return value
 
 
 @click.command()
