@@ -76,6 +76,11 @@ BEGINNER_NOTE = (
     "Beginner: start with bodyweight and light loads. Add load when the last reps of a "
     "set stop feeling hard. Expect some soreness in the first couple of weeks."
 )
+LOAD_BODY = "bodyweight, slow and strict"
+BODY_NOTE = (
+    "Bodyweight moves: when every rep feels easy, hold a weight (a loaded backpack works) "
+    "or take 4 s to lower."
+)
 TAPER_NOTE = "Taper: 2 sets and no jumps to keep your legs fresh; keep the weights heavy."
 
 
@@ -428,8 +433,8 @@ def _load(m: Move, level: str) -> str:
     if m.kind == JUMP:
         return _JUMP_LOAD if not beginner else "bodyweight, small jumps; land softly"
     if beginner:
-        return "bodyweight; add load when the last reps stop feeling hard"
-    return "bodyweight, slow and strict; hold a weight once all reps feel easy"
+        return "bodyweight; add load when it stops feeling hard"
+    return LOAD_BODY
 
 
 # --------------------------------------------------------------------------- timing
@@ -544,6 +549,8 @@ def workout_for(session: Session, settings: WorkoutSettings, session_minutes: in
         notes.insert(0, BEGINNER_NOTE)
     if any(e.load == LOAD_HEAVY for e in exercises):
         notes.append(HEAVY_NOTE)
+    if settings.level != "beginner" and any(e.load == LOAD_BODY for e in exercises):
+        notes.append(BODY_NOTE)
     if taper:
         notes.append(TAPER_NOTE)
     if session.phase is Phase.BASE and any(e.category == "plyo" for e in exercises):
