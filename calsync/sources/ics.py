@@ -98,18 +98,27 @@ class IcsSource:
         return parse_ics(data, label=self.label, zone=self.zone, window=window)
 
 
+def http_url(url: str) -> str | None:
+    """The http(s) URL to fetch (webcal:// is https://), or None for a local file."""
+    url = url.strip()
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "webcal":
+        return "https" + url[len("webcal") :]
+    if scheme in ("http", "https"):
+        return url
+    return None
+
+
 def fetch(settings: SourceSettings, tx: StateTx | None = None) -> bytes:
     """The raw bytes of the calendar; SourceError naming the source when that fails."""
     url = settings.url.strip()
+    remote = http_url(url)
+    if remote is not None:
+        return _fetch_http(remote, settings, tx)
     scheme = urllib.parse.urlsplit(url).scheme.lower()
-    if scheme == "webcal":
-        url = "https" + url[len("webcal") :]
-        scheme = "https"
-    if scheme in ("http", "https"):
-        return _fetch_http(url, settings, tx)
     if scheme == "file":
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-    elif scheme and len(scheme) > 1:
+    elif len(scheme) > 1:  # one letter is a Windows drive, not a scheme
         raise SourceError(
             f"{settings.label}: unsupported URL scheme '{scheme}://'",
             hint="use a file path, file://, http://, https:// or webcal://",
@@ -497,9 +506,10 @@ def _uid_of(b: _Block) -> str:
     return f"UID {uid!r}" if uid else "(no UID)"
 
 
-def _drop_broken(cal: icalendar.Calendar, label: str) -> None:
+def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
     """Remove events whose times cannot be read, warning with their UID and line."""
     good = []
+    unknown_zones: set[str] = set()
     for comp in cal.subcomponents:
         if comp.name != "VEVENT":
             good.append(comp)
@@ -507,12 +517,18 @@ def _drop_broken(cal: icalendar.Calendar, label: str) -> None:
         problem = _problem(comp)
         if problem is None:
             good.append(comp)
+            dtstart = comp.decoded("DTSTART")
+            tzid = comp["DTSTART"].params.get("TZID")
+            if tzid and isinstance(dtstart, datetime) and dtstart.tzinfo is None:
+                unknown_zones.add(str(tzid))
             continue
         line = comp.get(_LINE_PROP)
         uid = comp.get("UID")
         who = f"UID {str(uid)!r}" if uid is not None else "(no UID)"
         log.warning("%s:%s: skipped event %s: %s", label, line, who, problem)
     cal.subcomponents[:] = good
+    for tzid in sorted(unknown_zones):
+        log.warning("%s: unknown time zone %r: its times are read in %s", label, tzid, zone.key)
 
 
 def _problem(comp: icalendar.cal.Component) -> str | None:
@@ -578,16 +594,13 @@ def parse_ics(
         raise SourceError(f"{label}: the calendar holds no events (no VEVENT)")
     blocks = prefilter(split.blocks, window) if prefilter_events else split.blocks
     cal = _parse(split.header, blocks, label)
-    _drop_broken(cal, label)
+    _drop_broken(cal, label, zone)
     cal = _standardise(cal, label)
     events = []
-    unknown_zones: set[str] = set()
     for comp in _occurrences(cal, w0 - timedelta(days=1), w1 + timedelta(days=1), label):
-        ev = _event(comp, zone, label, unknown_zones)
+        ev = _event(comp, zone, label)
         if ev is not None and _overlaps(ev, w0, w1):
             events.append(ev)
-    for tzid in sorted(unknown_zones):
-        log.warning("%s: unknown time zone %r: its times are read in %s", label, tzid, zone.key)
     events.sort(key=lambda e: (e.start, e.end, e.uid or "", e.summary, e.line or 0))
     return events
 
@@ -606,19 +619,13 @@ def _aware(value: date | datetime, zone: ZoneInfo) -> datetime:
     return datetime.combine(value, dtime(0), zone)
 
 
-def _event(
-    comp: icalendar.cal.Component, zone: ZoneInfo, label: str, unknown_zones: set[str]
-) -> Event | None:
+def _event(comp: icalendar.cal.Component, zone: ZoneInfo, label: str) -> Event | None:
     status = str(comp.get("STATUS", "")).upper()
     if status == "CANCELLED":
         return None
     raw_start = comp.decoded("DTSTART")
     raw_end = comp.decoded("DTEND") if "DTEND" in comp else None
     all_day = not isinstance(raw_start, datetime)
-    if not all_day and raw_start.tzinfo is None:
-        tzid = comp["DTSTART"].params.get("TZID")
-        if tzid:
-            unknown_zones.add(str(tzid))
     start = _aware(raw_start, zone)
     if raw_end is None and "DURATION" in comp:
         raw_end = raw_start + comp.decoded("DURATION")
