@@ -14,6 +14,11 @@ jumps; calves alternate straight-knee (gastrocnemius) and bent-knee (soleus) rai
 
 Choices the rules leave open, and what this module does:
 
+- **A/B** alternate by the session key's number in time (see `template_for`): the
+  week's ordinal times the week's session count, plus the slot. Perfect alternation
+  for 2 a week, for 1 a week, and for any configured count; the count is the caller's
+  (defaults: 2, and 1 in a taper week).
+
 - **Taper** (RULES: "fewer sets, no plyometrics"): 2 sets everywhere, no extra blocks,
   and no jumps. The "one explosive or plyometric move" is kept as a *non-jumping* power
   move (kettlebell swing, medicine-ball slam, push press, speed squat, fast step-up):
@@ -307,15 +312,16 @@ def _week_ordinal(d: date) -> int:
 
 
 def template_for(key: str, per_week: int = 2) -> str:
-    """ "A" or "B" for a session key "<week start>/<slot>", from the key alone.
+    """'A' or 'B' for a session key "<week start>/<slot>" and the week's session count.
 
     Sessions are numbered `week ordinal x per_week + (slot - 1)` and alternate on the
-    parity of that number, so consecutive sessions differ whenever every slot of a week
-    is used. With the default of 2 a week this is slot 1 -> A, slot 2 -> B in every week
-    (A B | A B | ...). No formula of the key alone can also alternate weeks with one
-    session (W/1 then W+1/1 need different answers, yet W/2 must differ from both), so
-    `workout_for` passes `per_week=1` for taper sessions, where the weekly count is 1:
-    those then alternate week by week. A key that does not parse gets a stable checksum.
+    parity of that number, so consecutive sessions differ whenever a week's slots are
+    all used: with 2 a week, slot 1 is A and slot 2 is B every week (A B | A B | ...);
+    with 1 a week (taper weeks, or `sessions_per_week = 1`), weeks alternate A | B | A;
+    with 3, A B A | B A B. No formula of the key alone serves both 2 and 1 a week (W/1
+    and W+1/1 must differ, yet W/2 must differ from both), hence the count: the weekly
+    target is known to the caller. Going from 2-a-week into a 1-a-week taper repeats a
+    template at most once. A key that does not parse gets a stable checksum instead.
     """
     week, _, slot = key.partition("/")
     try:
@@ -325,8 +331,9 @@ def template_for(key: str, per_week: int = 2) -> str:
     return "A" if n % 2 == 0 else "B"
 
 
-def _per_week(session: Session) -> int:
-    return 1 if session.phase is Phase.TAPER else 2
+def default_per_week(phase: Phase) -> int:
+    """The weekly count RULES.md defaults to: 2, and 1 in a taper week."""
+    return 1 if phase is Phase.TAPER else 2
 
 
 # --------------------------------------------------------------------------- choosing
@@ -499,9 +506,21 @@ def estimate_minutes(workout: Workout) -> int:
 # --------------------------------------------------------------------------- building
 
 
-def workout_for(session: Session, settings: WorkoutSettings, session_minutes: int) -> Workout:
-    """The content of one session: same inputs, same workout."""
-    template = template_for(session.key, _per_week(session))
+def workout_for(
+    session: Session,
+    settings: WorkoutSettings,
+    session_minutes: int,
+    *,
+    per_week: int | None = None,
+) -> Workout:
+    """The content of one session: same inputs, same workout.
+
+    `per_week` is the week's session target (`sessions_per_week`, or
+    `taper_sessions_per_week` in a taper week); it only steers the A/B alternation
+    (see `template_for`) and defaults to RULES.md's 2, or 1 in a taper.
+    """
+    count = per_week if per_week is not None else default_per_week(session.phase)
+    template = template_for(session.key, count)
     user, notes = _user_moves(settings.exercises)
     ctx = _Ctx(
         available=frozenset(settings.equipment) | {_BW},

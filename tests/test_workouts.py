@@ -226,6 +226,17 @@ def test_one_a_week_in_taper_alternates(first: date, weeks: int, week_start: int
     assert all(a != b for a, b in itertools.pairwise(ts)), ts
 
 
+@pytest.mark.parametrize("per_week", [1, 2, 3, 4])
+def test_a_configured_weekly_count_alternates(per_week: int) -> None:
+    for offset in range(7):  # any week start
+        first = date(2027, 1, 4) + timedelta(days=offset)
+        keys = keys_by_time(first, 9, [per_week] * 9)
+        ts = [
+            workout_for(session(k), WorkoutSettings(), 45, per_week=per_week).template for k in keys
+        ]
+        assert all(a != b for a, b in itertools.pairwise(ts)), ts
+
+
 def test_build_into_taper_repeats_at_most_once() -> None:
     """8 build weeks at 2 a week, then 2 taper weeks at 1: the documented trade-off."""
     for offset in range(14):  # both week parities, any week start
