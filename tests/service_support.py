@@ -299,9 +299,13 @@ class SourceServer:
     body: bytes = b""
     status: int = 200
     fail_times: int = 0  # answer the next N requests with 500
+    delay: float = 0.0  # seconds to wait before answering (a slow source)
     requests: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     hostport: str = ""
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def url(self) -> str:
@@ -312,7 +316,18 @@ class SourceServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                outer.requests += 1
+                with outer._lock:
+                    outer.requests += 1
+                    outer.in_flight += 1
+                    outer.max_in_flight = max(outer.max_in_flight, outer.in_flight)
+                try:
+                    time.sleep(outer.delay)
+                    self._answer()
+                finally:
+                    with outer._lock:
+                        outer.in_flight -= 1
+
+            def _answer(self) -> None:
                 if outer.fail_times > 0 or outer.status != 200:
                     if outer.fail_times > 0:
                         outer.fail_times -= 1
