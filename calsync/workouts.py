@@ -405,8 +405,9 @@ def _pick(slot: Slot, index: int, ctx: _Ctx, used: set[str]) -> tuple[Move | Non
         for m in slot.moves:
             if m.equipment == (_BW,) and _allowed(m, ctx) and m.name not in used:
                 cat = "explosive or plyometric" if slot.role == "power" else slot.categories[0]
+                taper = " and the taper (no jumps)" if ctx.phase is Phase.TAPER else ""
                 return m, (
-                    f"None of your exercises covers {cat} with your equipment: "
+                    f"None of your {cat} exercises fits your equipment{taper}: "
                     f"using {m.name} ({_BW})."
                 )
     return None, ""
@@ -574,8 +575,9 @@ def workout_for(
         notes.append(TAPER_NOTE)
     if session.phase is Phase.BASE and any(e.category == "plyo" for e in exercises):
         notes.append("Base phase: jumps build spring for later speed work; land softly.")
-    if fit != ladder[0] and fit.extras == 0 and fit.warmup < 8:
-        notes.append(f"Short version to fit {session_minutes} min: fewer sets, shorter rests.")
+    cuts = _cuts(ladder[0], fit)
+    if cuts:
+        notes.append(f"Cut to fit {session_minutes} min: {', '.join(cuts)}.")
     if minutes > session_minutes:
         notes.append(f"Even the shortest version takes about {minutes} min.")
     if session_minutes - minutes >= 20:
@@ -584,6 +586,24 @@ def workout_for(
             "more volume is not better."
         )
     return replace(workout, notes=tuple(notes), minutes=minutes)
+
+
+def _cuts(full: _Fit, fit: _Fit) -> list[str]:
+    """What a short slot cost, in words (dropping the optional blocks is not a cut)."""
+    out = []
+    if fit.warmup < full.warmup:
+        out.append(f"{fit.warmup}-min warm-up")
+    if fit.main_sets < full.main_sets:
+        out.append("2 sets of everything")
+    elif fit.middle_sets < full.middle_sets:
+        out.append("2 sets except the main lift")
+    elif fit.accessory_sets < full.accessory_sets:
+        out.append("2 sets of the smaller moves")
+    if fit.short_rest:
+        out.append("shorter rests")
+    if not fit.lower2:
+        out.append("one lower-body lift instead of two")
+    return out
 
 
 def _kept(chosen: list[tuple[Slot, Move]], fit: _Fit, extras: list[str]) -> list[tuple[Slot, Move]]:
