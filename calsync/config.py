@@ -199,6 +199,7 @@ class GoogleSettings:
     token_uri: str = "https://oauth2.googleapis.com/token"
     token_path: Path | None = None  # default: <state dir>/google-token.json
     batch_uri: str = "https://www.googleapis.com/batch/calendar/v3"
+    timeout_seconds: float = 30.0  # per HTTP request; a timeout is retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,7 +707,7 @@ def _outputs(
 
 def _google(t: Mapping[str, Any], base: Path | None, p: _Problems) -> GoogleSettings:
     w = "google."
-    _unknown(t, ("api_endpoint", "token_uri", "token_path", "batch_uri"), w, p)
+    _unknown(t, ("api_endpoint", "token_uri", "token_path", "batch_uri", "timeout"), w, p)
     d = GoogleSettings()
     api = _get(t, "api_endpoint", w, p, _str, "a URL", d.api_endpoint)
     if not api.endswith("/"):
@@ -716,6 +717,9 @@ def _google(t: Mapping[str, Any], base: Path | None, p: _Problems) -> GoogleSett
         token_uri=_get(t, "token_uri", w, p, _str, "a URL", d.token_uri),
         token_path=_get(t, "token_path", w, p, _path(base), "a path", None),
         batch_uri=_get(t, "batch_uri", w, p, _str, "a URL", d.batch_uri),
+        timeout_seconds=_get(
+            t, "timeout", w, p, parse_duration_seconds, "a duration like '30s'", 30.0
+        ),
     )
 
 

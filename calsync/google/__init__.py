@@ -1,0 +1,1 @@
+"""Google Calendar: OAuth credentials, the API client with retries and batches, event ids."""

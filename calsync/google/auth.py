@@ -1,0 +1,155 @@
+"""Google OAuth for an installed app: the consent flow, the token file, refresh errors.
+
+The token is `Credentials.to_json()` (access token, refresh token, client id/secret,
+token URI, scopes, expiry) in a 0600 file in the state dir. google-auth refreshes the
+access token when it expires; calsync writes the refreshed token back after each use.
+
+Least privilege: calsync asks only for the scopes its config needs, each the narrowest
+Google has for the job (see SCOPES).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from google.oauth2.credentials import Credentials
+
+from calsync.config import Config
+from calsync.errors import AuthError
+from calsync.model import Role
+
+log = logging.getLogger(__name__)
+
+_BASE = "https://www.googleapis.com/auth/"
+EVENTS_READONLY = _BASE + "calendar.events.readonly"
+FREEBUSY = _BASE + "calendar.freebusy"
+APP_CREATED = _BASE + "calendar.app.created"
+
+# Every scope calsync may ask for, and what it is used for (shown by `calsync doctor`).
+SCOPES: dict[str, str] = {
+    EVENTS_READONLY: "read the runs in your calendars (read-only)",
+    FREEBUSY: "read only busy/free time of your busy calendars",
+    APP_CREATED: "create the strength calendar and write only in calendars calsync created",
+}
+
+REAUTH = "run `calsync auth google --client-secrets FILE`"
+TESTING_HINT = (
+    'apps in Google\'s "Testing" publishing status get refresh tokens that expire after '
+    '7 days; publish the OAuth app ("In production") for lasting authorisation'
+)
+
+
+def token_path(config: Config) -> Path:
+    return config.google.token_path or config.state_dir / "google-token.json"
+
+
+def needed_scopes(config: Config) -> list[str]:
+    """The scopes this config needs; all three when it names no Google part yet."""
+    need = []
+    google = [s for s in config.sources if s.type == "google"]
+    if any(s.role is Role.RUNS for s in google):
+        need.append(EVENTS_READONLY)
+    if any(s.role is Role.BUSY for s in google):
+        need.append(FREEBUSY)
+    if config.output_google is not None:
+        need.append(APP_CREATED)
+    return need or list(SCOPES)
+
+
+def read_token_file(path: Path) -> dict[str, Any] | None:
+    """The stored token as JSON, None when there is none; AuthError when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise AuthError(f"{path}: cannot read the Google token: {e}") from None
+    try:
+        info = json.loads(text)
+    except ValueError:
+        raise AuthError(f"{path}: the Google token is not JSON", hint=REAUTH) from None
+    if not isinstance(info, dict):
+        raise AuthError(f"{path}: the Google token is not a JSON object", hint=REAUTH)
+    return info
+
+
+def load_credentials(config: Config) -> Credentials:
+    path = token_path(config)
+    info = read_token_file(path)
+    if info is None:
+        raise AuthError(f"no Google authorisation ({path} does not exist): {REAUTH}")
+    # The configured token endpoint wins, so one token file works against an emulator.
+    info["token_uri"] = config.google.token_uri
+    try:
+        creds: Credentials = Credentials.from_authorized_user_info(info)  # type: ignore[no-untyped-call]
+    except (ValueError, KeyError) as e:
+        raise AuthError(f"{path}: the Google token is incomplete ({e})", hint=REAUTH) from None
+    held = set(creds.scopes or ())
+    missing = [s for s in needed_scopes(config) if held and s not in held]
+    if missing:
+        what = "; ".join(f"{s} ({SCOPES[s]})" for s in missing)
+        raise AuthError(f"the Google authorisation in {path} lacks {what}: {REAUTH}")
+    return creds
+
+
+def save_credentials(creds: Credentials, path: Path) -> None:
+    """Write the token atomically with mode 0600 (the directory 0700 when we create it)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, str(creds.to_json()).encode("utf-8"))  # type: ignore[no-untyped-call]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def auth_error(exc: BaseException) -> AuthError | None:
+    """The user's message for a failed token refresh, or None when it is not one."""
+    if type(exc).__name__ != "RefreshError":
+        return None
+    text = str(exc)
+    if "invalid_grant" in text:
+        return AuthError(f"Google authorisation expired or revoked: {REAUTH}", hint=TESTING_HINT)
+    return AuthError(f"Google refused to refresh the authorisation ({text[:200]}): {REAUTH}")
+
+
+def run_flow(
+    client_secrets: Path,
+    scopes: list[str],
+    *,
+    port: int,
+    open_browser: bool,
+    prompt: str,
+    success_message: str,
+) -> Credentials:
+    """The installed-app consent flow: a local server receives Google's redirect."""
+    from google_auth_oauthlib.flow import InstalledAppFlow
+
+    try:
+        flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=scopes)
+    except (ValueError, KeyError, OSError) as e:
+        raise AuthError(
+            f"{client_secrets}: not an OAuth client secrets file ({e})",
+            hint="download it from Google Cloud Console > APIs & Services > Credentials "
+            "(an OAuth client ID of type 'Desktop app')",
+        ) from None
+    try:
+        creds: Credentials = flow.run_local_server(
+            host="localhost",
+            port=port,
+            open_browser=open_browser,
+            authorization_prompt_message=prompt,
+            success_message=success_message,
+        )
+    except Exception as e:  # oauthlib raises many types; all mean "no token"
+        if isinstance(e, AuthError):
+            raise
+        raise AuthError(f"Google authorisation failed: {type(e).__name__}: {e}") from None
+    return creds

@@ -1,0 +1,217 @@
+"""The Google Calendar API client: the real google-api-python-client, retried and counted.
+
+- `build(..., static_discovery=True, client_options={"api_endpoint": ...})` so the same
+  code talks to Google or to a local emulator (`[google] api_endpoint`).
+- Batches are built with an explicit `batch_uri`: `new_batch_http_request()` ignores
+  `api_endpoint` (google-api-python-client issue 1107).
+- Every call runs under `calsync.retry`'s one policy; inside a batch, only the parts that
+  failed in a retryable way are sent again.
+- Error bodies are parsed here into `GoogleApiError(status, reason, message)`.
+- Every HTTP request (token refreshes and batches included) is counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httplib2
+from google_auth_httplib2 import AuthorizedHttp  # type: ignore[import-untyped]
+from googleapiclient.discovery import build
+from googleapiclient.http import BatchHttpRequest, HttpRequest
+
+from calsync import retry
+from calsync.config import Config
+from calsync.errors import CalsyncError
+from calsync.google import auth
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BATCH_LIMIT = 50  # Google's maximum number of calls in one batch request
+
+Make = Callable[[Any], HttpRequest]  # service -> request (made afresh for every attempt)
+
+
+class GoogleApiError(CalsyncError):
+    """A Calendar API call failed for good (after retries, when it was retryable)."""
+
+    def __init__(self, what: str, status: int, reason: str, message: str) -> None:
+        detail = f"HTTP {status}" if status else "network error"
+        if reason:
+            detail += f" {reason}"
+        super().__init__(f"Google Calendar: {what} failed: {detail}: {message or 'no detail'}")
+        self.what, self.status, self.reason, self.detail = what, status, reason, message
+
+
+def to_api_error(exc: BaseException, what: str) -> CalsyncError:
+    """The user-facing error for anything a call raised."""
+    if isinstance(exc, CalsyncError):
+        return exc
+    denied = auth.auth_error(exc)
+    if denied is not None:
+        return denied
+    failure = retry.http_failure(exc)
+    if failure is not None:
+        return GoogleApiError(what, failure.status, failure.reason, failure.message)
+    return GoogleApiError(what, 0, type(exc).__name__, str(exc)[:300])
+
+
+class CountingHttp(httplib2.Http):  # type: ignore[misc]
+    """httplib2 with a request counter (what `SinkReport.requests` reports)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.count = 0
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return super().request(*args, **kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One call of a batch, under an id of the caller's choosing."""
+
+    id: str
+    make: Make
+
+
+class _PartsFailed(retry.TransientError):
+    """Some parts of a batch failed in a retryable way: send those again."""
+
+
+class GoogleClient:
+    """One authorised connection to the Calendar API, shared by a sync's sources and sink."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._http: CountingHttp | None = None
+        self._authed: AuthorizedHttp | None = None
+        self._service: Any = None
+        self._saved_token: str | None = None
+        self.freebusy_cache: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
+
+    @property
+    def requests(self) -> int:
+        return self._http.count if self._http is not None else 0
+
+    def _connect(self) -> Any:
+        if self._service is None:
+            creds = auth.load_credentials(self.config)
+            self._saved_token = creds.token
+            self._http = CountingHttp(self.config.google.timeout_seconds)
+            self._authed = AuthorizedHttp(creds, http=self._http)
+            self._service = build(
+                "calendar",
+                "v3",
+                http=self._authed,
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": self.config.google.api_endpoint},
+            )
+        return self._service
+
+    def _persist_token(self) -> None:
+        """Write a refreshed access token back, so the next run does not refresh again."""
+        if self._authed is None:
+            return
+        creds = self._authed.credentials
+        if creds.token and creds.token != self._saved_token:
+            auth.save_credentials(creds, auth.token_path(self.config))
+            self._saved_token = creds.token
+
+    def execute(self, make: Make, what: str) -> Any:
+        """One call, retried by the policy; raises GoogleApiError / AuthError for good."""
+        service = self._connect()
+        try:
+            return retry.call(lambda: make(service).execute(num_retries=0))
+        except Exception as e:
+            raise to_api_error(e, what) from e
+        finally:
+            self._persist_token()
+
+    def run(self, fn: Callable[[Any], T], what: str) -> T:
+        """Several calls that must be retried together (`fn` gets the service and calls
+        `.execute(num_retries=0)` itself), e.g. "look for the calendar, else create it"."""
+        service = self._connect()
+        try:
+            return retry.call(lambda: fn(service))
+        except Exception as e:
+            raise to_api_error(e, what) from e
+        finally:
+            self._persist_token()
+
+    def batch(self, ops: Sequence[Op], what: str) -> dict[str, Any]:
+        """Run the calls in batches of 50; result or GoogleApiError per op id.
+
+        Parts that fail with a retryable error are sent again (only those), under the
+        same policy as single calls. A whole batch that fails (connection dropped, 5xx
+        for the batch itself) is sent again whole: every write calsync batches is safe to
+        repeat (client ids, If-Match, deletes of the gone are treated as done).
+        """
+        service = self._connect()
+        assert self._authed is not None
+        authed = self._authed
+        results: dict[str, Any] = {}
+        pending = {op.id: op for op in ops}
+        last_error: dict[str, BaseException] = {}
+
+        def attempt() -> None:
+            retry_after: float | None = None
+            todo = list(pending.values())
+            for i in range(0, len(todo), BATCH_LIMIT):
+                chunk = todo[i : i + BATCH_LIMIT]
+
+                def done(rid: str, response: Any, exc: BaseException | None) -> None:
+                    nonlocal retry_after
+                    if exc is None:
+                        results[rid] = response
+                        pending.pop(rid, None)
+                    elif retry.is_retryable(exc):
+                        last_error[rid] = exc
+                        failure = retry.http_failure(exc)
+                        if failure is not None and failure.retry_after is not None:
+                            retry_after = max(retry_after or 0.0, failure.retry_after)
+                    else:
+                        results[rid] = to_api_error(exc, f"{what} ({rid})")
+                        pending.pop(rid, None)
+
+                b = BatchHttpRequest(callback=done, batch_uri=self.config.google.batch_uri)
+                for op in chunk:
+                    b.add(op.make(service), request_id=op.id)
+                b.execute(http=authed)
+            if pending:
+                raise _PartsFailed(
+                    f"{len(pending)} of the batched calls failed", retry_after=retry_after
+                )
+
+        try:
+            retry.call(attempt)
+        except _PartsFailed:
+            for rid in pending:
+                results[rid] = to_api_error(last_error[rid], f"{what} ({rid})")
+        except Exception as e:
+            raise to_api_error(e, what) from e
+        finally:
+            self._persist_token()
+        return results
+
+
+_clients: dict[int, tuple[Config, GoogleClient]] = {}
+
+
+def client_for(config: Config) -> GoogleClient:
+    """The client shared by everything one sync does with this config (one token refresh,
+    one free/busy query, one request count)."""
+    hit = _clients.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    if len(_clients) > 8:
+        _clients.clear()
+    client = GoogleClient(config)
+    _clients[id(config)] = (config, client)
+    return client

@@ -1,0 +1,542 @@
+"""Google Calendar as an output: a calendar calsync creates and keeps in step with the plan.
+
+- The calendar (`[output.google] calendar`) is created on the first sync that writes
+  (`calendars.insert`, scope `calendar.app.created`), and its id kept in the state file.
+  Before creating one, calsync looks for a calendar it made earlier (lost state file, or
+  an insert whose answer was lost), so a retry never makes a second calendar.
+- Reading it is incremental: one full read (with deleted events), then `syncToken` reads;
+  what calsync knows of its events is kept in the state file between syncs.
+- Only events with calsync's marker, under the id derived from their key, are ever
+  touched. An event whose title, text or times no longer match what calsync wrote was
+  moved or edited by the user: it is pinned. A cancelled one calsync did not delete was
+  deleted by the user: the planner does not put it back in its week.
+- Writes are a diff (calsync.diff), sent in batches: inserts with the derived id (a 409
+  `duplicate` is read back and counts as done when it is ours), patches with `If-Match`
+  (a 412 is read back: done when it already holds what we meant, pinned when the user
+  edited it, else patched again on the fresh etag), deletes with `If-Match` (410/404:
+  already gone).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from calsync import retry
+from calsync.config import Config
+from calsync.diff import content_hash, diff
+from calsync.errors import CalsyncError, SinkError
+from calsync.google import events as gev
+from calsync.google import ids
+from calsync.google.client import GoogleApiError, GoogleClient, Op, client_for
+from calsync.model import ActionKind, PriorSession, Session
+from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.state import StateTx, StoredSession
+
+log = logging.getLogger(__name__)
+
+OUTPUT = "google"
+CALENDAR_MARK = "Strength sessions placed by calsync."
+PAGE_SIZE = 250
+
+
+def event_body(s: Session, zone: str) -> dict[str, Any]:
+    """What calsync writes for a session, marker and bookkeeping included."""
+    return {
+        "summary": s.title,
+        "description": s.description,
+        "start": {"dateTime": s.start.isoformat(), "timeZone": zone},
+        "end": {"dateTime": s.end.isoformat(), "timeZone": zone},
+        "status": "confirmed",
+        "transparency": "opaque",
+        "extendedProperties": {
+            "private": {
+                ids.MARK: "1",
+                ids.KEY: s.key,
+                ids.HASH: content_hash(s),
+                ids.START: ids.utc_iso(s.start),
+                ids.END: ids.utc_iso(s.end),
+                ids.FP: ids.fingerprint(s.title, s.description, s.start, s.end),
+            }
+        },
+    }
+
+
+def record(ev: dict[str, Any], config: Config) -> dict[str, Any] | None:
+    """What calsync keeps of one of its events; None for anyone else's event."""
+    key = gev.calsync_key(ev)
+    if key is None or ids.event_id(key) != ev.get("id"):
+        return None  # no marker, or a copy the user made of one of ours: not ours
+    p = gev.private(ev)
+    try:
+        start, end, _ = gev.times(ev, config.schedule.zone)
+    except (KeyError, ValueError):
+        start = datetime.fromisoformat(p[ids.START])
+        end = datetime.fromisoformat(p[ids.END])
+    fp = ids.fingerprint(str(ev.get("summary") or ""), str(ev.get("description") or ""), start, end)
+    return {
+        "key": key,
+        "status": str(ev.get("status") or "confirmed"),
+        "start": ids.utc_iso(start),
+        "end": ids.utc_iso(end),
+        "etag": ev.get("etag"),
+        "hash": p.get(ids.HASH, ""),
+        "edited": fp != p.get(ids.FP),
+    }
+
+
+class GoogleSink:
+    name = OUTPUT
+
+    def __init__(self, config: Config) -> None:
+        if config.output_google is None:
+            raise SinkError("no [output.google] in the configuration")
+        self.config = config
+        self.calendar_name = config.output_google.calendar
+        self.client: GoogleClient = client_for(config)
+        self._cal_key = f"google.sink.calendar:{self.calendar_name}"
+        self._cal_id: str | None = None
+        self._searched = False
+        self._records: dict[str, dict[str, Any]] = {}
+        self._ours_deleted: set[str] = set()
+        self._count0 = 0
+
+    # ------------------------------------------------------------------ reading
+
+    def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        self._count0 = self.client.requests
+        try:
+            self._cal_id = tx.get(self._cal_key)
+            if self._cal_id is None:
+                self._cal_id = self._find_calendar()
+                self._searched = True
+                if self._cal_id is not None:
+                    tx.set(self._cal_key, self._cal_id)
+            if self._cal_id is None:
+                return SinkSnapshot()
+            self._read(tx)
+        except GoogleApiError as e:
+            raise SinkError(f"google calendar {self.calendar_name!r}: {e.message}") from None
+        return self._snapshot(window)
+
+    def _snapshot(self, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        managed: dict[str, ManagedEvent] = {}
+        pins: list[PriorSession] = []
+        deleted: list[PriorSession] = []
+        for eid, r in sorted(self._records.items(), key=lambda kv: kv[1]["start"]):
+            start, end = datetime.fromisoformat(r["start"]), datetime.fromisoformat(r["end"])
+            if not (end > window[0] and start < window[1]):
+                continue
+            if r["status"] == "cancelled":
+                if eid not in self._ours_deleted:
+                    deleted.append(PriorSession(r["key"], start, end))
+                continue
+            managed[r["key"]] = ManagedEvent(
+                r["key"], start, end, r["hash"], remote_id=eid, etag=r["etag"]
+            )
+            if r["edited"]:
+                pins.append(PriorSession(r["key"], start, end, pinned=True))
+        return SinkSnapshot(managed=managed, pins=pins, deleted_by_user=deleted)
+
+    def _cache_name(self) -> str:
+        return f"google.sink.cache:{self._cal_id}"
+
+    def _scope(self) -> str:
+        return f"google:sink:{self._cal_id}"
+
+    def _read(self, tx: StateTx) -> None:
+        cache = _load(tx.get(self._cache_name()))
+        token = tx.sync_token(self._scope())
+        self._ours_deleted = set(cache["ours_deleted"]) if cache else set()
+        new_token: str | None = None
+        full = True
+        if token and cache is not None:
+            self._records = cache["events"]
+            try:
+                changed, new_token = self._list({"syncToken": token})
+                full = False
+                for ev in changed:
+                    self._merge(ev)
+            except GoogleApiError as e:
+                if e.status == 404:
+                    return self._calendar_gone(tx)
+                if e.status != 410:
+                    raise
+                log.info("google calendar %r: full read (%s)", self.calendar_name, e.reason)
+        if full:
+            try:
+                items, new_token = self._list({"showDeleted": True})
+            except GoogleApiError as e:
+                if e.status == 404:
+                    return self._calendar_gone(tx)
+                raise
+            self._records = {}
+            for ev in items:
+                self._merge(ev)
+        tx.set_sync_token(self._scope(), new_token)
+        self._save(tx)
+
+    def _merge(self, ev: dict[str, Any]) -> None:
+        eid = str(ev.get("id"))
+        r = record(ev, self.config)
+        if r is not None:
+            self._records[eid] = r
+        elif ev.get("status") == "cancelled" and eid in self._records:
+            # Incremental reads may send only the id of a deleted event.
+            self._records[eid] = dict(self._records[eid], status="cancelled")
+
+    def _calendar_gone(self, tx: StateTx) -> None:
+        log.warning(
+            "google calendar %r (%s) no longer exists; a new one will be made",
+            self.calendar_name,
+            self._cal_id,
+        )
+        tx.set(self._cache_name(), None)
+        tx.set_sync_token(self._scope(), None)
+        tx.set(self._cal_key, None)
+        self._cal_id = None
+        self._records = {}
+
+    def _save(self, tx: StateTx) -> None:
+        tx.set(
+            self._cache_name(),
+            json.dumps({"events": self._records, "ours_deleted": sorted(self._ours_deleted)}),
+        )
+
+    def _list(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        items: list[dict[str, Any]] = []
+        page: str | None = None
+        while True:
+            p = dict(params, calendarId=self._cal_id, maxResults=PAGE_SIZE)
+            if page:
+                p["pageToken"] = page
+            data = self.client.execute(_lister(p), f"reading the calendar {self.calendar_name!r}")
+            items.extend(data.get("items") or ())
+            page = data.get("nextPageToken")
+            if not page:
+                return items, data.get("nextSyncToken")
+
+    # ------------------------------------------------------------------ the calendar
+
+    def _find_calendar_in(self, service: Any) -> str | None:
+        """A calendar calsync made earlier under this name, if Google lets us list it."""
+        page = None
+        while True:
+            try:
+                req = service.calendarList().list(maxResults=250, pageToken=page)
+                data = req.execute(num_retries=0)
+            except Exception as e:
+                failure = retry.http_failure(e)
+                if failure is not None and failure.status == 403 and not retry.is_retryable(e):
+                    return None  # not allowed to list calendars: nothing to adopt
+                raise
+            for item in data.get("items") or ():
+                desc = str(item.get("description") or "")
+                if item.get("summary") == self.calendar_name and desc.startswith(CALENDAR_MARK):
+                    return str(item["id"])
+            page = data.get("nextPageToken")
+            if not page:
+                return None
+
+    def _find_calendar(self) -> str | None:
+        found: str | None = self.client.run(
+            self._find_calendar_in, "looking for calsync's calendar"
+        )
+        return found
+
+    def _ensure_calendar(self, tx: StateTx) -> str:
+        if self._cal_id is not None:
+            return self._cal_id
+        attempts = 0
+        body = {
+            "summary": self.calendar_name,
+            "description": CALENDAR_MARK + " Edit or move a session and calsync keeps it there.",
+            "timeZone": self.config.schedule.timezone,
+        }
+
+        def find_or_create(service: Any) -> str:
+            nonlocal attempts
+            attempts += 1
+            # A retry may follow an insert whose answer was lost: look before inserting.
+            if attempts > 1 or not self._searched:
+                found = self._find_calendar_in(service)
+                if found is not None:
+                    return found
+            made = service.calendars().insert(body=body).execute(num_retries=0)
+            return str(made["id"])
+
+        cal_id: str = self.client.run(find_or_create, f"creating calendar {self.calendar_name!r}")
+        log.info("google calendar %r is %s", self.calendar_name, cal_id)
+        tx.set(self._cal_key, cal_id)
+        self._cal_id = cal_id
+        self._records = {}
+        self._ours_deleted = set()
+        return cal_id
+
+    # ------------------------------------------------------------------ writing
+
+    def apply(
+        self,
+        sessions: Sequence[Session],
+        snapshot: SinkSnapshot,
+        tx: StateTx,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+    ) -> SinkReport:
+        report = SinkReport(name=self.name)
+        actions = diff(sessions, snapshot, now)
+        if dry_run:
+            for a in actions:
+                {
+                    ActionKind.CREATE: report.created,
+                    ActionKind.UPDATE: report.updated,
+                    ActionKind.DELETE: report.deleted,
+                    ActionKind.KEEP: report.unchanged,
+                }[a.kind].append(a.key)
+            report.requests = self.client.requests - self._count0
+            return report
+        try:
+            self._apply(actions, snapshot, tx, now, report)
+        except GoogleApiError as e:
+            raise SinkError(f"google calendar {self.calendar_name!r}: {e.message}") from None
+        finally:
+            report.requests = self.client.requests - self._count0
+        return report
+
+    def _apply(
+        self,
+        actions: Sequence[Any],
+        snapshot: SinkSnapshot,
+        tx: StateTx,
+        now: datetime,
+        report: SinkReport,
+    ) -> None:
+        zone = self.config.schedule.timezone
+        ops: list[Op] = []
+        wanted: dict[str, Session] = {}
+        for a in actions:
+            if a.kind is ActionKind.KEEP:
+                report.unchanged.append(a.key)
+                continue
+            have = snapshot.managed.get(a.key)
+            if a.kind is ActionKind.CREATE:
+                assert a.session is not None
+                if a.session.start < now:
+                    continue  # history is never written
+                wanted[a.key] = a.session
+                ops.append(Op(f"create {a.key}", self._insert_op(a.session, zone)))
+                continue
+            if have is None or have.remote_id != ids.event_id(a.key) or have.start < now:
+                continue  # never touch what is not ours, nor the past
+            if a.kind is ActionKind.UPDATE:
+                assert a.session is not None
+                wanted[a.key] = a.session
+                ops.append(Op(f"update {a.key}", self._patch_op(a.session, zone, have.etag)))
+            elif a.kind is ActionKind.DELETE:
+                ops.append(Op(f"delete {a.key}", self._delete_op(a.key, have.etag)))
+        if not ops:
+            return
+        cal_id = self._ensure_calendar(tx)
+        assert cal_id
+        results = self.client.batch(ops, f"writing calendar {self.calendar_name!r}")
+        failures: list[str] = []
+        for op in ops:
+            verb, key = op.id.split(" ", 1)
+            res = results[op.id]
+            try:
+                if verb == "create":
+                    self._created(key, wanted[key], res, zone, now, tx, report)
+                elif verb == "update":
+                    self._updated(key, wanted[key], res, zone, now, tx, report)
+                else:
+                    self._deleted(key, res, tx, report)
+            except CalsyncError as e:
+                failures.append(f"{key}: {e.message}")
+        self._save(tx)
+        if failures:
+            raise SinkError(
+                f"google calendar {self.calendar_name!r}: {len(failures)} change(s) failed:\n"
+                + "\n".join(f"  - {f}" for f in failures)
+            )
+
+    def _insert_op(self, s: Session, zone: str) -> Any:
+        body = dict(event_body(s, zone), id=ids.event_id(s.key))
+        return lambda svc: svc.events().insert(calendarId=self._cal_id, body=body)
+
+    def _patch_op(self, s: Session, zone: str, etag: str | None) -> Any:
+        body = event_body(s, zone)
+
+        def make(svc: Any) -> Any:
+            req = svc.events().patch(
+                calendarId=self._cal_id, eventId=ids.event_id(s.key), body=body
+            )
+            if etag:
+                req.headers["If-Match"] = etag
+            return req
+
+        return make
+
+    def _delete_op(self, key: str, etag: str | None) -> Any:
+        def make(svc: Any) -> Any:
+            req = svc.events().delete(calendarId=self._cal_id, eventId=ids.event_id(key))
+            if etag:
+                req.headers["If-Match"] = etag
+            return req
+
+        return make
+
+    def _get(self, key: str) -> dict[str, Any]:
+        eid = ids.event_id(key)
+        ev: dict[str, Any] = self.client.execute(
+            lambda s: s.events().get(calendarId=self._cal_id, eventId=eid),
+            f"reading event {key}",
+        )
+        return ev
+
+    def _remember(self, ev: dict[str, Any], s: Session, now: datetime, tx: StateTx) -> None:
+        r = record(ev, self.config)
+        if r is None:
+            raise SinkError(f"event {ev.get('id')} came back without calsync's marker")
+        eid = str(ev["id"])
+        self._records[eid] = r
+        self._ours_deleted.discard(eid)
+        old = tx.sessions(OUTPUT).get(s.key)
+        moved = old is not None and (old.start, old.end) != (s.start, s.end)
+        tx.put_session(
+            OUTPUT,
+            StoredSession(
+                key=s.key,
+                start=s.start,
+                end=s.end,
+                content_hash=content_hash(s),
+                sequence=(old.sequence + 1 if moved else old.sequence) if old else 0,
+                created=old.created if old else now,
+                modified=now,
+                remote_id=eid,
+                etag=r["etag"],
+            ),
+        )
+
+    def _holds(self, ev: dict[str, Any], s: Session) -> bool:
+        """Does the event already say exactly what calsync means to write?"""
+        r = record(ev, self.config)
+        return (
+            r is not None
+            and r["status"] != "cancelled"
+            and not r["edited"]
+            and r["hash"] == content_hash(s)
+        )
+
+    def _created(
+        self,
+        key: str,
+        s: Session,
+        res: Any,
+        zone: str,
+        now: datetime,
+        tx: StateTx,
+        report: SinkReport,
+    ) -> None:
+        if isinstance(res, GoogleApiError):
+            if res.status != 409:
+                raise res
+            # The id exists: our own earlier insert (a retry, or a run whose state was
+            # lost), or an event of ours deleted before. Never a stranger's: ids are ours.
+            ev = self._get(key)
+            if record(ev, self.config) is None:
+                raise SinkError(
+                    f"event id {ev.get('id')} is taken by an event calsync did not write"
+                )
+            if not self._holds(ev, s):
+                ev = self._put(key, s, zone, ev.get("etag"))
+            res = ev
+        self._remember(res, s, now, tx)
+        report.created.append(key)
+
+    def _put(self, key: str, s: Session, zone: str, etag: str | None) -> dict[str, Any]:
+        body = dict(event_body(s, zone), id=ids.event_id(key))
+
+        def make(svc: Any) -> Any:
+            req = svc.events().update(calendarId=self._cal_id, eventId=body["id"], body=body)
+            if etag:
+                req.headers["If-Match"] = etag
+            return req
+
+        ev: dict[str, Any] = self.client.execute(make, f"restoring event {key}")
+        return ev
+
+    def _updated(
+        self,
+        key: str,
+        s: Session,
+        res: Any,
+        zone: str,
+        now: datetime,
+        tx: StateTx,
+        report: SinkReport,
+    ) -> None:
+        if isinstance(res, GoogleApiError):
+            if res.status == 404:
+                log.warning("session %s vanished from Google before it could be moved", key)
+                return
+            if res.status != 412:
+                raise res
+            ev = self._get(key)
+            r = record(ev, self.config)
+            if self._holds(ev, s):
+                res = ev  # our own earlier attempt got through
+            elif r is not None and (r["edited"] or r["status"] == "cancelled"):
+                # The user moved, edited or deleted it since we read it: theirs now.
+                self._records[str(ev["id"])] = r
+                log.warning("session %s was changed in Google during the sync; kept as is", key)
+                report.unchanged.append(key)
+                return
+            else:
+                res = self.client.execute(
+                    self._patch_op(s, zone, ev.get("etag")), f"moving event {key}"
+                )
+        self._remember(res, s, now, tx)
+        report.updated.append(key)
+
+    def _deleted(self, key: str, res: Any, tx: StateTx, report: SinkReport) -> None:
+        eid = ids.event_id(key)
+        if isinstance(res, GoogleApiError) and res.status == 412:
+            ev = self._get(key)
+            r = record(ev, self.config)
+            if r is not None and r["edited"]:
+                self._records[eid] = r
+                log.warning("session %s was edited in Google during the sync; kept", key)
+                report.unchanged.append(key)
+                return
+            try:
+                res = self.client.execute(self._delete_op(key, ev.get("etag")), f"deleting {key}")
+            except GoogleApiError as e:
+                res = e
+        if isinstance(res, GoogleApiError) and res.status not in (404, 410):
+            raise res
+        self._ours_deleted.add(eid)
+        if eid in self._records:
+            self._records[eid] = dict(self._records[eid], status="cancelled")
+        tx.delete_session(OUTPUT, key)
+        report.deleted.append(key)
+
+
+def _lister(params: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda service: service.events().list(**params)
+
+
+def _load(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("events"), dict):
+        return None
+    data.setdefault("ours_deleted", [])
+    return data

@@ -1,0 +1,196 @@
+"""Google Calendar as a source: a runs calendar (events) or busy calendars (free/busy).
+
+- role "runs": `events.list` with `singleEvents=True` (recurring runs come as instances).
+  With the sync's state at hand the read is incremental: one full read over the window
+  and eight weeks beyond it, then `syncToken` reads that return only what changed (a
+  no-op costs one request). The events are kept in the state file between reads; a 410
+  `fullSyncRequired`, or a window that has moved past what the full read covered, starts
+  over with a full read.
+- role "busy": all busy Google calendars of the config are read with one
+  `freebusy.query` (scope `calendar.freebusy`: times only, no titles).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from calsync.config import Config, SourceSettings
+from calsync.errors import SourceError
+from calsync.google import events as gev
+from calsync.google.client import GoogleApiError, GoogleClient, client_for
+from calsync.model import Event, Role
+from calsync.state import StateTx
+
+log = logging.getLogger(__name__)
+
+# How far past the window a full read goes, so the window can slide for weeks on
+# incremental reads before another full read is needed.
+READ_AHEAD = timedelta(days=56)
+PAGE_SIZE = 250
+
+
+def _z(d: datetime) -> str:
+    return d.astimezone().isoformat() if d.tzinfo is None else d.isoformat()
+
+
+class GoogleSource:
+    def __init__(self, settings: SourceSettings, config: Config) -> None:
+        self.settings = settings
+        self.config = config
+        self.calendar = settings.calendar or "primary"
+        self.label = settings.name or f"google:{self.calendar}"
+        self.role = settings.role
+        self.client: GoogleClient = client_for(config)
+
+    def read(self, window: tuple[datetime, datetime], tx: StateTx | None = None) -> list[Event]:
+        try:
+            if self.role is Role.BUSY:
+                return self._busy(window)
+            return self._runs(window, tx)
+        except GoogleApiError as e:
+            raise SourceError(f"{self.label}: {e.message}", hint=e.hint) from None
+
+    # ------------------------------------------------------------------ busy
+
+    def _busy(self, window: tuple[datetime, datetime]) -> list[Event]:
+        cals = tuple(
+            sorted(
+                {
+                    s.calendar or "primary"
+                    for s in self.config.sources
+                    if s.type == "google" and s.role is Role.BUSY
+                }
+                | {self.calendar}
+            )
+        )
+        key = (_z(window[0]), _z(window[1]), cals)
+        data = self.client.freebusy_cache.get(key)
+        if data is None:
+            body = {
+                "timeMin": key[0],
+                "timeMax": key[1],
+                "items": [{"id": c} for c in cals],
+            }
+            data = self.client.execute(lambda s: s.freebusy().query(body=body), "free/busy query")
+            self.client.freebusy_cache[key] = data
+        entry = (data.get("calendars") or {}).get(self.calendar)
+        if entry is None:
+            raise SourceError(f"{self.label}: Google returned no free/busy for this calendar")
+        if entry.get("errors"):
+            reasons = ", ".join(str(e.get("reason")) for e in entry["errors"])
+            raise SourceError(
+                f"{self.label}: Google cannot tell the busy time of calendar "
+                f"{self.calendar!r} ({reasons})",
+                hint="check the calendar id in [[source]] calendar",
+            )
+        zone = self.config.schedule.zone
+        out = []
+        for b in entry.get("busy") or ():
+            start, _ = gev.parse_when({"dateTime": b["start"]}, zone)
+            end, _ = gev.parse_when({"dateTime": b["end"]}, zone)
+            out.append(Event(uid=None, summary="busy", start=start, end=end, source=self.label))
+        return out
+
+    # ------------------------------------------------------------------ runs
+
+    def _list(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        """Every page of one events.list; (items, nextSyncToken)."""
+        items: list[dict[str, Any]] = []
+        page: str | None = None
+        while True:
+            p = dict(params, calendarId=self.calendar, singleEvents=True, maxResults=PAGE_SIZE)
+            if page:
+                p["pageToken"] = page
+            data = self.client.execute(_lister(p), f"reading events of {self.calendar!r}")
+            items.extend(data.get("items") or ())
+            page = data.get("nextPageToken")
+            if not page:
+                return items, data.get("nextSyncToken")
+
+    def _runs(self, window: tuple[datetime, datetime], tx: StateTx | None) -> list[Event]:
+        if tx is None:
+            items, _ = self._list({"timeMin": _z(window[0]), "timeMax": _z(window[1])})
+            return self._events(items, window)
+        scope = f"google:events:{self.calendar}"
+        name = f"google.cache.{scope}"
+        cache = _load(tx.get(name))
+        token = tx.sync_token(scope)
+        cached: dict[str, dict[str, Any]] | None = None
+        if token and cache is not None:
+            lo, hi = datetime.fromisoformat(cache["lo"]), datetime.fromisoformat(cache["hi"])
+            if lo <= window[0] and window[1] <= hi:
+                cached = cache["events"]
+        new_token: str | None
+        if cached is not None:
+            try:
+                changed, new_token = self._list({"syncToken": token})
+                for ev in changed:
+                    if ev.get("status") == "cancelled":
+                        cached.pop(ev["id"], None)
+                    else:
+                        cached[ev["id"]] = gev.trim(ev)
+                assert cache is not None
+                lo_s, hi_s = cache["lo"], cache["hi"]
+            except GoogleApiError as e:
+                if e.status != 410:
+                    raise
+                log.info("%s: sync token expired (%s); reading in full", self.label, e.reason)
+                cached = None
+        if cached is None:
+            lo_s, hi_s = _z(window[0]), _z(window[1] + READ_AHEAD)
+            items, new_token = self._list({"timeMin": lo_s, "timeMax": hi_s})
+            cached = {ev["id"]: gev.trim(ev) for ev in items if ev.get("status") != "cancelled"}
+        tx.set(name, json.dumps({"lo": lo_s, "hi": hi_s, "events": cached}))
+        tx.set_sync_token(scope, new_token)
+        return self._events(list(cached.values()), window)
+
+    def _events(
+        self, items: list[dict[str, Any]], window: tuple[datetime, datetime]
+    ) -> list[Event]:
+        zone = self.config.schedule.zone
+        out = []
+        for ev in items:
+            if ev.get("status") == "cancelled" or gev.declined_by_me(ev):
+                continue
+            try:
+                start, end, all_day = gev.times(ev, zone)
+            except (KeyError, ValueError) as e:
+                log.warning("%s: skipping event %s with unreadable times (%s)", self.label,
+                            ev.get("id"), e)  # fmt: skip
+                continue
+            if not (end > window[0] and start < window[1]):
+                continue
+            out.append(
+                Event(
+                    uid=str(ev.get("id")),
+                    summary=str(ev.get("summary") or ""),
+                    start=start,
+                    end=end,
+                    description=str(ev.get("description") or ""),
+                    all_day=all_day,
+                    busy=ev.get("transparency") != "transparent",
+                    source=self.label,
+                    calsync_key=gev.calsync_key(ev),
+                )
+            )
+        out.sort(key=lambda e: (e.start, e.uid or ""))
+        return out
+
+
+def _lister(params: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda service: service.events().list(**params)
+
+
+def _load(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    ok = isinstance(data, dict) and {"lo", "hi", "events"} <= set(data)
+    return data if ok else None

@@ -1,0 +1,834 @@
+"""A Google Calendar API v3 emulator: a real HTTP server on 127.0.0.1 for the tests.
+
+The real google-api-python-client talks to it over HTTP, so what the tests prove is what
+the client library really sends: paths, query parameters, JSON bodies, multipart batch
+requests, `If-Match` headers and OAuth token refreshes.
+
+What it serves (paths as Google's, under `/calendar/v3/`):
+- `users/me/calendarList` (list), `calendars` (insert), `calendars/{id}` (get, delete);
+- `calendars/{id}/events`: list (paging, `singleEvents` with RRULE expansion,
+  `timeMin`/`timeMax`, `privateExtendedProperty`, `showDeleted`, `syncToken` /
+  `nextSyncToken` with the same parameter restrictions as Google and 410
+  `fullSyncRequired`), get, insert (client-supplied base32hex ids, 409 `duplicate`),
+  patch/update (etags, `If-Match`, 412 `conditionNotMet`), delete (410 `deleted`);
+- `freeBusy`; the batch endpoint `/batch/calendar/v3`; the OAuth endpoints `/token`
+  (refresh_token and authorization_code grants, `invalid_grant` when revoked) and `/auth`
+  (redirects straight back with a code, as a user who clicked "Allow").
+
+Scopes are enforced per access token: reading events needs an events scope, free/busy
+the freebusy scope, and writing needs `calendar.app.created` on a calendar the app
+created (or the full calendar scope). Fault injection (`add_fault`) answers N requests
+with a status (429 with Retry-After, 500, 403 rateLimitExceeded), drops the connection
+before or after doing the work, or answers slowly. Every request is logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.parser
+import hashlib
+import http.server
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from dateutil import rrule
+
+SCOPE = "https://www.googleapis.com/auth/"
+FULL = SCOPE + "calendar"
+READ_SCOPES = {FULL, SCOPE + "calendar.readonly", SCOPE + "calendar.events",
+               SCOPE + "calendar.events.readonly"}  # fmt: skip
+FREEBUSY_SCOPES = READ_SCOPES | {SCOPE + "calendar.freebusy"}
+APP_CREATED = SCOPE + "calendar.app.created"
+BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
+SYNC_FORBIDDEN = ("timeMin", "timeMax", "orderBy", "q", "privateExtendedProperty", "updatedMin")
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+class ApiFailure(Exception):
+    def __init__(
+        self, code: int, reason: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message = code, reason, message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "errors": [{"domain": "global", "reason": self.reason, "message": self.message}],
+            }
+        }
+
+
+@dataclass
+class Fault:
+    """Answer the next `count` matching requests badly.
+
+    kind: "status" (answer `status` with `reason`, and Retry-After when set), "drop"
+    (close the connection without answering, the work not done), "drop_after" (do the
+    work, then close without answering), "slow" (sleep `delay` seconds, then answer).
+    scope: "http" for whole HTTP requests, "part" for the parts of a batch.
+    """
+
+    kind: str
+    count: int = 1
+    status: int = 500
+    reason: str = "backendError"
+    retry_after: float | None = None
+    delay: float = 0.0
+    scope: str = "http"
+    match: Callable[[str, str], bool] | None = None  # (method, path) -> applies?
+    fired: int = 0
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    status: int  # 0: the connection was dropped
+    parts: list[tuple[str, str, int]] = field(default_factory=list)  # batch parts
+
+    @property
+    def writes(self) -> int:
+        ops = self.parts if self.parts else [(self.method, self.path, self.status)]
+        return sum(
+            1
+            for m, p, s in ops
+            if m in WRITE_METHODS and "/calendar/v3/" in p and not p.endswith("/freeBusy")
+        )
+
+
+@dataclass
+class _Calendar:
+    id: str
+    summary: str
+    description: str = ""
+    time_zone: str = "UTC"
+    app_created: bool = False
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seq: dict[str, int] = field(default_factory=dict)  # event id -> change number
+
+
+@dataclass
+class _Token:
+    scopes: frozenset[str]
+    refresh: str | None = None
+
+
+class CalendarEmulator:
+    """The server and its state. Use as a context manager, or start()/stop()."""
+
+    def __init__(self, *, primary: str = "runner@example.com", max_page: int = 250) -> None:
+        self.lock = threading.RLock()
+        self.primary = primary
+        self.max_page = max_page
+        self.calendars: dict[str, _Calendar] = {}
+        self.add_calendar(primary, primary, app_created=False)
+        self.counter = itertools.count(1)
+        self.change = 0
+        self.token_epoch = 0  # bumping it expires every sync token (410)
+        self.faults: list[Fault] = []
+        self.log: list[Logged] = []
+        self.access_tokens: dict[str, _Token] = {}
+        self.refresh_tokens: dict[str, frozenset[str]] = {}
+        self.revoked: set[str] = set()
+        self.codes: dict[str, frozenset[str]] = {}
+        self.client_id = "calsync-test.apps.googleusercontent.com"
+        self.client_secret = "emulator-secret"
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> CalendarEmulator:
+        emu = self
+
+        class Handler(_Handler):
+            emulator = emu
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> CalendarEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def root(self) -> str:
+        assert self._server is not None, "not started"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    # ------------------------------------------------------------------ test helpers
+
+    def add_calendar(
+        self, cal_id: str, summary: str, *, app_created: bool = False, time_zone: str = "UTC"
+    ) -> str:
+        with self.lock:
+            self.calendars[cal_id] = _Calendar(
+                cal_id, summary, time_zone=time_zone, app_created=app_created
+            )
+        return cal_id
+
+    def calendar_by_summary(self, summary: str) -> list[str]:
+        with self.lock:
+            return [c.id for c in self.calendars.values() if c.summary == summary]
+
+    def events(self, cal_id: str, *, include_cancelled: bool = False) -> list[dict[str, Any]]:
+        with self.lock:
+            cal = self.calendars[self._resolve(cal_id)]
+            return [
+                json.loads(json.dumps(e))
+                for e in cal.events.values()
+                if include_cancelled or e.get("status") != "cancelled"
+            ]
+
+    def user_insert(self, cal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What the user does in the Calendar UI (no scopes, no faults, not logged)."""
+        with self.lock:
+            return self._insert(self.calendars[self._resolve(cal_id)], dict(body))
+
+    def user_patch(self, cal_id: str, event_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            cal = self.calendars[self._resolve(cal_id)]
+            return self._patch(cal, event_id, body, None, replace=False)
+
+    def user_delete(self, cal_id: str, event_id: str) -> None:
+        with self.lock:
+            self._delete(self.calendars[self._resolve(cal_id)], event_id, None)
+
+    def add_fault(self, kind: str, **kw: Any) -> Fault:
+        f = Fault(kind, **kw)
+        with self.lock:
+            self.faults.append(f)
+        return f
+
+    def grant(self, scopes: Iterator[str] | list[str] | tuple[str, ...]) -> tuple[str, str]:
+        """A refresh token and a valid access token for these scopes."""
+        s = frozenset(scopes)
+        refresh = "1//r-" + secrets.token_urlsafe(12)
+        access = "ya29.a-" + secrets.token_urlsafe(12)
+        with self.lock:
+            self.refresh_tokens[refresh] = s
+            self.access_tokens[access] = _Token(s, refresh)
+        return refresh, access
+
+    def expire_access_tokens(self) -> None:
+        with self.lock:
+            self.access_tokens.clear()
+
+    def revoke(self, refresh: str) -> None:
+        with self.lock:
+            self.revoked.add(refresh)
+            for k, t in list(self.access_tokens.items()):
+                if t.refresh == refresh:
+                    del self.access_tokens[k]
+
+    def expire_sync_tokens(self) -> None:
+        with self.lock:
+            self.token_epoch += 1
+
+    def mark(self) -> int:
+        """A point in the request log; see `since`."""
+        with self.lock:
+            return len(self.log)
+
+    def since(self, mark: int) -> list[Logged]:
+        with self.lock:
+            return list(self.log[mark:])
+
+    # ------------------------------------------------------------------ HTTP entry
+
+    def handle(self, h: _Handler) -> None:
+        parsed = urllib.parse.urlsplit(h.path)
+        path = parsed.path
+        query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        entry = Logged(h.command, path, query, 0)
+        with self.lock:
+            self.log.append(entry)
+            fault = self._take_fault("http", h.command, path)
+        if fault is not None and fault.kind == "drop":
+            h.drop()
+            return
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        if fault is not None and fault.kind == "status":
+            status, headers, out = self._failure(fault)
+        elif path == "/batch/calendar/v3":
+            status, headers, out = self._batch(h, body, entry)
+        elif path == "/token":
+            status, headers, out = self._token(body)
+        elif path == "/auth":
+            status, headers, out = self._auth(query)
+        else:
+            status, headers, out = self.dispatch(
+                h.command, path, query, {k.lower(): v for k, v in h.headers.items()}, body
+            )
+        entry.status = status
+        if fault is not None and fault.kind == "drop_after":
+            entry.status = 0
+            h.drop()
+            return
+        h.answer(status, headers, out)
+
+    def _take_fault(self, scope: str, method: str, path: str) -> Fault | None:
+        for f in self.faults:
+            if f.scope != scope or f.fired >= f.count:
+                continue
+            if f.match is not None and not f.match(method, path):
+                continue
+            f.fired += 1
+            return f
+        return None
+
+    @staticmethod
+    def _failure(f: Fault) -> tuple[int, dict[str, str], bytes]:
+        headers = {"Content-Type": "application/json; charset=UTF-8"}
+        if f.retry_after is not None:
+            headers["Retry-After"] = f"{f.retry_after:g}"
+        body = ApiFailure(f.status, f.reason, f"injected {f.status} {f.reason}").body()
+        return f.status, headers, json.dumps(body).encode()
+
+    # ------------------------------------------------------------------ API dispatch
+
+    def dispatch(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[int, dict[str, str], bytes]:
+        json_headers = {"Content-Type": "application/json; charset=UTF-8"}
+        try:
+            with self.lock:
+                token = self._authenticate(headers)
+                result = self._route(method, path, query, headers, body, token)
+        except ApiFailure as e:
+            return e.code, json_headers | e.headers, json.dumps(e.body()).encode()
+        if result is None:
+            return 204, {}, b""
+        return 200, json_headers, json.dumps(result).encode()
+
+    def _authenticate(self, headers: dict[str, str]) -> _Token:
+        auth = headers.get("authorization", "")
+        token = self.access_tokens.get(auth.removeprefix("Bearer ").strip())
+        if not auth.startswith("Bearer ") or token is None:
+            raise ApiFailure(
+                401,
+                "authError",
+                "Request had invalid authentication credentials.",
+                {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+            )
+        return token
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
+        token: _Token,
+    ) -> dict[str, Any] | None:
+        if not path.startswith("/calendar/v3/"):
+            raise ApiFailure(404, "notFound", f"no such path {path}")
+        segs = [urllib.parse.unquote(s) for s in path[len("/calendar/v3/") :].split("/")]
+        data = json.loads(body) if body else {}
+        q = {k: v[-1] for k, v in query.items()}
+        if segs == ["users", "me", "calendarList"] and method == "GET":
+            self._need(token, READ_SCOPES | {APP_CREATED})
+            return self._calendar_list(token)
+        if segs == ["calendars"] and method == "POST":
+            self._need(token, {FULL, APP_CREATED})
+            return self._insert_calendar(data)
+        if segs == ["freeBusy"] and method == "POST":
+            self._need(token, FREEBUSY_SCOPES)
+            return self._freebusy(data)
+        if len(segs) >= 2 and segs[0] == "calendars":
+            cal = self._calendar(segs[1])
+            if len(segs) == 2:
+                if method == "GET":
+                    self._need_read(token, cal)
+                    return self._calendar_json(cal)
+                if method == "DELETE":
+                    self._need_write(token, cal)
+                    del self.calendars[cal.id]
+                    return None
+            if len(segs) == 3 and segs[2] == "events":
+                if method == "GET":
+                    self._need_read(token, cal)
+                    return self._list(cal, q, query)
+                if method == "POST":
+                    self._need_write(token, cal)
+                    return self._insert(cal, data)
+            if len(segs) == 4 and segs[2] == "events":
+                eid = segs[3]
+                if method == "GET":
+                    self._need_read(token, cal)
+                    return self._get(cal, eid)
+                if method in ("PATCH", "PUT"):
+                    self._need_write(token, cal)
+                    return self._patch(
+                        cal, eid, data, headers.get("if-match"), replace=method == "PUT"
+                    )
+                if method == "DELETE":
+                    self._need_write(token, cal)
+                    self._delete(cal, eid, headers.get("if-match"))
+                    return None
+        raise ApiFailure(404, "notFound", f"Not Found: {method} {path}")
+
+    # ------------------------------------------------------------------ scopes
+
+    @staticmethod
+    def _need(token: _Token, allowed: set[str]) -> None:
+        if not token.scopes & allowed:
+            raise ApiFailure(
+                403, "insufficientPermissions", "Request had insufficient authentication scopes."
+            )
+
+    def _need_read(self, token: _Token, cal: _Calendar) -> None:
+        if cal.app_created and APP_CREATED in token.scopes:
+            return
+        self._need(token, READ_SCOPES)
+
+    def _need_write(self, token: _Token, cal: _Calendar) -> None:
+        if cal.app_created and APP_CREATED in token.scopes:
+            return
+        self._need(token, {FULL, SCOPE + "calendar.events"})
+
+    # ------------------------------------------------------------------ calendars
+
+    def _resolve(self, cal_id: str) -> str:
+        return self.primary if cal_id == "primary" else cal_id
+
+    def _calendar(self, cal_id: str) -> _Calendar:
+        cal = self.calendars.get(self._resolve(cal_id))
+        if cal is None:
+            raise ApiFailure(404, "notFound", "Not Found")
+        return cal
+
+    @staticmethod
+    def _calendar_json(cal: _Calendar) -> dict[str, Any]:
+        return {
+            "kind": "calendar#calendar",
+            "id": cal.id,
+            "summary": cal.summary,
+            "description": cal.description,
+            "timeZone": cal.time_zone,
+            "etag": f'"{hashlib.sha1(cal.id.encode()).hexdigest()[:12]}"',
+        }
+
+    def _calendar_list(self, token: _Token) -> dict[str, Any]:
+        full = bool(token.scopes & READ_SCOPES)
+        items = [
+            self._calendar_json(c) | {"kind": "calendar#calendarListEntry", "accessRole": "owner"}
+            for c in self.calendars.values()
+            if full or c.app_created
+        ]
+        return {"kind": "calendar#calendarList", "items": items}
+
+    def _insert_calendar(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not data.get("summary"):
+            raise ApiFailure(400, "required", "Missing title.")
+        cal_id = uuid.uuid4().hex[:26] + "@group.calendar.google.com"
+        cal = _Calendar(
+            cal_id,
+            data["summary"],
+            description=data.get("description", ""),
+            time_zone=data.get("timeZone", "UTC"),
+            app_created=True,
+        )
+        self.calendars[cal_id] = cal
+        return self._calendar_json(cal)
+
+    # ------------------------------------------------------------------ events
+
+    def _bump(self, cal: _Calendar, ev: dict[str, Any]) -> None:
+        self.change += 1
+        cal.seq[ev["id"]] = self.change
+        ev["etag"] = f'"{self.change:016d}"'
+        ev["updated"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+    def _insert(self, cal: _Calendar, data: dict[str, Any]) -> dict[str, Any]:
+        for k in ("start", "end"):
+            if k not in data or not ({"date", "dateTime"} & set(data[k])):
+                raise ApiFailure(400, "required", f"Missing {k} time.")
+        eid = data.get("id")
+        if eid is None:
+            eid = uuid.uuid4().hex
+        elif not BASE32HEX.match(eid):
+            raise ApiFailure(400, "invalid", "Invalid resource id value.")
+        if eid in cal.events:
+            raise ApiFailure(409, "duplicate", "The requested identifier already exists.")
+        ev = dict(data)
+        ev.update(
+            kind="calendar#event",
+            id=eid,
+            status=data.get("status", "confirmed"),
+            iCalUID=f"{eid}@google.com",
+            sequence=0,
+            created=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        )
+        cal.events[eid] = ev
+        self._bump(cal, ev)
+        return ev
+
+    def _existing(self, cal: _Calendar, eid: str) -> dict[str, Any]:
+        ev = cal.events.get(eid)
+        if ev is None:
+            raise ApiFailure(404, "notFound", "Not Found")
+        return ev
+
+    def _get(self, cal: _Calendar, eid: str) -> dict[str, Any]:
+        return self._existing(cal, eid)
+
+    @staticmethod
+    def _check_etag(ev: dict[str, Any], if_match: str | None) -> None:
+        if if_match is not None and if_match != "*" and if_match != ev["etag"]:
+            raise ApiFailure(412, "conditionNotMet", "Precondition Failed")
+
+    def _patch(
+        self,
+        cal: _Calendar,
+        eid: str,
+        data: dict[str, Any],
+        if_match: str | None,
+        *,
+        replace: bool,
+    ) -> dict[str, Any]:
+        ev = self._existing(cal, eid)
+        self._check_etag(ev, if_match)
+        keep = {k: ev[k] for k in ("kind", "id", "iCalUID", "created", "etag", "sequence")}
+        if replace:
+            new = dict(data) | keep
+            new.setdefault("status", "confirmed")
+        else:
+            new = _merge(ev, data)
+        if ("start" in data or "end" in data) and data.get("sequence") is None:
+            new["sequence"] = int(ev.get("sequence", 0)) + 1
+        cal.events[eid] = new
+        self._bump(cal, new)
+        return new
+
+    def _delete(self, cal: _Calendar, eid: str, if_match: str | None) -> None:
+        ev = self._existing(cal, eid)
+        if ev.get("status") == "cancelled":
+            raise ApiFailure(410, "deleted", "Resource has been deleted")
+        self._check_etag(ev, if_match)
+        ev["status"] = "cancelled"
+        self._bump(cal, ev)
+
+    def _list(
+        self, cal: _Calendar, q: dict[str, str], query: dict[str, list[str]]
+    ) -> dict[str, Any]:
+        single = q.get("singleEvents", "false") == "true"
+        since: int | None = None
+        if "syncToken" in q:
+            bad = [k for k in SYNC_FORBIDDEN if k in q]
+            if bad:
+                raise ApiFailure(
+                    400, "invalid", f"syncToken cannot be combined with {', '.join(bad)}"
+                )
+            since = self._decode_sync_token(cal, q["syncToken"], single)
+        show_deleted = since is not None or q.get("showDeleted", "false") == "true"
+        items: list[dict[str, Any]] = []
+        for eid, ev in cal.events.items():
+            if since is not None and cal.seq[eid] <= since:
+                continue
+            if ev.get("status") == "cancelled" and not show_deleted:
+                continue
+            items.extend(self._expand(ev, q) if single else [ev])
+        if since is None:
+            lo = _parse_time(q["timeMin"]) if "timeMin" in q else None
+            hi = _parse_time(q["timeMax"]) if "timeMax" in q else None
+            items = [e for e in items if _overlaps(e, lo, hi)]
+            for prop in query.get("privateExtendedProperty", []):
+                k, _, v = prop.partition("=")
+                items = [
+                    e
+                    for e in items
+                    if e.get("extendedProperties", {}).get("private", {}).get(k) == v
+                ]
+        items.sort(key=lambda e: (_start_of(e), e["id"]))
+        offset = int(q.get("pageToken", "0") or 0)
+        size = min(int(q.get("maxResults", "250")), self.max_page)
+        page = items[offset : offset + size]
+        out: dict[str, Any] = {
+            "kind": "calendar#events",
+            "summary": cal.summary,
+            "timeZone": cal.time_zone,
+            "items": page,
+        }
+        if offset + size < len(items):
+            out["nextPageToken"] = str(offset + size)
+        else:
+            raw = f"{cal.id}|{self.change}|{int(single)}|{self.token_epoch}"
+            out["nextSyncToken"] = base64.urlsafe_b64encode(raw.encode()).decode()
+        return out
+
+    def _decode_sync_token(self, cal: _Calendar, token: str, single: bool) -> int:
+        try:
+            cal_id, change, was_single, epoch = (
+                base64.urlsafe_b64decode(token.encode()).decode().split("|")
+            )
+        except (ValueError, UnicodeDecodeError):
+            raise ApiFailure(400, "invalid", "Invalid sync token value.") from None
+        if cal_id != cal.id or bool(int(was_single)) != single:
+            raise ApiFailure(400, "invalid", "Sync token does not match the request.")
+        if int(epoch) != self.token_epoch:
+            raise ApiFailure(410, "fullSyncRequired", "Sync token is no longer valid.")
+        return int(change)
+
+    def _expand(self, ev: dict[str, Any], q: dict[str, str]) -> list[dict[str, Any]]:
+        rules = [r for r in ev.get("recurrence", []) if r.startswith("RRULE:")]
+        if not rules or ev.get("status") == "cancelled":
+            return [ev]
+        start, end = _start_of(ev), _end_of(ev)
+        hi = _parse_time(q["timeMax"]) if "timeMax" in q else start + timedelta(days=400)
+        rule = rrule.rrulestr(rules[0].removeprefix("RRULE:"), dtstart=start)
+        out = []
+        for when in rule.between(start - timedelta(seconds=1), hi, inc=True):
+            inst = {k: v for k, v in ev.items() if k != "recurrence"}
+            inst["id"] = f"{ev['id']}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+            inst["recurringEventId"] = ev["id"]
+            inst["originalStartTime"] = ev["start"]
+            if "date" in ev["start"]:
+                inst["start"] = {"date": when.date().isoformat()}
+                inst["end"] = {"date": (when + (end - start)).date().isoformat()}
+            else:
+                tz = {"timeZone": ev["start"]["timeZone"]} if "timeZone" in ev["start"] else {}
+                inst["start"] = {"dateTime": when.isoformat()} | tz
+                inst["end"] = {"dateTime": (when + (end - start)).isoformat()} | tz
+            out.append(inst)
+        return out
+
+    def _freebusy(self, data: dict[str, Any]) -> dict[str, Any]:
+        lo, hi = _parse_time(data["timeMin"]), _parse_time(data["timeMax"])
+        out: dict[str, Any] = {}
+        for item in data.get("items", []):
+            cal = self.calendars.get(self._resolve(item["id"]))
+            if cal is None:
+                out[item["id"]] = {"errors": [{"domain": "global", "reason": "notFound"}]}
+                continue
+            busy = []
+            for ev in cal.events.values():
+                if ev.get("status") == "cancelled" or ev.get("transparency") == "transparent":
+                    continue
+                for inst in self._expand(ev, {"timeMax": data["timeMax"]}):
+                    if _overlaps(inst, lo, hi):
+                        busy.append((_start_of(inst), _end_of(inst)))
+            busy.sort()
+            out[item["id"]] = {
+                "busy": [{"start": _z(max(s, lo)), "end": _z(min(e, hi))} for s, e in busy]
+            }
+        return {
+            "kind": "calendar#freeBusy",
+            "timeMin": data["timeMin"],
+            "timeMax": data["timeMax"],
+            "calendars": out,
+        }
+
+    # ------------------------------------------------------------------ batch
+
+    def _batch(self, h: _Handler, body: bytes, entry: Logged) -> tuple[int, dict[str, str], bytes]:
+        ctype = h.headers.get("Content-Type", "")
+        msg = email.parser.BytesParser().parsebytes(
+            b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
+        )
+        if not msg.is_multipart():
+            return 400, {}, b"batch body is not multipart/mixed"
+        outer_headers = {k.lower(): v for k, v in h.headers.items()}
+        answers = []
+        for part in msg.get_payload():
+            content_id = part["Content-ID"]
+            raw = part.get_payload(decode=False)
+            method, path, query, headers, sub_body = _parse_http_part(raw)
+            headers.setdefault("authorization", outer_headers.get("authorization", ""))
+            with self.lock:
+                fault = self._take_fault("part", method, path)
+            if fault is not None and fault.kind == "status":
+                status, rh, out = self._failure(fault)
+            else:
+                status, rh, out = self.dispatch(method, path, query, headers, sub_body)
+            entry.parts.append((method, path, status))
+            response_id = "<response-" + content_id.strip("<>") + ">"
+            lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}"]
+            lines += [f"{k}: {v}" for k, v in rh.items()]
+            answers.append(
+                "Content-Type: application/http\r\n"
+                f"Content-ID: {response_id}\r\n\r\n"
+                + "\r\n".join(lines)
+                + "\r\n\r\n"
+                + out.decode()
+            )
+        boundary = "batch_" + secrets.token_hex(8)
+        text = "".join(f"--{boundary}\r\n{a}\r\n" for a in answers) + f"--{boundary}--\r\n"
+        return 200, {"Content-Type": f"multipart/mixed; boundary={boundary}"}, text.encode()
+
+    # ------------------------------------------------------------------ OAuth
+
+    def _token(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode()).items()}
+        headers = {"Content-Type": "application/json"}
+        grant = form.get("grant_type")
+        with self.lock:
+            if grant == "refresh_token":
+                refresh = form.get("refresh_token", "")
+                if refresh not in self.refresh_tokens or refresh in self.revoked:
+                    err = {"error": "invalid_grant", "error_description": "Token has been"
+                           " expired or revoked."}  # fmt: skip
+                    return 400, headers, json.dumps(err).encode()
+                scopes = self.refresh_tokens[refresh]
+            elif grant == "authorization_code":
+                code = form.get("code", "")
+                if code not in self.codes:
+                    err = {"error": "invalid_grant", "error_description": "Bad code."}
+                    return 400, headers, json.dumps(err).encode()
+                scopes = self.codes.pop(code)
+                refresh = "1//r-" + secrets.token_urlsafe(12)
+                self.refresh_tokens[refresh] = scopes
+            else:
+                err = {"error": "unsupported_grant_type"}
+                return 400, headers, json.dumps(err).encode()
+            access = "ya29.a-" + secrets.token_urlsafe(12)
+            self.access_tokens[access] = _Token(scopes, refresh)
+        out = {
+            "access_token": access,
+            "expires_in": 3599,
+            "scope": " ".join(sorted(scopes)),
+            "token_type": "Bearer",
+        }
+        if grant == "authorization_code":
+            out["refresh_token"] = refresh
+        return 200, headers, json.dumps(out).encode()
+
+    def _auth(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        q = {k: v[-1] for k, v in query.items()}
+        code = "4/c-" + secrets.token_urlsafe(8)
+        with self.lock:
+            self.codes[code] = frozenset(q.get("scope", "").split())
+        target = (
+            q["redirect_uri"]
+            + "?"
+            + urllib.parse.urlencode(
+                {"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")}
+            )
+        )
+        return 302, {"Location": target}, b""
+
+
+# ---------------------------------------------------------------------- HTTP handler
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    emulator: CalendarEmulator
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+        self.emulator.handle(self)
+
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_GET  # noqa: N815
+
+    def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(2)
+        except OSError:
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Patch semantics: objects merge, everything else is replaced."""
+    out = dict(old)
+    for k, v in new.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ("start", "end"):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _parse_http_part(
+    raw: str,
+) -> tuple[str, str, dict[str, list[str]], dict[str, str], bytes]:
+    text = raw.replace("\r\n", "\n")
+    head, _, body = text.partition("\n\n")
+    first, *header_lines = head.split("\n")
+    method, target, _ = first.split(" ", 2)
+    parsed = urllib.parse.urlsplit(target)
+    headers = {}
+    for line in header_lines:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
+    return method, parsed.path, query, headers, body.encode()
+
+
+def _parse_time(s: str) -> datetime:
+    d = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def _when(t: dict[str, Any]) -> datetime:
+    if "dateTime" in t:
+        return _parse_time(t["dateTime"])
+    return datetime.combine(date.fromisoformat(t["date"]), datetime.min.time(), UTC)
+
+
+def _start_of(ev: dict[str, Any]) -> datetime:
+    return _when(ev["start"]) if "start" in ev else datetime.min.replace(tzinfo=UTC)
+
+
+def _end_of(ev: dict[str, Any]) -> datetime:
+    return _when(ev["end"]) if "end" in ev else datetime.min.replace(tzinfo=UTC)
+
+
+def _overlaps(ev: dict[str, Any], lo: datetime | None, hi: datetime | None) -> bool:
+    if "start" not in ev:
+        return True
+    return (lo is None or _end_of(ev) > lo) and (hi is None or _start_of(ev) < hi)
+
+
+def _z(d: datetime) -> str:
+    return d.astimezone(UTC).isoformat().replace("+00:00", "Z")
