@@ -65,10 +65,9 @@ def build_source(settings: SourceSettings, config: Config) -> Source:
 
         return GoogleSource(settings, config)
     if settings.type == "caldav":
-        raise SourceError(
-            f"{settings.label}: CalDAV sources are not supported yet in this version",
-            hint='export the calendar as an ICS URL and use type = "ics"',
-        )
+        from calsync.sources.caldav import CaldavSource
+
+        return CaldavSource(settings, config)
     raise SourceError(f"unknown source type {settings.type!r}")
 
 
