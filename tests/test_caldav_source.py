@@ -9,8 +9,10 @@ server's closed port, a port that accepts and never answers.
 from __future__ import annotations
 
 import base64
+import http.server
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +31,6 @@ from calsync.sources.caldav import CaldavSource
 from tests.fakes.radicale_server import (
     RadicaleServer,
     black_hole,
-    free_port,
     running_radicale,
     start_radicale,
 )
@@ -404,32 +405,66 @@ def test_server_that_never_answers_times_out_within_the_configured_timeout(
     assert 1 <= elapsed < 10
 
 
-def test_not_a_caldav_server_is_a_source_error(tmp_path: Path) -> None:
-    port = free_port()
-    # A port with nothing on it except a plain HTTP server that answers every path 404.
-    import http.server
-    import threading
+class Scripted:
+    """A plain HTTP server answering every request with one status and body; counts them."""
 
-    class NotDav(http.server.BaseHTTPRequestHandler):
-        def do_PROPFIND(self) -> None:  # noqa: N802 (http.server's naming)
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def __init__(self, status: int, body: bytes = b"", ctype: str = "text/plain") -> None:
+        self.requests = 0
+        outer = self
 
-        def log_message(self, *args: Any) -> None:
-            pass
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                outer.requests += 1
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-    httpd = http.server.HTTPServer(("127.0.0.1", port), NotDav)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        src = make_source(None, tmp_path, url=f"http://127.0.0.1:{port}/dav/")
+            do_GET = do_PROPFIND = do_REPORT = answer  # noqa: N815 (http.server's naming)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/dav/"
+
+    def __enter__(self) -> Scripted:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_404_is_reported_at_once(tmp_path: Path) -> None:
+    with Scripted(404) as srv:
+        src = make_source(None, tmp_path, url=srv.url)
         with pytest.raises(SourceError) as err:
             src.read(WINDOW)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert f"http://127.0.0.1:{port}/dav/" in str(err.value)
+    assert f"nothing found at {srv.url} (404)" in str(err.value)
+    assert srv.requests == 1  # a missing calendar is not retried
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_server_errors_are_retried_then_reported(tmp_path: Path, status: int) -> None:
+    with Scripted(status) as srv:
+        src = make_source(None, tmp_path, url=srv.url)
+        with pytest.raises(SourceError) as err:
+            src.read(WINDOW)
+    assert f"CalDAV server at {srv.url} failed (HTTP {status})" in str(err.value)
+    assert srv.requests == 3  # the source's retry budget: three attempts
+
+
+def test_answer_that_is_not_xml_is_a_source_error(tmp_path: Path) -> None:
+    with Scripted(207, b"this is not XML", "text/xml") as srv:
+        src = make_source(None, tmp_path, url=srv.url)
+        with pytest.raises(SourceError) as err:
+            src.read(WINDOW)
+    assert f"the answer from {srv.url} is not usable CalDAV" in str(err.value)
+    assert srv.requests == 1
 
 
 # --------------------------------------------------------------------------- secrets

@@ -160,7 +160,8 @@ class CaldavSource:
             return calendars[0]
         if not calendars:
             raise SourceError(
-                f"{self.label}: user {self.username!r} has no calendars at {self.url}"
+                f"{self.label}: user {self.username!r} has no calendars at {self.url} "
+                "(or that URL is not a CalDAV server)"
             )
         raise SourceError(
             f"{self.label}: user {self.username!r} has {len(calendars)} calendars at "
@@ -168,26 +169,12 @@ class CaldavSource:
         )
 
     def _search(self, calendar: Any, start: datetime, end: datetime) -> list[CalendarObject]:
-        from caldav.lib import error
-
-        try:
-            found = calendar.search(
-                start=start, end=end, event=True, expand=False, post_filter=False
-            )
-        except error.ReportError as e:
-            if (e.status or 0) >= 500 or e.status in (401, 403, 404):
-                raise
-            # Some servers answer a time-range calendar-query with 400/501: read everything
-            # and let parse_ics pick the window.
-            log.info("%s: time-range search refused (%s); reading every event", self.label,
-                     e.reason)  # fmt: skip
-            found = calendar.get_events()
+        found = calendar.search(start=start, end=end, event=True, expand=False, post_filter=False)
         out = []
         for obj in found:
-            data = obj.raw_data
-            if data is None:  # the server sent only an href: fetch the object itself
-                obj.load()
-                data = obj.raw_data
+            # raw_data: the text exactly as the server sent it (None only when the library
+            # had to re-serialise it, then `data` is the library's text).
+            data = obj.raw_data or str(obj.data or "").encode("utf-8")
             if data:
                 out.append(CalendarObject(href=str(obj.url), data=data))
         return out
@@ -246,9 +233,8 @@ class CaldavSource:
                     "check the url and calendar settings"
                 )
             what = f"HTTP {status}" if status else type(cause).__name__
-            return SourceError(
-                f"{self.label}: CalDAV server at {self.url} failed ({what}): {_short(cause.reason)}"
-            )
+            said = "" if cause.reason == error.DAVError.reason else f": {_short(cause.reason)}"
+            return SourceError(f"{self.label}: CalDAV server at {self.url} failed ({what}){said}")
         if _is_timeout(cause):
             return SourceError(
                 f"{self.label}: CalDAV server at {self.url} did not answer within "

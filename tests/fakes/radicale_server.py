@@ -56,7 +56,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def _config_text(host: str, port: int, storage: Path, htpasswd: Path) -> str:
+def _config_text(host: str, port: int, storage: Path, htpasswd: Path, log_level: str) -> str:
     return f"""\
 [server]
 hosts = {host}:{port}
@@ -77,7 +77,7 @@ filesystem_folder = {storage}
 type = none
 
 [logging]
-level = warning
+level = {log_level}
 mask_passwords = True
 """
 
@@ -95,7 +95,7 @@ def _answers(host: str, port: int) -> bool:
 
 
 def start_radicale(
-    folder: Path, users: Mapping[str, str], host: str = "127.0.0.1"
+    folder: Path, users: Mapping[str, str], host: str = "127.0.0.1", log_level: str = "warning"
 ) -> RadicaleServer:
     """Start Radicale under `folder` with the given user -> password logins."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +108,7 @@ def start_radicale(
     last_error = ""
     for _attempt in range(3):  # another process may take the free port before Radicale does
         port = free_port(host)
-        config.write_text(_config_text(host, port, storage, htpasswd))
+        config.write_text(_config_text(host, port, storage, htpasswd, log_level))
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "radicale", "--config", str(config)],
