@@ -1,0 +1,1382 @@
+"""Event -> Verdict: is this calendar event a run, and is it hard, easy or a race?
+
+A pure function of the event's text (summary, description, CATEGORIES and platform
+properties such as Runna's X-WORKOUT-*). The order of authority:
+
+1. the user's tags `#hard` `#easy` `#race` `#norun` (`#strength`) anywhere in the event;
+2. the user's `[classify]` patterns from the config;
+3. the built-in rules below.
+
+The built-ins read the summary first, as a plan's author writes the workout there, and
+split it into parts ("Brick: Bike 40 min + Run 15 min", "Easy 40 min + Gym A") so that an
+event holding a run and something else is judged by its running part. The description
+only decides what the summary leaves open (what sport a bare "Workout" is, how hard a
+bare "Run" is), and it can never make a race: descriptions talk about races all the time
+("practice race fueling", "race date 12 Sep").
+
+Rules describe workout *structure* ("6 x 800m", "last 6 @ MP", "RPE 7", "Z4") and
+vocabulary in the languages the calendars use (English, French, German, Chinese,
+Luxembourgish), never exact titles. Every verdict names the words that decided it.
+
+Text is normalised once per field into a lower-case copy of the same length as the
+original, with emoji and most punctuation turned into spaces, so that case, emoji and
+punctuation noise cannot change a verdict and reasons can quote the original words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from calsync.config import ClassifyRules
+from calsync.errors import ConfigError
+from calsync.model import Event, Intensity, Verdict
+
+__all__ = ["classify"]
+
+# --------------------------------------------------------------------------- text
+
+
+# Characters kept as they are: they carry workout structure ("6x800m", "@ 5k", "1:30",
+# "z4/5", "+" between the parts of a brick, "%" of FTP). Everything else that is not a
+# letter, digit or space (emoji, quotes, brackets, bullets) becomes a space.
+_KEEP = set("-:/.@%+&'<>=,")
+_QUOTES = str.maketrans(
+    {
+        "×": "x",
+        "’": "'",
+        "′": "'",
+        "‘": "'",
+        "`": "'",
+        "´": "'",
+        "″": '"',
+        "–": "-",
+        "—": "-",
+        "‑": "-",
+        "−": "-",
+        "_": " ",
+        "•": " ",
+        "·": " ",
+        "，": ",",
+        "、": ",",
+        "；": ";",
+        "：": ":",
+    }
+)
+_NON_WORD = re.compile(r"[^\w\s\-:/.@%+&'<>=,;]")
+# A token made only of punctuation ("-", "...", "//", ":") is a separator, not content.
+_PUNCT_TOKEN = re.compile(r"(?:(?<=\s)|^)[\-:/.,'=<>]+(?=\s|$)")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """A field of the event: `raw` for quoting, `low` (same length) for matching."""
+
+    raw: str
+    low: str
+
+    def quote(self, start: int, end: int) -> str:
+        """The original words of low[start:end], without emoji or extra spaces."""
+        kept = "".join(
+            c if self.low[start + i] != " " else " " for i, c in enumerate(self.raw[start:end])
+        )
+        return _SPACES.sub(" ", kept).strip(" -:/.,'=<>")
+
+
+def _text(s: str) -> _Text:
+    raw = unicodedata.normalize("NFKC", s).translate(_QUOTES)
+    low = raw.lower()
+    if len(low) != len(raw):  # a few characters lower-case to two; keep positions aligned
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in raw)
+    low = _NON_WORD.sub(" ", low)
+    # Newlines stay: they end a clause, and no pattern reads across them.
+    low = low.replace("\t", " ").replace("\r", "\n")
+    low = _PUNCT_TOKEN.sub(lambda m: " " * len(m.group()), low)
+    return _Text(raw, low)
+
+
+# --------------------------------------------------------------------------- lexicon
+
+
+def _words(*alts: str) -> str:
+    """Alternatives matched as whole words (Latin scripts)."""
+    return r"(?<![\w])(?:" + "|".join(alts) + r")(?![\w])"
+
+
+def _any(*alts: str) -> str:
+    """Alternatives matched anywhere (CJK has no spaces between words)."""
+    return "(?:" + "|".join(alts) + ")"
+
+
+def _rx(*parts: str) -> re.Pattern[str]:
+    return re.compile("|".join(parts))
+
+
+def _rules(
+    raw: tuple[tuple[str | re.Pattern[str], str], ...],
+) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple((re.compile(p) if isinstance(p, str) else p, why) for p, why in raw)
+
+
+SEP = r"[ \-/]*"  # between the words of a phrase; never across a line
+
+# Words that make an event a run by themselves.
+RUN_NOUN = _rx(
+    _words(
+        r"runs?",
+        r"running",
+        r"jog",
+        r"jogs",
+        r"jogging",
+        r"jogged",
+        r"treadmill",
+        r"parkrun",
+        r"trot",
+        r"fartlek",
+        r"strides",
+        r"long" + SEP + r"(?:z[12]|easy|slow)?" + SEP + r"run",
+        r"medium" + SEP + r"long",
+        r"lsd",
+        r"track" + SEP + r"(?:session|workout|repeats|intervals|night|tuesday|day)",
+        r"cross" + SEP + r"country",
+        r"xc",
+        r"footing",
+        r"course à pied",
+        r"course a pied",
+        r"sortie longue",
+        r"fractionn[ée]",
+        r"vma",
+        r"lauf",
+        r"laufen",
+        r"läufe",
+        r"dauerlauf",
+        r"tempolauf",
+        r"tempodauerlauf",
+        r"\w+lauf",
+        r"lafen",
+        r"laf",
+    ),
+    _any(r"跑"),
+)
+# French "course" is a run only in a French-looking or bare title ("Course", "Course —
+# tempo"), not in "first aid course".
+COURSE = re.compile(r"^\s*course(?![\w])|(?<![\w])course(?=\s*[-:]|\s*$)")
+
+# Walk-run is an easy run, whatever its repeats look like.
+WALK_RUN = re.compile(
+    r"(?<![\w])(?:walk" + SEP + r"(?:jog|run)|(?:run|jog)" + SEP + r"walk|"
+    r"run" + SEP + r"and" + SEP + r"walk|跑走)"
+)
+
+# Other activities: (pattern, label) -- the label says what the event is instead.
+_OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
+    (
+        _rx(
+            _words(
+                r"bikes?",
+                r"biking",
+                r"bicycle",
+                r"bicycling",
+                r"cycle",
+                r"cycling",
+                r"rides?",
+                r"riding",
+                r"spin",
+                r"spinning",
+                r"zwift",
+                r"peloton",
+                r"mtb",
+                r"gravel",
+                r"v[ée]lo",
+                r"rad",
+                r"radfahren",
+                r"radtour",
+                r"rolle",
+                r"turbo",
+                r"ergo",
+                r"sweet" + SEP + r"spot",
+                r"ftp",
+                r"over" + SEP + r"unders",
+                r"grundlagenfahrt",
+                r"\w+fahrt",
+            ),
+            _any(r"骑行", r"单车", r"自行车"),
+        ),
+        "cycling",
+    ),
+    (
+        _rx(
+            _words(
+                r"swim",
+                r"swims",
+                r"swimming",
+                r"pool",
+                r"open" + SEP + r"water",
+                r"natation",
+                r"nage",
+                r"schwimmen",
+                r"css",
+            ),
+            _any(r"游泳"),
+        ),
+        "swimming",
+    ),
+    (
+        _words(
+            r"walk",
+            r"walks",
+            r"walking",
+            r"hike",
+            r"hikes",
+            r"hiking",
+            r"marche",
+            r"randonn[ée]e",
+            r"wandern",
+            r"spaziergang",
+        ),
+        "walking",
+    ),
+    (_any(r"快走", r"散步", r"徒步"), "walking"),
+    (
+        _words(
+            r"yoga",
+            r"pilates",
+            r"mobility",
+            r"mobilit[ée]",
+            r"mobilität",
+            r"stretch",
+            r"stretching",
+            r"[ée]tirements?",
+            r"dehnen",
+            r"foam" + SEP + r"roll\w*",
+            r"physio",
+            r"physiotherapy",
+            r"massage",
+            r"sauna",
+        ),
+        "mobility/recovery",
+    ),
+    (_any(r"拉伸", r"瑜伽"), "mobility/recovery"),
+    (
+        _words(
+            r"cross" + SEP + r"train\w*",
+            r"xt",
+            r"row",
+            r"rowing",
+            r"erg",
+            r"ski",
+            r"skiing",
+            r"skate",
+            r"skating",
+            r"elliptical",
+            r"climb\w*",
+            r"boulder\w*",
+            r"tennis",
+            r"squash",
+            r"padel",
+            r"soccer",
+            r"football",
+            r"basketball",
+            r"golf",
+            r"dance",
+            r"surf\w*",
+            r"kayak\w*",
+            r"paddle\w*",
+            r"sup",
+            r"hiit",
+            r"aqua" + SEP + r"jog\w*",
+            r"deep" + SEP + r"water",
+        ),
+        "other sport",
+    ),
+)
+
+OTHER_SPORT = _rules(_OTHER_SPORT)
+
+STRENGTH = _rx(
+    _words(
+        r"strength",
+        r"gym",
+        r"gym\s*[ab12]",
+        r"weights?",
+        r"weight" + SEP + r"training",
+        r"lift",
+        r"lifts",
+        r"lifting",
+        r"s\s*&\s*c",
+        r"kraft",
+        r"krafttraining",
+        r"kraft\w*",
+        r"musculation",
+        r"renfo",
+        r"renforcement",
+        r"crossfit",
+        r"bodyweight",
+        r"barbell",
+        r"dumbbells?",
+        r"kettlebells?",
+        r"squats?",
+        r"deadlifts?",
+        r"rdl",
+        r"bench" + SEP + r"press",
+        r"hip" + SEP + r"thrusts?",
+        r"core",
+        r"gainage",
+        r"circuit",
+    ),
+    _any(r"力量", r"健身", r"撸铁"),
+)
+# Exercises that betray a strength session in a description ("Workout" + a list).
+EXERCISE = re.compile(
+    _words(
+        r"deadlifts?",
+        r"squats?",
+        r"lunges?",
+        r"push" + SEP + r"ups?",
+        r"pull" + SEP + r"ups?",
+        r"chin" + SEP + r"ups?",
+        r"bench\s+(?:press|dips|row)",
+        r"curls?",
+        r"rows?",
+        r"shoulder\s+(?:press|raise|shrug)",
+        r"triceps?\s+extension",
+        r"skullcrushers?",
+        r"planks?",
+        r"dips",
+        r"goblet",
+        r"calf\s+raises?",
+        r"glute\s+bridges?",
+        r"kettlebell",
+        r"barbell",
+        r"dumbbell",
+        r"rdl",
+        r"hip\s+thrusts?",
+    )
+    + "|"
+    + _any("卧推", "深蹲", "硬拉", "哑铃", "划船")
+)
+MOBILITY_ONLY = re.compile(r"(?<![\w])mobility\s+only(?![\w])|(?<![\w])only\s+mobility(?![\w])")
+
+REST = _rx(
+    _words(
+        r"rest",
+        r"rest" + SEP + r"day",
+        r"off",
+        r"day" + SEP + r"off",
+        r"no" + SEP + r"training",
+        r"no" + SEP + r"run",
+        r"repos",
+        r"ruhetag",
+        r"ruhe",
+        r"frei",
+        r"active" + SEP + r"recovery",
+        r"recovery" + SEP + r"day",
+        r"off" + SEP + r"day",
+        r"vacation",
+        r"holiday",
+        r"sick",
+        r"injured",
+    ),
+    _any(r"休息", r"恢复日", r"主动恢复"),
+)
+
+# Not a workout at all, whatever running words it holds ("Long Run Fuel Reminder",
+# "Race packet pickup", "School run").
+ADMIN = _rx(
+    _words(
+        r"reminders?",
+        r"check" + SEP + r"in",
+        r"checkin",
+        r"pick" + SEP + r"up",
+        r"packet",
+        r"bib",
+        r"registration",
+        r"register",
+        r"sign" + SEP + r"up",
+        r"deadline",
+        r"expo",
+        r"flights?",
+        r"hotel",
+        r"accommodation",
+        r"membership",
+        r"preview",
+        r"reflection",
+        r"recap",
+        r"meeting",
+        r"meetings",
+        r"appointment",
+        r"dentist",
+        r"doctor",
+        r"school" + SEP + r"run",
+        r"dry" + SEP + r"run",
+        r"trial" + SEP + r"run",
+        r"test" + SEP + r"run",
+        r"run" + SEP + r"through",
+        r"run" + SEP + r"errands?",
+        r"errands?",
+        r"shoes",
+        r"gear",
+        r"headlamp",
+        r"vitamin\w*",
+        r"plan",
+        r"guardrail",
+        r"nutrition",
+        r"entry",
+        r"entries",
+        r"cycle\s*:",
+        r"period",
+        r"phase",
+        r"standup",
+        r"stand" + SEP + r"up",
+        r"call",
+        r"webinar",
+        r"lecture",
+        r"training" + SEP + r"week",
+    ),
+)
+# Period labels: not a workout, unless a run noun says otherwise ("Race week shakeout run").
+PERIOD = _words(
+    r"week",
+    r"weeks",
+    r"woche",
+    r"semaine",
+    r"travel",
+    r"business",
+    r"prep",
+    r"taper(?!\s*run)",
+)
+PERIOD_RX = re.compile(PERIOD)
+
+# --- race
+
+RACE_WORD = _rx(
+    _words(
+        r"race" + SEP + r"day",
+        r"raceday",
+        r"race",
+        r"races",
+        r"racing",
+        r"half" + SEP + r"marathon",
+        r"halbmarathon",
+        r"semi" + SEP + r"marathon",
+        r"marathon",
+        r"half",
+        r"semi",
+        r"parkrun",
+        r"ultra" + SEP + r"marathon",
+        r"ultramarathon",
+        r"ultra",
+        r"triathlon",
+        r"duathlon",
+        r"aquathlon",
+        r"turkey" + SEP + r"trot",
+        r"\w+" + SEP + r"trot",
+        r"competition",
+        r"comp[ée]tition",
+        r"wettkampf",
+        r"festival",
+        r"relay",
+        r"[abc]" + SEP + r"race",
+        r"goal" + SEP + r"race",
+        r"tune" + SEP + r"up" + SEP + r"race",
+        r"fun" + SEP + r"run",
+    ),
+    _any(r"比赛", r"马拉松", r"半马", r"全马"),
+)
+# "Marathon pace", "race effort", "HM pace": race-pace work, not a race.
+RACE_PACE = re.compile(
+    r"(?<![\w])(?:race|marathon|half" + SEP + r"marathon|half|hm|hmp|mp|m|goal|"
+    r"\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles))"
+    + SEP
+    + r"(?:pace|effort|specific|simulation|sim|allure)(?![\w])"
+    r"|(?<![\w])allure\s+(?:\d+\s*k|10|5|semi|marathon|sp[ée]cifique)(?![\w])"
+    r"|马拉松配速|比赛配速|半马配速"
+)
+# A race word does not make a race when the title is about something around it.
+NOT_A_RACE = re.compile(
+    _words(
+        r"pre",
+        r"post",
+        r"after",
+        r"before",
+        r"since",
+        r"following",
+        r"training",
+        r"build",
+        r"practice",
+        r"recovery",
+        r"recover",
+        r"shakeout",
+        r"shake" + SEP + r"out",
+        r"long" + SEP + r"run",
+        r"easy",
+        r"tempo",
+        r"intervals?",
+        r"repeats",
+        r"workout",
+        r"session",
+        r"simulation",
+        r"fuel\w*",
+        r"kit",
+        r"info",
+        r"results?",
+        r"watch",
+    )
+    + r"|(?<![\w])(?:pre|post)-"
+)
+MULTISPORT_RACE = re.compile(_words(r"triathlon", r"duathlon", r"aquathlon", r"ironman", r"70\.3"))
+# "Dog Days 8K", "Annapolis 10 Mile Run": a name followed by a race distance ends the title.
+RACE_DISTANCE_END = re.compile(
+    r"^(?P<name>.*?)\s*(?<![\w.])(?:\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles|miler)|"
+    r"half\s+marathon|marathon)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
+)
+# Words that are vocabulary, not a name (a title of only these is a training run).
+KNOWN = frozenset(
+    """
+    a an the my our of in on at to for with and or w/ by from around up down
+    easy recovery long short steady base aerobic endurance tempo threshold interval
+    intervals run runs running jog trail trails road roads track hill hills hilly park lake
+    river loop loops route city town beach forest woods neighborhood neighbourhood treadmill
+    morning evening afternoon lunch lunchtime noon night early late weekend weekday daily
+    monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun
+    today tomorrow am pm week day w1 w2 w3 w4 run- fast slow progressive progression
+    workout session practice training plan goal cutback taper peak build
+    group club solo social total approx about max min hr km mi miles mile k
+    z1 z2 z3 z4 z5 zone rpe pace effort strides with last first
+    """.split()  # noqa: SIM905 -- a word list reads better as text
+)
+
+# --- intensity
+
+REPS = re.compile(
+    r"(?<![\w.])(?P<n>\d{1,2})\s*x\s*\(?\s*(?P<v>\d+(?:[.,]\d+)?)\s*"
+    r"(?P<u>km|k|m|mi|miles?|min|mins|minutes?|s|sec|secs|seconds?|'|\"|h|hr)?(?![\w])"
+)
+STRIDES = re.compile(
+    _words(
+        r"strides?",
+        r"pick" + SEP + r"ups?",
+        r"accelerations?",
+        r"acc[ée]l[ée]rations?",
+        r"lignes\s+droites",
+        r"steigerungs?\w*",
+        r"build" + SEP + r"ups?",
+        r"surges?",
+        r"openers?",
+    )
+    + "|加速跑"
+)
+
+PACE_RX = _rx(
+    RACE_PACE.pattern,
+    _words(
+        r"mp",
+        r"hmp",
+        r"goal" + SEP + r"pace",
+        r"race" + SEP + r"pace",
+        r"[tirm]" + SEP + r"pace",
+        r"pace" + SEP + r"work",
+        r"time" + SEP + r"trial",
+        r"marathon" + SEP + r"specific",
+    ),
+    r"(?<![\w])(?:last|final)[ ]+\d+(?:\.\d+)?[ ]*(?:mi|miles?|km|k|min|mins)?[ ]*(?:@|at)[ ]*"
+    r"(?:mp|hmp|m|t|goal|race|marathon|half|tempo|threshold|\d+[ ]*k)(?![\w])",
+    r"@\s*(?:[tirm]|mp|hmp|\d+\s*k|threshold|tempo|lt)(?![\w])",
+    r"(?<![\w])\d+(?:\.\d+)?\s*(?:mi|miles?|km|k|min|mins)\s+(?:at\s+|@\s*)?[tir](?![\w'])",
+)
+
+_HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
+    (
+        _rx(
+            _words(
+                r"intervals?",
+                r"intervalle?n?",
+                r"intervalles?",
+                r"intervall\w*",
+                r"fractionn[ée]s?",
+                r"repeats?",
+                r"reps",
+                r"repetitions",
+                r"wiederholungen",
+                r"yasso\w*",
+                r"ladders?",
+                r"pyramids?",
+                r"cruise" + SEP + r"intervals?",
+                r"track",
+                r"piste",
+                r"bahn",
+                r"anaerobic",
+            ),
+            _any(r"间歇", r"亚索", r"变速跑"),
+        ),
+        "an interval session",
+    ),
+    (
+        _rx(
+            _words(
+                r"vo2" + SEP + r"max",
+                r"vo2",
+                r"vo2max",
+                r"vma",
+                r"speed" + SEP + r"(?:work|session|run|repeats)?",
+                r"speedwork",
+                r"sprints?",
+                r"hill" + SEP + r"sprints?",
+                r"all" + SEP + r"out",
+                r"max" + SEP + r"effort",
+            ),
+            _any(r"冲刺", r"速度"),
+        ),
+        "speed work",
+    ),
+    (
+        _rx(
+            _words(
+                r"tempo",
+                r"tempos",
+                r"tempolauf",
+                r"tempodauerlauf",
+                r"threshold",
+                r"sub" + SEP + r"threshold",
+                r"lt",
+                r"lt2",
+                r"lactate",
+                r"seuil",
+                r"schwelle",
+                r"schwellen\w*",
+                r"cv",
+                r"comfortably" + SEP + r"hard",
+            ),
+            _any(r"节奏跑", r"节奏", r"阈值", r"乳酸"),
+        ),
+        "tempo/threshold work",
+    ),
+    (
+        _rx(
+            _words(
+                r"hills?",
+                r"hill" + SEP + r"(?:repeats|session|workout|reps)",
+                r"uphill",
+                r"c[ôo]tes?",
+                r"bergl[äa]ufe?",
+                r"berg\w*",
+                r"h[üu]gel\w*",
+            ),
+            _any(r"爬坡", r"坡道", r"坡跑"),
+        ),
+        "a hill session",
+    ),
+    (_words(r"fartlek", r"fahrtspiel", r"法特莱克"), "fartlek"),
+    (
+        _words(
+            r"progression",
+            r"progressive",
+            r"progressif",
+            r"progressiv",
+            r"fast" + SEP + r"finish",
+            r"negative" + SEP + r"splits?",
+            r"finish" + SEP + r"fast",
+        ),
+        "a progression to fast",
+    ),
+    (PACE_RX, "race-pace work"),
+    (_words(r"quality", r"hard", r"key" + SEP + r"session"), "a quality session"),
+)
+HARD_WORDS = _rules(_HARD_WORDS)
+PACE_RULE = ((PACE_RX, "race-pace work"),)
+
+_EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
+    (
+        _rx(
+            _words(
+                r"easy",
+                r"easier",
+                r"recovery",
+                r"recover",
+                r"shake" + SEP + r"out",
+                r"shakeout",
+                r"base",
+                r"aerobic",
+                r"general" + SEP + r"aerobic",
+                r"endurance",
+                r"lsd",
+                r"conversational",
+                r"relaxed",
+                r"gentle",
+                r"light",
+                r"steady",
+                r"moderate",
+                r"jog",
+                r"jogging",
+                r"footing",
+                r"endurance\s+fondamentale",
+                r"dauerlauf",
+                r"locker",
+                r"ruhig",
+                r"ga1",
+                r"grundlage\w*",
+                r"regeneration",
+                r"regenerativ",
+                r"e" + SEP + r"pace",
+                r"@\s*e",
+                r"cool" + SEP + r"down",
+                r"warm" + SEP + r"up",
+            ),
+            _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd"),
+        ),
+        "easy effort",
+    ),
+    (
+        _rx(
+            _words(
+                r"long" + SEP + r"(?:z[12]|easy|slow)?" + SEP + r"run",
+                r"medium" + SEP + r"long",
+                r"long" + SEP + r"(?:z[12]|easy|slow)",
+                r"sortie" + SEP + r"longue",
+                r"langer" + SEP + r"lauf",
+                r"b2b",
+            ),
+            _any(r"长距离", r"长跑"),
+        ),
+        "a long run at easy effort",
+    ),
+)
+
+EASY_WORDS = _rules(_EASY_WORDS)
+
+NEGATION = re.compile(
+    r"(?:(?<![\w])(?:no|not|don't|dont|do\s+not|never|avoid|without|skip|instead\s+of|"
+    r"rather\s+than|after\s+(?:the|a|an|your|my|yesterday|last)|post|kein|keine|keinen|"
+    r"nicht|ohne|pas|sans|"
+    r"jamais)(?![\w])|不要|别|避免|禁止)[^.;!?\n]{0,24}$"
+)
+
+RPE = re.compile(
+    r"(?<![\w])(?:rpe|effort)\s*[:=≈~]?\s*(?P<a>\d+(?:\.\d+)?)"
+    r"(?:\s*(?:-|to|bis|à|a)?\s*(?P<b>\d+(?:\.\d+)?))?(?:\s*/\s*10)?(?![\w])"
+)
+ZONE = re.compile(
+    r"(?<![\w])(?:z|zone|zone\s+z|hr\s*z|hrz)\s*(?P<a>[1-5])"
+    r"(?:\s*[-/]\s*z?(?P<b>[1-5]))?(?![\w])"
+)
+IF_FACTOR = re.compile(r"(?<![\w])if\s*[:=]\s*(?P<v>[01]?\.\d+|1)(?![\w])")
+WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w])|(?<![\w])watts?(?![\w])")
+# Words that point at a run in a title with no sport word ("Tempo 40 min", "5k").
+RUNISH = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s*(?:k|km|mi|miles?|公里)(?![\w])|公里|"
+    + _words(r"w/u", r"c/d", r"strides")
+)
+# Distances in "k"/"mi" are also a run hint on their own.
+
+BRICK = re.compile(_words(r"brick", r"bricks", r"koppel\w*", r"enchaînement"))
+
+RAXDNE = re.compile(r"^\s*(?P<s>[rbfs])(?P<k>[bric])\s+\d{1,2}:\d{2}(?::\d{2})?\s*$")
+
+# --------------------------------------------------------------------------- durations
+
+_HMS = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2}):(\d{2})(?![\d:/])")
+_H_MIN = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})\s*(?:h|hr|hrs|std)(?![\w])")
+_HOURS = re.compile(
+    r"(?<![\w.,x])(\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|std|stunden?|heures?|小时)"
+    r"(?:\s*(\d{1,2})\s*(?:m|min|mins)?)?(?![\w])"
+)
+_MINS = re.compile(
+    r"(?<![\w.,x])(?:(\d+)\s*(?:-|to|bis|à)\s*)?(\d+)\s*(?:min|mins|minutes?|minuten|分钟)"
+    r"(?![\w])"
+)
+_DURATION_LABEL = re.compile(
+    r"(?:duration|dauer|durée|total\s+session|total\s+time|temps)\s*[:=]?\s*([^\n]{0,30})",
+    re.IGNORECASE,
+)
+_REP_BEFORE = re.compile(r"x\s*\(?\s*$")
+
+
+def _minutes_in(s: str) -> int | None:
+    """The first duration stated in `s` (a range gives its upper end)."""
+    s = s.translate(_QUOTES).lower()
+    found: list[tuple[int, float]] = []
+    for m in _HMS.finditer(s):
+        found.append((m.start(), int(m[1]) * 60 + int(m[2]) + int(m[3]) / 60))
+    for m in _H_MIN.finditer(s):
+        found.append((m.start(), int(m[1]) * 60 + int(m[2])))
+    for m in _HOURS.finditer(s):
+        if _REP_BEFORE.search(s[: m.start()]):
+            continue
+        h = float(m[1].replace(",", "."))
+        found.append((m.start(), h * 60 + (int(m[2]) if m[2] else 0)))
+    for m in _MINS.finditer(s):
+        if _REP_BEFORE.search(s[: m.start()]):
+            continue
+        if any(a <= m.start() < a + 8 for a, _ in found):
+            continue  # the "30" of "1 h 30 min" was read with its hours
+        found.append((m.start(), float(m[2])))
+    found.sort()
+    for _, v in found:
+        if 1 <= v <= 24 * 60:
+            return round(v)
+    return None
+
+
+def _minutes(event: Event, run_text: str) -> int | None:
+    for k, v in event.extra.items():
+        if "DURATION" in k.upper():
+            try:
+                secs = float(v.strip())
+            except ValueError:
+                got = _minutes_in(v)
+                if got:
+                    return got
+                continue
+            if 60 <= secs <= 24 * 3600:
+                return round(secs / 60)
+    got = _minutes_in(run_text)
+    if got is None:
+        m = _DURATION_LABEL.search(event.description)
+        if m:
+            got = _minutes_in(m[1])
+    return got
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    what: str  # the quoted words
+    why: str  # what they mean ("is an interval session")
+
+
+def _quote(t: _Text, m: re.Match[str]) -> str:
+    return t.quote(m.start(), m.end()) or m.group().strip()
+
+
+def _first(
+    t: _Text, rules: Iterable[tuple[re.Pattern[str], str]], *, negatable: bool = False
+) -> tuple[_Hit, int] | None:
+    """The earliest match of any rule in t (skipping negated ones when asked)."""
+    best: tuple[_Hit, int] | None = None
+    for rx, why in rules:
+        for m in rx.finditer(t.low):
+            if negatable and NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+                continue
+            if best is None or m.start() < best[1]:
+                best = (_Hit(_quote(t, m), why), m.start())
+            break
+    return best
+
+
+def _reps(t: _Text) -> _Hit | None:
+    """Repeats with a distance or duration ("6 x 800m", "5x1K", "12x400", "3x8'@Z3")."""
+    for m in REPS.finditer(t.low):
+        unit, value = m["u"], float(m["v"].replace(",", "."))
+        if not unit and value < 100:
+            continue  # "3 x 8" is a set of a strength exercise
+        after = t.low[m.end() : m.end() + 30]
+        if STRIDES.search(after) or re.match(r"\s*(?:/|per)\s*(?:week|wk|side)", after):
+            continue
+        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+            continue
+        return _Hit(_quote(t, m), "an interval session")
+    return None
+
+
+def _scale(t: _Text) -> tuple[_Hit | None, _Hit | None]:
+    """RPE, heart-rate/power zones and TrainingPeaks IF: (hard hit, easy hit)."""
+    hard = easy = None
+    for m in RPE.finditer(t.low):
+        a = float(m["a"])
+        b = float(m["b"]) if m["b"] else a
+        if a > 10 or b > 10:
+            continue
+        q = _quote(t, m)
+        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+            continue
+        if max(a, b) >= 7 and hard is None:
+            hard = _Hit(q, "is hard effort")
+        elif max(a, b) <= 4 and easy is None:
+            easy = _Hit(q, "is easy effort")
+    for m in ZONE.finditer(t.low):
+        a = int(m["a"])
+        b = int(m["b"]) if m["b"] else a
+        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+            continue
+        q = _quote(t, m)
+        if max(a, b) >= 4 and hard is None:
+            hard = _Hit(q, "is a hard zone")
+        elif max(a, b) <= 2 and easy is None:
+            easy = _Hit(q, "is an easy zone")
+    for m in IF_FACTOR.finditer(t.low):
+        v = float(m["v"])
+        if v >= 0.85 and hard is None:
+            hard = _Hit(_quote(t, m), "is a hard intensity factor")
+        elif v <= 0.75 and easy is None:
+            easy = _Hit(_quote(t, m), "is an easy intensity factor")
+    return hard, easy
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    intensity: Intensity | None  # None: the text names no effort
+    hit: _Hit | None
+    structured: bool = False  # decided by workout structure, not a bare word
+
+
+def _intensity(t: _Text) -> _Judgement:
+    """How hard the running text `t` is, by its structure and words."""
+    low = t.low
+    m = WALK_RUN.search(low)
+    if m:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, m), "is a walk-run: easy"))
+    reps = _reps(t)
+    hard_scale, easy_scale = _scale(t)
+    word = _first(t, HARD_WORDS, negatable=True)
+    pace = _first(t, PACE_RULE, negatable=True)
+    if reps or pace:
+        hit = reps or (pace[0] if pace else None)
+        assert hit is not None
+        why = hit.why if hit.why.startswith("is") else f"is {hit.why}"
+        return _Judgement(Intensity.HARD, _Hit(hit.what, why), structured=True)
+    if hard_scale:
+        return _Judgement(Intensity.HARD, hard_scale, structured=True)
+    if word:
+        return _Judgement(Intensity.HARD, _Hit(word[0].what, f"is {word[0].why}"))
+    easy = _first(t, EASY_WORDS)
+    strides = STRIDES.search(low)
+    if easy_scale:
+        return _Judgement(Intensity.EASY, easy_scale)
+    if easy:
+        return _Judgement(Intensity.EASY, _Hit(easy[0].what, f"is {easy[0].why}"))
+    if strides:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, strides), "are easy running"))
+    return _Judgement(None, None)
+
+
+# --------------------------------------------------------------------------- sport
+
+
+_SPLIT = re.compile(
+    r"\s*\+\s*|\s+&\s+|\s*;\s*|,\s+(?=then\b)|(?<![\w])(?:and|then|puis|dann|und|plus|"
+    r"followed\s+by|or|oder|ou)(?![\w])|/\s+|\s+/"
+)
+
+
+SKI = re.compile(_words(r"ski", r"skiing", r"skis", r"langlauf"))
+# Endurance sports whose workouts share running's words ("Openers / Free Spin").
+ENDURANCE = ("cycling", "swimming", "other sport")
+
+
+def _sport(s: str) -> str | None:
+    """'run', another activity's label, or None when the words name no sport."""
+    if WALK_RUN.search(s):
+        return "run"
+    if SKI.search(s):
+        return "other sport"  # cross-country skiing is not a cross-country run
+    if RUN_NOUN.search(s) or COURSE.search(s):
+        return "run"
+    if STRENGTH.search(s) and not MOBILITY_ONLY.search(s):
+        return "strength"
+    for rx, label in OTHER_SPORT:
+        if rx.search(s):
+            return label
+    if WATTS.search(s):
+        return "cycling"
+    return None
+
+
+def _segments(t: _Text) -> list[tuple[int, int, str | None]]:
+    """Split a title into its parts, each with the sport it names (or inherits)."""
+    out: list[tuple[int, int, str | None]] = []
+    pos = 0
+    low = t.low
+    if WALK_RUN.search(low):  # "walk/run" must not be cut in two
+        return [(0, len(low), "run")]
+    for m in _SPLIT.finditer(low):
+        if m.start() > pos:
+            out.append((pos, m.start(), _sport(low[pos : m.start()])))
+        pos = m.end()
+    if pos < len(low):
+        out.append((pos, len(low), _sport(low[pos:])))
+    out = [(a, b, s) for a, b, s in out if low[a:b].strip()]
+    # A part with no sport of its own belongs to the part before it ("Vélo Z2 + 3x5'
+    # sweet spot"); leading parts keep None and are judged on their own.
+    prev: str | None = None
+    filled = []
+    for a, b, s in out:
+        if s is None and prev is not None:
+            s = prev
+        filled.append((a, b, s))
+        prev = s if s is not None else prev
+    # Leading parts with no sport, before a cycling or swimming part, are of that sport;
+    # before strength or mobility they stay open ("Easy 40 min + Gym A" is a run).
+    first = next((sp for _, _, sp in filled if sp is not None), None)
+    if first in ENDURANCE:
+        filled = [(a, b, first if sp is None else sp) for a, b, sp in filled]
+    return filled
+
+
+def _has_effort_words(s: str) -> bool:
+    """Does a title part with no sport word read like a running workout?"""
+    t = _text(s)
+    j = _intensity(t)
+    return j.intensity is not None or bool(RUNISH.search(t.low)) or bool(RACE_WORD.search(t.low))
+
+
+# --------------------------------------------------------------------------- built-ins
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    summary: _Text
+    description: _Text
+    categories: tuple[str, ...]  # normalised, one per category
+    meta: _Text  # platform properties (X-WORKOUT-TYPE...), joined
+
+
+def _fields(event: Event) -> _Fields:
+    cats = tuple(
+        _SPACES.sub(" ", _text(c).low).strip(" -:/.,") for c in event.categories if c.strip()
+    )
+    meta = " + ".join(
+        v
+        for k, v in sorted(event.extra.items())
+        if k.upper().startswith("X-")
+        and any(w in k.upper() for w in ("WORKOUT", "TRAINING", "SPORT", "ACTIVITY", "INTENS"))
+        and "DURATION" not in k.upper()
+        and not re.fullmatch(r"[\d.\s:]*", v)
+    )
+    return _Fields(_text(event.summary), _text(event.description), cats, _text(meta))
+
+
+_CAT_SPORT = {
+    "run": "run",
+    "running": "run",
+    "runs": "run",
+    "race": "run",
+    "racing": "run",
+    "lauf": "run",
+    "laufen": "run",
+    "course": "run",
+    "brick": "run",
+    "swim": "swimming",
+    "swimming": "swimming",
+    "bike": "cycling",
+    "cycling": "cycling",
+    "ride": "cycling",
+    "strength": "strength",
+    "gym": "strength",
+    "kraft": "strength",
+    "yoga": "mobility/recovery",
+    "mobility": "mobility/recovery",
+    "rest": "rest",
+    "recovery": "rest",
+    "check-in": "admin",
+    "preview": "admin",
+    "nutrition": "admin",
+    "logistics": "admin",
+    "reflection": "admin",
+    "taper": "admin",
+}
+
+
+def _cat_sport(cats: tuple[str, ...]) -> tuple[str, str] | None:
+    for c in cats:
+        s = _CAT_SPORT.get(c)
+        if s:
+            return s, c
+    return None
+
+
+def _not_run(reason: str, strength: bool = False) -> Verdict:
+    return Verdict(False, None, reason, strength=strength)
+
+
+def _builtin(f: _Fields) -> Verdict:
+    s = f.summary
+    low = s.low
+    # 0. A private code some planners use: RB/RR/RI/RC = run base/regeneration/interval/
+    #    competition; B* bike, F* fitness (strength), S* swim.
+    m = RAXDNE.match(low)
+    if m:
+        q = s.quote(0, len(low))
+        if m["s"] == "r":
+            kind = {"b": "easy", "r": "easy", "i": "hard", "c": "race"}[m["k"]]
+            what = {"easy": "an easy run", "hard": "a hard run", "race": "a race"}[kind]
+            return Verdict(True, Intensity(kind), f"'{q}' is the code of {what}")
+        if m["s"] == "f":
+            return _not_run(f"'{q}' is a fitness/strength code", strength=True)
+        return _not_run(f"'{q}' is a cycling or swimming code")
+
+    # 1. Not a workout at all.
+    admin = ADMIN.search(low)
+    if admin:
+        sport = _sport(low)
+        if sport not in (None, "run", "strength"):
+            return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
+        return _not_run(f"'{_quote(s, admin)}' is not a workout")
+    run_noun = RUN_NOUN.search(low) or COURSE.search(low) or WALK_RUN.search(low)
+    period = PERIOD_RX.search(low)
+    if period and not run_noun:
+        return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
+
+    segs = _segments(s)
+    run_parts = [(a, b) for a, b, sp in segs if sp == "run"]
+    brick = BRICK.search(low)
+    others = [(a, b, sp) for a, b, sp in segs if sp not in (None, "run")]
+    strength = any(sp == "strength" for _, _, sp in segs)
+    if not strength and not run_parts and not others and STRENGTH.search(low):
+        strength = not MOBILITY_ONLY.search(low)
+
+    # Leading parts that name no sport are a run when they hold running vocabulary and no
+    # other part of the title is a run ("Easy 40 min + Gym A").
+    if not run_parts:
+        # Rest words are blanked first: "Active recovery" is rest, not a recovery run.
+        rest = REST.search(low)
+        masked = REST.sub(lambda m: " " * len(m.group()), s.raw.lower()) if rest else s.raw
+        loose = [(a, b) for a, b, sp in segs if sp is None]
+        runny = [(a, b) for a, b in loose if _has_effort_words(masked[a:b])]
+        if others and runny:
+            run_parts = runny
+        elif brick:
+            return _judge_run(f, [], strength, multi=True)
+        elif not others:
+            if rest and not runny:
+                return _not_run(f"'{_quote(s, rest)}' is a rest day")
+            return _sportless(f, runny, strength)
+
+    if not run_parts:
+        a, b, label = others[0]
+        q = s.quote(a, b)
+        if label == "strength":
+            return _not_run(f"'{q}' is a strength session", strength=True)
+        return _not_run(f"'{q}' is {label}, not running", strength=strength)
+
+    return _judge_run(f, run_parts, strength, multi=bool(others))
+
+
+def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verdict:
+    """A title that names no sport: categories, platform data and description decide."""
+    s, d = f.summary, f.description
+    cat = _cat_sport(f.categories)
+    meta_sport = _sport(f.meta.low) if f.meta.low.strip() else None
+    if cat and cat[0] != "run" and not runny:
+        if cat[0] == "strength":
+            return _not_run(f"category '{cat[1]}' is a strength session", strength=True)
+        return _not_run(f"category '{cat[1]}' is not running")
+    if meta_sport and meta_sport != "run":
+        return _not_run(
+            f"workout type '{f.meta.quote(0, len(f.meta.low))}' is not running",
+            strength=meta_sport == "strength",
+        )
+    if strength:
+        q = STRENGTH.search(s.low)
+        assert q is not None
+        return _not_run(f"'{_quote(s, q)}' is a strength session", strength=True)
+
+    is_run = bool(runny) or (cat is not None and cat[0] == "run") or meta_sport == "run"
+    if runny:
+        # The title reads like a workout ("Tempo 40 min", "VO2max 1.25 h"); a
+        # description that is about another sport ("250 W", "FTP") still wins.
+        if not RUN_NOUN.search(d.low):
+            other = _sport(d.low)
+            if other not in (None, "run", "strength", "walking", "mobility/recovery"):
+                return _not_run(f"the description is about {other}")
+        return _judge_run(f, runny, strength=False, multi=False)
+    if is_run:
+        return _judge_run(f, [], strength=False, multi=False)
+
+    # Nothing in the title: a description can still show a workout.
+    exercises = {m.group() for m in EXERCISE.finditer(d.low)}
+    if len(exercises) >= 2 and not RUN_NOUN.search(d.low):
+        return _not_run(
+            f"the description lists strength exercises ({', '.join(sorted(exercises)[:3])})",
+            strength=True,
+        )
+    if RUN_NOUN.search(d.low) or COURSE.search(d.low):
+        j = _intensity(d)
+        if j.structured or _minutes_in(d.raw):
+            return _judge_run(f, [], strength=False, multi=False)
+    if f.summary.low.strip():
+        return _not_run("no run words")
+    return _not_run("empty title: no run words")
+
+
+def _race(f: _Fields, run_text: _Text) -> Verdict | None:
+    """A race, from the run's own words or the event's category; None if not a race."""
+    low = run_text.low
+    pace = RACE_PACE.search(low)
+    masked = RACE_PACE.sub(lambda m: " " * len(m.group()), low) if pace else low
+    w = RACE_WORD.search(masked)
+    if w and not NOT_A_RACE.search(masked):
+        word, whole = _quote(run_text, w), run_text.quote(0, len(low))
+        if whole.lower() != word.lower() and len(whole) <= 60:
+            return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
+        return Verdict(True, Intensity.RACE, f"'{word}' is a race")
+    full = f.summary
+    multi = MULTISPORT_RACE.search(full.low)
+    if multi and not NOT_A_RACE.search(full.low):
+        return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
+    named = RACE_DISTANCE_END.match(_SPACES.sub(" ", full.low).strip())
+    if named and not NOT_A_RACE.search(full.low):
+        name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
+        unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
+        if (
+            unknown
+            and not any(t in KNOWN for t in name[-1:])
+            and not RUN_NOUN.search(named["name"])
+        ):
+            q = full.quote(0, len(full.low))
+            return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
+    race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
+    if race_cat and not (pace or NOT_A_RACE.search(low)):
+        return Verdict(True, Intensity.RACE, "category 'RACE'")
+    return None
+
+
+def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, multi: bool) -> Verdict:
+    s = f.summary
+    if parts:
+        # Join the run's parts into one text, keeping quotes aligned to the summary.
+        a0, b0 = parts[0][0], parts[-1][1]
+        keep = [" "] * len(s.low)
+        for a, b in parts:
+            keep[a:b] = s.low[a:b]
+        run = _Text(s.raw[a0:b0], "".join(keep)[a0:b0])
+    else:
+        run = _Text("", "")
+    note = " (the running part of this event)" if multi else ""
+
+    race = _race(f, run)
+    if race:
+        return Verdict(race.is_run, race.intensity, race.reason + note, strength=strength)
+
+    j = _intensity(run)
+    if j.intensity is Intensity.HARD:
+        assert j.hit is not None
+        return Verdict(True, Intensity.HARD, f"'{j.hit.what}' {j.hit.why}{note}", strength)
+
+    # The summary names no effort, or an easy one: the platform data and description may
+    # say more. A plain word in a description ("do not turn this into a tempo") never
+    # overrides an easy title; only structured quality work ("4 x 1 mi @ T") does.
+    for other, label in ((f.meta, "workout type"), (f.description, "description")):
+        if not other.low.strip():
+            continue
+        oj = _intensity(other)
+        if oj.intensity is Intensity.HARD and (j.intensity is None or oj.structured):
+            assert oj.hit is not None
+            return Verdict(
+                True, Intensity.HARD, f"{label}: '{oj.hit.what}' {oj.hit.why}{note}", strength
+            )
+        if j.intensity is None and oj.intensity is Intensity.EASY:
+            assert oj.hit is not None
+            return Verdict(
+                True, Intensity.EASY, f"{label}: '{oj.hit.what}' {oj.hit.why}{note}", strength
+            )
+    if j.intensity is Intensity.EASY:
+        assert j.hit is not None
+        return Verdict(True, Intensity.EASY, f"'{j.hit.what}' {j.hit.why}{note}", strength)
+    q = run.quote(0, len(run.low)) if run.low.strip() else s.quote(0, len(s.low))
+    what = f"'{q}'" if q else "this run"
+    return Verdict(
+        True, Intensity.EASY, f"{what} names no hard effort: easy by default{note}", strength
+    )
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+_TAG = re.compile(r"(?<![\w#])#(hard|easy|race|norun|strength)(?![\w])", re.IGNORECASE)
+
+
+def _tag(event: Event) -> Verdict | None:
+    for where, texts in (
+        ("summary", (event.summary,)),
+        ("description", (event.description,)),
+        ("categories", event.categories),
+    ):
+        for text in texts:
+            m = _TAG.search(text)
+            if m is None:
+                continue
+            tag = m.group(1).lower()
+            reason = f"'#{tag}' tag in the {where}"
+            if tag == "norun":
+                return Verdict(False, None, reason)
+            if tag == "strength":
+                return Verdict(False, None, reason, strength=True)
+            return Verdict(True, Intensity(tag), reason)
+    return None
+
+
+_KINDS = ("race", "hard", "easy", "norun", "strength")
+
+
+@lru_cache(maxsize=64)
+def _compiled(rules: ClassifyRules) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    out = []
+    for kind in _KINDS:
+        for pat in getattr(rules, kind):
+            try:
+                out.append((kind, pat, re.compile(pat, re.IGNORECASE)))
+            except re.error as e:
+                raise ConfigError(
+                    "[classify]",
+                    [f"classify.{kind}: {pat!r} is not a valid regular expression: {e}"],
+                ) from None
+    return tuple(out)
+
+
+def _user(event: Event, f: _Fields, rules: ClassifyRules) -> Verdict | None:
+    compiled = _compiled(rules)
+    if not compiled:
+        return None
+    cats = ", ".join(event.categories)
+    for where, raw, low in (
+        ("summary", event.summary, _SPACES.sub(" ", f.summary.low)),
+        ("categories", cats, cats.lower()),
+        ("description", event.description, _SPACES.sub(" ", f.description.low)),
+    ):
+        if not raw:
+            continue
+        for kind, pat, rx in compiled:
+            m = rx.search(raw) or rx.search(low)
+            if m is None:
+                continue
+            reason = f"config [classify] {kind} pattern {pat!r} matched '{m.group().strip()}'"
+            if where != "summary":
+                reason += f" in the {where}"
+            if kind == "norun":
+                return Verdict(False, None, reason)
+            if kind == "strength":
+                return Verdict(False, None, reason, strength=True)
+            return Verdict(True, Intensity(kind), reason)
+    return None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def classify(event: Event, rules: ClassifyRules | None = None) -> Verdict:
+    """Judge one event: a run (hard, easy or race) or not, with the words that decided it.
+
+    Pure and deterministic: the same event and rules always give the same verdict.
+    `minutes` is the stated duration of the run (or strength session) when the event's
+    text or platform data gives one.
+    """
+    f = _fields(event)
+    verdict = _tag(event) or (_user(event, f, rules) if rules else None) or _builtin(f)
+    if not (verdict.is_run or verdict.strength):
+        return verdict
+    run_text = f.summary.raw
+    parts = _segments(f.summary)
+    if verdict.is_run:
+        run_bits = [f.summary.raw[a:b] for a, b, sp in parts if sp in ("run", None)]
+        if run_bits:
+            run_text = " ".join(run_bits)
+    minutes = _minutes(event, run_text)
+    if minutes is None:
+        return verdict
+    return Verdict(verdict.is_run, verdict.intensity, verdict.reason, verdict.strength, minutes)
