@@ -1,0 +1,170 @@
+"""The ICS output: a calendar file of calsync's sessions, and the feed documents.
+
+An ICS file has no user edits to respect (no pins, no user deletions): calsync owns it
+whole. Each sync renders it from the plan and the session history in the state store,
+then writes it atomically, and only when its bytes changed. The same render, plus an
+opaque "busy" variant, is stored in the state for the feed server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from calsync.config import Config
+from calsync.diff import content_hash
+from calsync.errors import SinkError
+from calsync.ics_write import feed_etag, render_calendar, uid_for
+from calsync.model import Session
+from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.state import FeedDoc, StateTx, StoredSession
+
+log = logging.getLogger(__name__)
+
+OUTPUT = "ics"
+FEED_STRENGTH = "strength.ics"
+FEED_BUSY = "busy.ics"
+
+__all__ = ["IcsSink", "render_calendar", "uid_for", "write_atomic"]
+
+
+class IcsSink:
+    name = OUTPUT
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.zone = config.schedule.zone
+        out = config.output_ics
+        self.path: Path | None = out.path if out is not None else None
+        self.calendar_name = out.calendar_name if out is not None else "Strength training"
+        self.refresh_minutes = out.refresh_minutes if out is not None else 60
+
+    def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        managed = {
+            key: ManagedEvent(key, s.start, s.end, s.content_hash, None, None, s.sequence)
+            for key, s in tx.sessions(OUTPUT).items()
+            if s.status == "active"
+        }
+        return SinkSnapshot(managed=managed)
+
+    def apply(
+        self,
+        sessions: Sequence[Session],
+        snapshot: SinkSnapshot,
+        tx: StateTx,
+        now: datetime,
+        *,
+        dry_run: bool = False,
+    ) -> SinkReport:
+        report = SinkReport(OUTPUT)
+        stored = tx.sessions(OUTPUT)
+        records: dict[str, StoredSession] = {}
+        desired = {s.key: s for s in sessions}
+        for key in sorted(desired):
+            s = desired[key]
+            h = content_hash(s)
+            old = stored.get(key)
+            if old is None:
+                records[key] = StoredSession(key, s.start, s.end, h, 0, now, now)
+                report.created.append(key)
+            elif old.content_hash != h or old.status != "active":
+                records[key] = dataclasses.replace(
+                    old,
+                    start=s.start,
+                    end=s.end,
+                    content_hash=h,
+                    sequence=old.sequence + 1,
+                    modified=now,
+                    status="active",
+                )
+                report.updated.append(key)
+            else:
+                records[key] = old
+                report.unchanged.append(key)
+        gone = sorted(k for k, old in stored.items() if k not in desired and old.start >= now)
+        # What started before now stays recorded as history even when the plan no longer
+        # carries it, so a key that comes back continues its SEQUENCE.
+        report.deleted.extend(gone)
+
+        strength = render_calendar(
+            sessions,
+            records,
+            calendar_name=self.calendar_name,
+            zone=self.zone,
+            refresh_minutes=self.refresh_minutes,
+        )
+        busy = render_calendar(
+            sessions,
+            records,
+            calendar_name=self.calendar_name,
+            zone=self.zone,
+            refresh_minutes=self.refresh_minutes,
+            busy_only=True,
+        )
+        if dry_run:
+            return report
+
+        for key in report.created + report.updated:
+            tx.put_session(OUTPUT, records[key])
+        for key in gone:
+            tx.delete_session(OUTPUT, key)
+        for name, body in ((FEED_STRENGTH, strength), (FEED_BUSY, busy)):
+            old_doc = tx.feed(name)
+            if old_doc is None or old_doc.body != body:
+                tx.put_feed(FeedDoc(name, body, feed_etag(body), now))
+        if self.path is not None and write_atomic(self.path, strength):
+            log.info("wrote %s (%d sessions)", self.path, len(sessions))
+        return report
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Replace `path` with `data` (temp file + fsync + rename); False if already equal.
+
+    A crash at any point leaves either the old file or the new one, never half of one.
+    """
+    try:
+        if path.read_bytes() == data:
+            return False
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    except OSError as e:
+        raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+        tmp = None
+        _fsync_dir(path.parent)
+    except OSError as e:
+        raise SinkError(f"{path}: cannot write the calendar: {e.strerror or e}") from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is done anyway
+    finally:
+        os.close(fd)

@@ -1,0 +1,351 @@
+"""Writing ICS: deterministic bytes, SEQUENCE history, atomic writes, the feed documents,
+and round trips through icalendar, vobject (an independent parser) and our own reader."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from calsync.config import Config, IcsOutput, Schedule
+from calsync.errors import SinkError
+from calsync.ics_write import render_calendar, uid_for
+from calsync.model import Phase, Session
+from calsync.sinks.ics import IcsSink, write_atomic
+from calsync.sources.ics import parse_ics
+from calsync.state import StateStore, StoredSession
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def session(key: str, day: int, hour: int = 18, **kw: object) -> Session:
+    start = datetime(2026, 11, day, hour, 0, tzinfo=BERLIN)
+    fields: dict[str, object] = {
+        "key": key,
+        "start": start,
+        "end": start + timedelta(minutes=45),
+        "title": "Strength A",
+        "phase": Phase.BUILD,
+        "reason": "two days before Thursday's tempo",
+        "description": "Back squat 3 x 8\nWhy: 48 h before the tempo, after an easy run.",
+    }
+    fields.update(kw)
+    return Session(**fields)  # type: ignore[arg-type]
+
+
+PLAN = [
+    session("2026-11-23/1", 24),
+    session("2026-11-23/2", 27, 7, title="Strength B"),
+    session("2026-11-30/1", 30, 19),
+]
+
+
+def config(tmp_path: Path, *, output: bool = True, tz: str = "Europe/Berlin") -> Config:
+    out = IcsOutput(path=tmp_path / "out" / "strength.ics") if output else None
+    return Config(
+        path=None,
+        schedule=Schedule(timezone=tz),
+        output_ics=out,
+        state_path=tmp_path / "state.sqlite3",
+    )
+
+
+def sync(cfg: Config, sessions: list[Session], now: datetime, *, dry_run: bool = False) -> object:
+    store = StateStore(cfg.state_path)
+    sink = IcsSink(cfg)
+    with store.writer() as tx:
+        snap = sink.snapshot(tx, (now, now + timedelta(days=28)))
+        return sink.apply(sessions, snap, tx, now, dry_run=dry_run)
+
+
+def vevents(data: bytes) -> dict[str, str]:
+    """Each VEVENT's text by UID."""
+    text = data.decode()
+    blocks = re.findall(r"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", text, re.S)
+    return {re.search(r"\r\nUID:(.*?)\r\n", b).group(1): b for b in blocks}  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- the sink
+
+
+def test_first_sync_writes_every_session(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    report = sync(cfg, PLAN, NOW)
+    assert report.created == [s.key for s in PLAN]  # type: ignore[attr-defined]
+    assert cfg.output_ics is not None
+    data = cfg.output_ics.path.read_bytes()
+    cal = icalendar.Calendar.from_ical(data)
+    assert str(cal["PRODID"]) == "-//calsync//calsync 0.1//EN"
+    assert str(cal["VERSION"]) == "2.0" and str(cal["METHOD"]) == "PUBLISH"
+    assert str(cal["CALSCALE"]) == "GREGORIAN"
+    assert str(cal["X-WR-CALNAME"]) == "Strength training"
+    assert str(cal["X-WR-TIMEZONE"]) == "Europe/Berlin"
+    assert cal.decoded("REFRESH-INTERVAL") == timedelta(minutes=60)
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
+    assert b"X-PUBLISHED-TTL:PT1H\r\n" in data
+    assert [str(t["TZID"]) for t in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
+    evs = cal.walk("VEVENT")
+    assert [str(e["UID"]) for e in evs] == [uid_for(s.key) for s in PLAN]
+    for e, s in zip(evs, PLAN, strict=True):
+        assert e.decoded("DTSTART") == s.start and e.decoded("DTEND") == s.end
+        assert e["DTSTART"].params["TZID"] == "Europe/Berlin"
+        assert str(e["SUMMARY"]) == s.title
+        assert str(e["DESCRIPTION"]) == s.description
+        assert str(e["X-CALSYNC-KEY"]) == s.key
+        assert int(e["SEQUENCE"]) == 0
+        assert e.decoded("DTSTAMP") == e.decoded("LAST-MODIFIED") == e.decoded("CREATED") == NOW
+        assert str(e["TRANSP"]) == "OPAQUE"
+        assert e["CATEGORIES"].cats == ["Strength"]
+    assert data.endswith(b"END:VCALENDAR\r\n")
+
+
+def test_second_sync_changes_no_byte_and_does_not_touch_the_file(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    path = cfg.output_ics.path
+    sync(cfg, PLAN, NOW)
+    first = path.read_bytes()
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    store = StateStore(cfg.state_path)
+    with store.reader() as v:
+        feeds = (v.feed("strength.ics"), v.feed("busy.ics"))
+    report = sync(cfg, list(reversed(PLAN)), NOW + timedelta(hours=5))
+    assert report.writes == 0 and report.unchanged == sorted(s.key for s in PLAN)  # type: ignore[attr-defined]
+    assert path.read_bytes() == first
+    assert path.stat().st_mtime == 1_000_000_000
+    with store.reader() as v:
+        assert (v.feed("strength.ics"), v.feed("busy.ics")) == feeds
+    assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
+
+
+def test_a_change_bumps_sequence_and_last_modified_of_that_event_only(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    before = vevents(cfg.output_ics.path.read_bytes())
+    later = NOW + timedelta(days=1, hours=2, microseconds=1234)
+    moved = [PLAN[0], replace(PLAN[1], start=PLAN[1].start + timedelta(hours=10)), PLAN[2]]
+    moved[1] = replace(moved[1], end=moved[1].start + timedelta(minutes=45))
+    report = sync(cfg, moved, later)
+    assert report.updated == ["2026-11-23/2"]  # type: ignore[attr-defined]
+    after = vevents(cfg.output_ics.path.read_bytes())
+    uid = uid_for("2026-11-23/2")
+    assert {u: b for u, b in after.items() if u != uid} == {
+        u: b for u, b in before.items() if u != uid
+    }
+    ev = icalendar.Event.from_ical(after[uid])
+    assert int(ev["SEQUENCE"]) == 1
+    assert ev.decoded("LAST-MODIFIED") == ev.decoded("DTSTAMP") == later.replace(microsecond=0)
+    assert ev.decoded("CREATED") == NOW
+    assert ev.decoded("DTSTART") == moved[1].start
+    # a text-only change also counts, and SEQUENCE keeps rising
+    retitled = [moved[0], replace(moved[1], description="Deadlift 3 x 5"), moved[2]]
+    assert sync(cfg, retitled, later + timedelta(hours=1)).updated == ["2026-11-23/2"]  # type: ignore[attr-defined]
+    ev = icalendar.Event.from_ical(vevents(cfg.output_ics.path.read_bytes())[uid])
+    assert int(ev["SEQUENCE"]) == 2 and str(ev["DESCRIPTION"]) == "Deadlift 3 x 5"
+
+
+def test_gone_future_sessions_are_deleted_but_the_past_stays_recorded(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # PLAN[0] (24th) is past now
+    report = sync(cfg, [PLAN[2]], now)
+    assert report.deleted == ["2026-11-23/2"]  # type: ignore[attr-defined]
+    with StateStore(cfg.state_path).reader() as v:
+        assert sorted(v.sessions("ics")) == ["2026-11-23/1", "2026-11-30/1"]
+    assert list(vevents(cfg.output_ics.path.read_bytes())) == [uid_for("2026-11-30/1")]
+    # the past key comes back (the planner carries it again): its history continues
+    report = sync(cfg, [PLAN[0], PLAN[2]], now)
+    assert report.unchanged == ["2026-11-23/1", "2026-11-30/1"]  # type: ignore[attr-defined]
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    report = sync(cfg, PLAN, NOW, dry_run=True)
+    assert len(report.created) == 3  # type: ignore[attr-defined]
+    assert not cfg.output_ics.path.exists()
+    with StateStore(cfg.state_path).reader() as v:
+        assert v.sessions("ics") == {} and v.feed("strength.ics") is None
+
+
+def test_without_an_output_file_only_the_feeds_are_rendered(tmp_path: Path) -> None:
+    cfg = config(tmp_path, output=False)
+    sync(cfg, PLAN, NOW)
+    with StateStore(cfg.state_path).reader() as v:
+        doc = v.feed("strength.ics")
+        assert doc is not None and doc.modified == NOW
+        assert len(vevents(doc.body)) == 3 and doc.etag
+    assert not (tmp_path / "out").exists()
+
+
+def test_busy_feed_has_no_details(tmp_path: Path) -> None:
+    cfg = config(tmp_path, output=False)
+    sync(cfg, PLAN, NOW)
+    with StateStore(cfg.state_path).reader() as v:
+        busy = v.feed("busy.ics")
+        full = v.feed("strength.ics")
+    assert busy is not None and full is not None and busy.etag != full.etag
+    cal = icalendar.Calendar.from_ical(busy.body)
+    evs = cal.walk("VEVENT")
+    assert [(e.decoded("DTSTART"), e.decoded("DTEND")) for e in evs] == [
+        (s.start, s.end) for s in PLAN
+    ]
+    for e in evs:
+        assert str(e["SUMMARY"]) == "Busy" and str(e["CLASS"]) == "PRIVATE"
+        assert "DESCRIPTION" not in e and "CATEGORIES" not in e
+        assert str(e["UID"]).endswith(".busy@calsync")
+    for word in (b"Strength A", b"squat", b"tempo", b"Strength B"):
+        assert word not in busy.body
+    assert str(cal["X-WR-CALNAME"]) == "Strength training (busy)"
+
+
+def test_failed_rename_keeps_the_old_file_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    path = cfg.output_ics.path
+    old = path.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(SinkError, match=r"strength\.ics: cannot write the calendar"):
+        sync(cfg, PLAN[:1], NOW)
+    assert path.read_bytes() == old
+    assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
+    monkeypatch.undo()
+    with StateStore(cfg.state_path).reader() as v:  # the sync's transaction rolled back
+        assert len(v.sessions("ics")) == 3
+
+
+def test_write_atomic_keeps_mode_and_skips_equal_bytes(tmp_path: Path) -> None:
+    p = tmp_path / "a.ics"
+    assert write_atomic(p, b"one")
+    os.chmod(p, 0o640)
+    assert not write_atomic(p, b"one")
+    assert write_atomic(p, b"two")
+    assert p.read_bytes() == b"two" and (p.stat().st_mode & 0o777) == 0o640
+
+
+def test_reading_our_own_output_marks_every_event_as_ours(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    evs = parse_ics(
+        cfg.output_ics.path.read_bytes(),
+        label="out",
+        zone=BERLIN,
+        window=(NOW, NOW + timedelta(days=30)),
+    )
+    assert [(e.calsync_key, e.start, e.end, e.summary) for e in evs] == [
+        (s.key, s.start, s.end, s.title) for s in PLAN
+    ]
+    assert [e.categories for e in evs] == [("Strength",)] * 3
+
+
+def test_utc_zone_writes_utc_times_without_vtimezone(tmp_path: Path) -> None:
+    data = render_calendar(PLAN, {}, calendar_name="S", zone=ZoneInfo("UTC"), refresh_minutes=30)
+    assert b"BEGIN:VTIMEZONE" not in data and b"DTSTART:20261124T170000Z" in data
+    assert b"X-PUBLISHED-TTL:PT30M" in data
+
+
+def test_rendering_ignores_input_order_and_is_repeatable() -> None:
+    stored = {
+        s.key: StoredSession(s.key, s.start, s.end, "h", 2, NOW, NOW + timedelta(hours=1))
+        for s in PLAN
+    }
+    a = render_calendar(PLAN, stored, calendar_name="S", zone=BERLIN, refresh_minutes=60)
+    shuffled = PLAN[:]
+    random.Random(4).shuffle(shuffled)
+    b = render_calendar(shuffled, stored, calendar_name="S", zone=BERLIN, refresh_minutes=60)
+    assert a == b
+    assert a.count(b"SEQUENCE:2\r\n") == 3
+
+
+# --------------------------------------------------------------------------- round trip
+
+texts = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
+    max_size=80,
+).map(str.strip)
+
+
+@st.composite
+def plans(draw: st.DrawFn) -> tuple[ZoneInfo, list[Session]]:
+    zone = ZoneInfo(draw(st.sampled_from(["Europe/Berlin", "America/New_York", "UTC"])))
+    out = []
+    for i in range(draw(st.integers(1, 6))):
+        start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+            days=draw(st.integers(0, 400)), minutes=15 * draw(st.integers(0, 95))
+        )
+        title = draw(texts) or "Strength"
+        desc = draw(texts) + "\n" + draw(texts)
+        out.append(
+            Session(
+                key=f"2026-W{i:02d}/{draw(st.integers(1, 3))}",
+                start=start,
+                end=start + timedelta(minutes=draw(st.sampled_from([30, 45, 60]))),
+                title=title,
+                phase=Phase.BASE,
+                reason="r",
+                description=desc.strip() or "d",
+            )
+        )
+    uniq = {s.key: s for s in out}
+    return zone, list(uniq.values())
+
+
+@settings(max_examples=40, deadline=None)
+@given(plans())
+def test_output_parses_back_with_two_independent_parsers(
+    plan: tuple[ZoneInfo, list[Session]],
+) -> None:
+    zone, sessions = plan
+    data = render_calendar(sessions, {}, calendar_name="S", zone=zone, refresh_minutes=60)
+    want = sorted((uid_for(s.key), s.start, s.end, s.title, s.description) for s in sessions)
+    cal = icalendar.Calendar.from_ical(data)
+    got_icalendar = sorted(
+        (
+            str(e["UID"]),
+            e.decoded("DTSTART").astimezone(UTC),
+            e.decoded("DTEND").astimezone(UTC),
+            str(e["SUMMARY"]),
+            str(e["DESCRIPTION"]),
+        )
+        for e in cal.walk("VEVENT")
+    )
+    assert got_icalendar == want
+    vcal = vobject.readOne(data.decode("utf-8"))
+    got_vobject = sorted(
+        (
+            e.uid.value,
+            e.dtstart.value.astimezone(UTC),
+            e.dtend.value.astimezone(UTC),
+            e.summary.value,
+            e.description.value,
+        )
+        for e in vcal.vevent_list
+    )
+    assert got_vobject == want
+    assert (
+        render_calendar(
+            list(reversed(sessions)), {}, calendar_name="S", zone=zone, refresh_minutes=60
+        )
+        == data
+    )
