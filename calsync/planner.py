@@ -954,39 +954,42 @@ def _why_empty(
     d, w = info.day, info.week
     if info.blockers:
         return list(info.blockers)
-    reasons: list[str] = []
+    h5: list[str] = []
     placed = per_week.get(w.start, 0)
     if placed >= w.target:
         if w.skipped and w.target < w.full_target:
-            reasons.append(
+            h5.append(
                 f"H5: week target {w.target} reached ({w.full_target} less {w.skipped} you deleted)"
             )
         elif w.taper:
-            reasons.append(f"H5: taper week target {w.target} reached")
+            h5.append(f"H5: taper week target {w.target} reached")
         else:
-            reasons.append(f"H5: week target {w.target} reached")
-    # Evaluate every slot of the day against every rule, the chosen sessions included.
-    window = range(-(-e_min // GRID_MINUTES) * GRID_MINUTES, l_min - f.schedule.session_minutes + 1)
-    per_slot: list[list[str]] = []
-    for m in window[::GRID_MINUTES]:
+            h5.append(f"H5: week target {w.target} reached")
+    # Every slot of the day against every static rule, then H4 against the sessions.
+    first = -(-e_min // GRID_MINUTES) * GRID_MINUTES
+    static: list[list[str]] = []
+    dynamic: list[list[str]] = []
+    for m in range(first, l_min - f.schedule.session_minutes + 1, GRID_MINUTES):
         ts = f.wall(d, m)
         if ts is None:
             continue
-        fails = f.slot_fails(d, ts)
+        static.append(f.slot_fails(d, ts))
+        near: list[str] = []
         k = bisect.bisect_left(sts, ts - f.between_s + 1)
         while k < len(sts) and sts[k] < ts + f.between_s:
-            fails.append(f.h4_text(ts, session_ts[k][0], session_ts[k][1]))
+            near.append(f.h4_text(ts, session_ts[k][0], session_ts[k][1]))
             k += 1
-        per_slot.append(fails)
-    if not per_slot:
-        return reasons + ["H6: no slot inside the allowed hours"]
-    ids = [{_rule_id(r) for r in fails} for fails in per_slot]
-    if all(ids):
-        everywhere = set.intersection(*ids)
-        # Rules that alone block the whole day come first; then those that together do.
+        dynamic.append(near)
+    if not static:
+        return ["H6: no slot inside the allowed hours"] + h5
+    if all(static):
+        # The day is closed whatever the other sessions do: the rules that alone close it
+        # first (phrased from the slots that came closest), then those that together do.
+        order = sorted(range(len(static)), key=lambda i: len(static[i]))
+        everywhere = set.intersection(*({_rule_id(r) for r in fails} for fails in static))
         msgs: dict[str, str] = {}
-        for fails in per_slot:
-            for r in fails:
+        for i in order:
+            for r in static[i]:
                 msgs.setdefault(_rule_key(r), r)
         alone = [r for r in msgs.values() if _rule_id(r) in everywhere]
         rest = [r for r in msgs.values() if _rule_id(r) not in everywhere]
@@ -996,8 +999,16 @@ def _why_empty(
                 f"H6: no free slot {f.schedule.earliest:%H:%M}–{f.schedule.latest:%H:%M}"
                 " clear of busy time",
             )
-        reasons += alone + rest[:4]
-    elif not reasons:
+        return alone + rest[:3] + h5
+    # Some slot passes every static rule: the other sessions (H4) or the week's cap (H5)
+    # kept it empty.
+    h4: dict[str, str] = {}
+    for i in sorted(range(len(static)), key=lambda i: len(dynamic[i])):
+        if not static[i]:
+            for r in dynamic[i]:
+                h4.setdefault(_rule_key(r), r)
+    reasons = h5 + list(h4.values())
+    if not reasons:
         if info.kind is DayKind.REST and f.rules.lift_on_rest_days == "fallback":
             reasons.append("rest day: only a fallback, and the week's sessions fit elsewhere")
         else:
