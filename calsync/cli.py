@@ -346,6 +346,9 @@ def _register_optional_commands() -> None:
         cli.add_command(cmd)
 
 
+_register_optional_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place errors become messages and exit codes."""
     try:
