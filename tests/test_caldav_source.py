@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import base64
 import http.server
+import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 from caldav.davclient import DAVClient
 
@@ -38,6 +41,7 @@ from tests.fakes.radicale_server import (
 BERLIN = ZoneInfo("Europe/Berlin")
 ALICE_PW = "c0rrect h0rse:battery"  # a space and a colon, as real passwords have
 BOB_PW = "b0b-s3cret"
+CAROL_PW = "carol's pw"
 WINDOW = (datetime(2026, 12, 7, tzinfo=BERLIN), datetime(2026, 12, 28, tzinfo=BERLIN))
 
 VTIMEZONE = """\
@@ -186,7 +190,9 @@ def _client(server: RadicaleServer, user: str) -> Any:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("radicale")
-    with running_radicale(folder / "server", {"alice": ALICE_PW, "bob": BOB_PW}) as server:
+    with running_radicale(
+        folder / "server", {"alice": ALICE_PW, "bob": BOB_PW, "carol": CAROL_PW}
+    ) as server:
         with _client(server, "alice") as c:
             principal = c.get_principal()
             training = principal.make_calendar(name="Training")
@@ -525,3 +531,172 @@ def test_username_without_password_file_is_refused(tmp_path: Path) -> None:
 def test_url_must_be_http(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="http:// or https://"):
         make_source(None, tmp_path, url="caldav.example.com")
+
+
+# --------------------------------------------------------------------------- end to end
+
+PLAN = {
+    # Tuesdays 18:00: the hard session of the week.
+    "intervals": vcal(
+        vevent(
+            "plan-intervals",
+            "Intervals 6x800m at 5K pace",
+            "DTSTART;TZID=Europe/Berlin:20261201T180000",
+            "DTEND;TZID=Europe/Berlin:20261201T190000",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+        ),
+        tz=True,
+    ),
+    "easy": vcal(
+        vevent(
+            "plan-easy",
+            "Easy run 8 km",
+            "DTSTART;TZID=Europe/Berlin:20261203T070000",
+            "DTEND;TZID=Europe/Berlin:20261203T074500",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+        ),
+        tz=True,
+    ),
+    "long": vcal(
+        vevent(
+            "plan-long",
+            "Long run 24 km",
+            "DTSTART;VALUE=DATE:20261205",
+            "DTEND;VALUE=DATE:20261206",
+            "RRULE:FREQ=WEEKLY;COUNT=3",
+        )
+    ),
+    "race": vcal(
+        vevent(
+            "plan-race",
+            "Race: Silvesterlauf 10K",
+            "DTSTART;TZID=Europe/Berlin:20261231T140000",
+            "DTEND;TZID=Europe/Berlin:20261231T150000",
+        ),
+        tz=True,
+    ),
+    "ours": vcal(
+        vevent(
+            "calsync-old",
+            "Strength A",
+            "DTSTART:20261202T170000Z",
+            "DTEND:20261202T174500Z",
+            "X-CALSYNC-KEY:2026-11-30/1",
+        )
+    ),
+}
+
+
+def write_config(folder: Path, server_url: str) -> Path:
+    password_file(folder, "carol.pw", CAROL_PW)
+    cfg = folder / "calsync.toml"
+    cfg.write_text(
+        f"""\
+[schedule]
+timezone = "Europe/Berlin"
+horizon_days = 14
+
+[[source]]
+type = "caldav"
+name = "coach"
+url = "{server_url}"
+username = "carol"
+password_file = "carol.pw"   # relative to this file
+calendar = "Marathon plan"
+timeout_seconds = 10
+
+[output.ics]
+path = "strength.ics"
+
+[state]
+path = "state/state.sqlite3"
+"""
+    )
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def carol_calendar(world: World) -> str:
+    with _client(world.server, "carol") as c:
+        cal = c.get_principal().make_calendar(name="Marathon plan")
+        for text in PLAN.values():
+            cal.add_event(text, increase_seqno=False)
+        return str(cal.url)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    from calsync.cli import main
+
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_classify_lists_the_caldav_runs_with_verdicts(
+    world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, world.server.url)
+    code, out, err = run_cli(
+        ["--config", str(cfg), "--now", "2026-12-01T07:00", "classify", "--json",
+         "--from", "2026-12-01", "--to", "2026-12-31"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    items = json.loads(out)
+    got = [(i["summary"], i["start"], i["is_run"], i["intensity"], i["source"]) for i in items]
+    intervals, easy, long_ = "Intervals 6x800m at 5K pace", "Easy run 8 km", "Long run 24 km"
+    assert got == [
+        (intervals, "2026-12-01T18:00:00+01:00", True, "hard", "coach"),
+        (easy, "2026-12-03T07:00:00+01:00", True, "easy", "coach"),
+        (long_, "2026-12-05", True, "easy", "coach"),
+        (intervals, "2026-12-08T18:00:00+01:00", True, "hard", "coach"),
+        (easy, "2026-12-10T07:00:00+01:00", True, "easy", "coach"),
+        (long_, "2026-12-12", True, "easy", "coach"),
+        (intervals, "2026-12-15T18:00:00+01:00", True, "hard", "coach"),
+        (easy, "2026-12-17T07:00:00+01:00", True, "easy", "coach"),
+        (long_, "2026-12-19", True, "easy", "coach"),
+        ("Race: Silvesterlauf 10K", "2026-12-31T14:00:00+01:00", True, "race", "coach"),
+    ]
+    assert all(i["reason"] for i in items)  # every verdict says why
+    assert CAROL_PW not in out + err
+
+
+def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
+    world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, world.server.url)
+    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    assert code == 0, err
+    assert "created" in out
+    cal = icalendar.Calendar.from_ical((tmp_path / "strength.ics").read_bytes())
+    sessions = [
+        (c.decoded("DTSTART"), c.decoded("DTEND"))
+        for c in cal.walk("VEVENT")
+        if "X-CALSYNC-KEY" in c
+    ]
+    assert len(sessions) >= 3  # two weeks of the horizon, two a week at most
+    hard_starts = [b(2026, 12, d, 18) for d in (1, 8, 15)]
+    easy_runs = [(b(2026, 12, d, 7), b(2026, 12, d, 7, 45)) for d in (3, 10, 17)]
+    for start, end in sessions:
+        # H1: nothing in the 24 h before a hard run read from CalDAV...
+        assert all(not (h - timedelta(hours=24) < end <= h) for h in hard_starts), start
+        # ...and no overlap with a timed run read from CalDAV.
+        assert all(end <= s or start >= e for s, e in easy_runs), start
+        assert all(end <= h or start >= h + timedelta(hours=1) for h in hard_starts), start
+    # A second read of the same CalDAV calendar plans the same sessions: nothing is
+    # created or removed. (Whether their text is rewritten is the planner's business.)
+    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    assert code == 0, err
+    assert re.search(r"^ics: 0 created, \d+ moved/updated, 0 removed", out, re.M), out
+
+
+def test_cli_reports_a_wrong_password_as_an_error_without_it(
+    world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = write_config(tmp_path, world.server.url)
+    password_file(tmp_path, "carol.pw", "guessed")
+    code, out, err = run_cli(["--config", str(cfg), "classify"], capsys)
+    assert code == 1
+    assert "calsync: error: coach: CalDAV server refused the login for user 'carol'" in err
+    assert world.server.url in err
+    assert "guessed" not in out + err
