@@ -178,7 +178,11 @@ class SourceSettings:
 
     @property
     def label(self) -> str:
-        return self.name or self.url or f"{self.type}:{self.calendar}"
+        """How messages name the source: its name and where it is."""
+        where = self.url or f"{self.type}:{self.calendar}"
+        if self.type == "caldav" and self.calendar:
+            where = f"{self.url} calendar {self.calendar!r}"
+        return f"{self.name} ({where})" if self.name and self.name != where else where
 
 
 @dataclass(frozen=True, slots=True)
