@@ -865,7 +865,9 @@ def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> S
     if nh is not None:
         parts.append(f"{_hours(nh[0] - end_ts)} h before {f.run_name(nh[1])}")
     if kept:
-        parts.append("kept at its planned time")
+        # Not in the reason: the reason is part of the event text, and a session that
+        # stays put must render the same bytes on every sync.
+        allowed.append("stability: kept at its planned time")
     return Session(
         key=key,
         start=f.local(ts),
