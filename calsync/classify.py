@@ -1001,12 +1001,13 @@ def _segments(t: _Text) -> list[tuple[int, int, str | None]]:
     if pos < len(low):
         out.append((pos, len(low), _sport(low[pos:])))
     out = [(a, b, s) for a, b, s in out if low[a:b].strip()]
-    # A part with no sport of its own belongs to the part before it ("Vélo Z2 + 3x5'
-    # sweet spot"); leading parts keep None and are judged on their own.
+    # A part with no sport of its own belongs to the run or endurance part before it
+    # ("Vélo Z2 + 3x5' sweet spot", "Long run + last 3 @ MP"); after strength or mobility
+    # it stays open and is judged on its own words ("Gym + 6 x 800m").
     prev: str | None = None
     filled = []
     for a, b, s in out:
-        if s is None and prev is not None:
+        if s is None and prev in ("run", *ENDURANCE):
             s = prev
         filled.append((a, b, s))
         prev = s if s is not None else prev
@@ -1220,7 +1221,8 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     if multi and not NOT_A_RACE.search(full.low):
         return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
     named = RACE_DISTANCE_END.match(_SPACES.sub(" ", full.low).strip())
-    if named and not NOT_A_RACE.search(full.low):
+    # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
+    if named and not NOT_A_RACE.search(full.low) and _intensity(full).intensity is None:
         name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
         unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
         if (
