@@ -383,7 +383,9 @@ def test_wrong_password_is_not_retried(world: World, tmp_path: Path) -> None:
     assert world.server.log().count("Failed login attempt") - logs_before == 1
 
 
-def test_stopped_server_fails_fast_with_connection_refused(tmp_path: Path) -> None:
+def test_stopped_server_fails_fast_with_connection_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     server = start_radicale(tmp_path / "gone", {"alice": ALICE_PW})
     url = server.url
     server.stop()
@@ -395,6 +397,10 @@ def test_stopped_server_fails_fast_with_connection_refused(tmp_path: Path) -> No
     assert f"cannot connect to the CalDAV server at {url}" in str(err.value)
     assert "refused" in str(err.value)
     assert elapsed < 10  # three quick attempts, not the default two-minute retry budget
+    retried = [r.getMessage() for r in caplog.records if r.name == "calsync.retry"]
+    assert len(retried) == 2  # attempts 1 and 2 failed and were retried; 3 gave up
+    assert all(f"{url}: connection refused" in m for m in retried)
+    assert not any(ALICE_PW in r.getMessage() for r in caplog.records)
 
 
 def test_server_that_never_answers_times_out_within_the_configured_timeout(

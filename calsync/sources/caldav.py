@@ -118,11 +118,12 @@ class CaldavSource:
         )
         with client:
             self._target = self.url
-            calendar = _transient(lambda: self._calendar(client))
+            calendar = _transient(lambda: self._calendar(client), self.url)
             self._target = str(calendar.url)
             w0, w1 = window
             return _transient(
-                lambda: self._search(calendar, w0 - _SERVER_MARGIN, w1 + _SERVER_MARGIN)
+                lambda: self._search(calendar, w0 - _SERVER_MARGIN, w1 + _SERVER_MARGIN),
+                self._target,
             )
 
     def _calendar(self, client: Any) -> Any:
@@ -254,22 +255,28 @@ class CaldavSource:
 # --------------------------------------------------------------------------- helpers
 
 
-def _transient(fn: Callable[[], T]) -> T:
-    """Run `fn`, turning the failures worth retrying into `retry.TransientError`."""
+def _transient(fn: Callable[[], T], where: str) -> T:
+    """Run `fn`, turning the failures worth retrying into `retry.TransientError`.
+
+    Its message (logged by the retry loop) names `where` and the short reason.
+    """
     from caldav.lib import error
 
     try:
         return fn()
     except error.RateLimitError as e:
-        raise retry.TransientError(str(e), retry_after=e.retry_after_seconds) from e
+        raise retry.TransientError(
+            f"{where}: HTTP {e.status or 429}", retry_after=e.retry_after_seconds
+        ) from e
     except error.AuthorizationError:
         raise
     except error.DAVError as e:
         if e.status is not None and (e.status >= 500 or e.status == 429):
-            raise retry.TransientError(str(e)) from e
+            raise retry.TransientError(f"{where}: HTTP {e.status}") from e
         raise
     except OSError as e:  # niquests/requests connection errors and timeouts are OSErrors
-        raise retry.TransientError(f"{type(e).__name__}: {e}") from e
+        reason = "no answer (timeout)" if _is_timeout(e) else _root_reason(e)
+        raise retry.TransientError(f"{where}: {_short(reason)}") from e
 
 
 def _check_url(settings: SourceSettings) -> str:
