@@ -374,6 +374,23 @@ def test_wrong_password_names_user_and_url_but_never_the_password(
     assert err.value.__suppress_context__  # no library traceback under the message
 
 
+def test_another_users_calendar_is_a_403_naming_it(world: World, tmp_path: Path) -> None:
+    with _client(world.server, "bob") as c:
+        bobs = str(c.get_principal().get_calendars()[0].url)
+    src = make_source(world, tmp_path, calendar=bobs)
+    with pytest.raises(SourceError) as err:
+        src.read(WINDOW)
+    assert f"denied user 'alice' access to {bobs} (403)" in str(err.value)
+
+
+def test_anonymous_access_to_a_server_that_wants_a_login(world: World) -> None:
+    config = parse_config({"source": [{"type": "caldav", "url": world.server.url}]})
+    with pytest.raises(SourceError) as err:
+        CaldavSource(config.sources[0], config).read(WINDOW)
+    assert f"CalDAV server at {world.server.url} asks for a login" in str(err.value)
+    assert "password_file" in str(err.value)
+
+
 def test_wrong_password_is_not_retried(world: World, tmp_path: Path) -> None:
     src = make_source(world, tmp_path, calendar="Training", password="wrong")
     logs_before = world.server.log().count("Failed login attempt")

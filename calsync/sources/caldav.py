@@ -66,8 +66,8 @@ class CaldavSource:
                 f"{self.label}: a CalDAV source needs both username and password_file "
                 f"(or neither, for a server without login); {missing} is missing"
             )
-        # Retries stay within a few timeouts: a sync should not hang on a dead server.
         self._target = self.url  # what the failing request was about, for messages
+        # Retries stay within a few timeouts: a sync should not hang on a dead server.
         self.policy = retry.Policy(
             max_attempts=3, max_seconds=max(10.0, 3 * self.timeout), initial_wait=1.0
         )
@@ -94,12 +94,14 @@ class CaldavSource:
 
     def fetch(self, window: tuple[datetime, datetime]) -> list[CalendarObject]:
         """The raw objects the server holds for the window (retried, errors translated)."""
+        from caldav.lib.error import DAVError
+        from lxml.etree import LxmlError  # type: ignore[import-untyped]  # via caldav
+
         password = self._password()
         try:
             return retry.call(lambda: self._attempt(window, password), self.policy)
-        except SourceError:
-            raise
-        except Exception as e:  # translated to a message that names no secret
+        except (retry.TransientError, DAVError, OSError, LxmlError) as e:
+            # `from None`: the library's exception stays out of tracebacks and messages.
             raise self._error(e) from None
 
     # ------------------------------------------------------------------ one attempt
@@ -221,6 +223,11 @@ class CaldavSource:
                 return SourceError(
                     f"{self.label}: CalDAV server at {self.url} denied {who} access to "
                     f"{self._target} (403)"
+                )
+            if not self.username:
+                return SourceError(
+                    f"{self.label}: CalDAV server at {self.url} asks for a login",
+                    hint="set username and password_file for this source",
                 )
             return SourceError(
                 f"{self.label}: CalDAV server refused the login for {who} at {self.url}",
