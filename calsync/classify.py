@@ -797,7 +797,7 @@ _REP_BEFORE = re.compile(r"x\s*\(?\s*$")
 
 def _minutes_in(s: str) -> int | None:
     """The first duration stated in `s` (a range gives its upper end)."""
-    s = s.translate(_QUOTES).lower()
+    s = _text(s).low  # emoji and punctuation noise must not hide "30 min"
     found: list[tuple[int, float]] = []
     for m in _HMS.finditer(s):
         found.append((m.start(), int(m[1]) * 60 + int(m[2]) + int(m[3]) / 60))
