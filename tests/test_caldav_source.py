@@ -191,7 +191,8 @@ def _client(server: RadicaleServer, user: str) -> Any:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("radicale")
     with running_radicale(
-        folder / "server", {"alice": ALICE_PW, "bob": BOB_PW, "carol": CAROL_PW}
+        folder / "server",
+        {"alice": ALICE_PW, "bob": BOB_PW, "carol": CAROL_PW, "dave": "dave-pw", "erin": "erin-pw"},
     ) as server:
         with _client(server, "alice") as c:
             principal = c.get_principal()
@@ -343,6 +344,31 @@ def test_unknown_calendar_name_lists_the_available_names(world: World, tmp_path:
     assert "'Trainig'" in msg
     assert "available: 'Training', 'Work'" in msg
     assert "alice" in msg
+
+
+def test_calendar_by_its_id_in_the_url(world: World, tmp_path: Path) -> None:
+    cal_id = world.training_url.rstrip("/").rsplit("/", 1)[1]
+    assert seen(make_source(world, tmp_path, calendar=cal_id).read(WINDOW)) == EXPECTED
+
+
+def test_two_calendars_with_the_same_name_are_not_guessed(world: World, tmp_path: Path) -> None:
+    with _client(world.server, "dave") as c:
+        principal = c.get_principal()
+        if not principal.get_calendars():
+            principal.make_calendar(name="Runs")
+            principal.make_calendar(name="Runs")
+    src = make_source(world, tmp_path, user="dave", password="dave-pw", calendar="Runs")
+    with pytest.raises(SourceError) as err:
+        src.read(WINDOW)
+    assert "2 calendars of user 'dave'" in str(err.value)
+    assert "named 'Runs'" in str(err.value)
+    assert "URL" in str(err.value)  # the hint: name it by URL instead
+
+
+def test_user_without_calendars(world: World, tmp_path: Path) -> None:
+    src = make_source(world, tmp_path, user="erin", password="erin-pw")
+    with pytest.raises(SourceError, match="user 'erin' has no calendars at"):
+        src.read(WINDOW)
 
 
 def test_missing_calendar_url_is_a_404_source_error(world: World, tmp_path: Path) -> None:
