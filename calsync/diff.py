@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from calsync.model import Action, ActionKind, Session
 from calsync.sinks.base import SinkSnapshot
@@ -21,8 +21,10 @@ def content_hash(session: Session) -> str:
     """A hash of everything calsync writes for a session; equal hash = nothing to update."""
     parts = (
         session.key,
-        session.start.isoformat(),
-        session.end.isoformat(),
+        # In UTC: the same instant must hash the same whatever zone the planner used
+        # (a session kept from the last plan comes back from the state file in UTC).
+        session.start.astimezone(UTC).isoformat(),
+        session.end.astimezone(UTC).isoformat(),
         session.title,
         session.description,
     )

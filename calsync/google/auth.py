@@ -82,12 +82,15 @@ def load_credentials(config: Config) -> Credentials:
     info = read_token_file(path)
     if info is None:
         raise AuthError(f"no Google authorisation ({path} does not exist): {REAUTH}")
-    # The configured token endpoint wins, so one token file works against an emulator.
-    info["token_uri"] = config.google.token_uri
     try:
         creds: Credentials = Credentials.from_authorized_user_info(info)  # type: ignore[no-untyped-call]
     except (ValueError, KeyError) as e:
         raise AuthError(f"{path}: the Google token is incomplete ({e})", hint=REAUTH) from None
+    # from_authorized_user_info always sets Google's token endpoint; the configured one
+    # wins, so the same code refreshes against Google or a local emulator.
+    expiry = creds.expiry
+    creds = creds.with_token_uri(config.google.token_uri)
+    creds.expiry = expiry  # the copy forgets it, and would never refresh before a call
     held = set(creds.scopes or ())
     missing = [s for s in needed_scopes(config) if held and s not in held]
     if missing:

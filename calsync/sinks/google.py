@@ -221,8 +221,9 @@ class GoogleSink:
 
     # ------------------------------------------------------------------ the calendar
 
-    def _find_calendar_in(self, service: Any) -> str | None:
-        """A calendar calsync made earlier under this name, if Google lets us list it."""
+    def _find_calendars_in(self, service: Any) -> list[str] | None:
+        """Calendars calsync made under this name; None when Google will not list them."""
+        found: list[str] = []
         page = None
         while True:
             try:
@@ -236,16 +237,14 @@ class GoogleSink:
             for item in data.get("items") or ():
                 desc = str(item.get("description") or "")
                 if item.get("summary") == self.calendar_name and desc.startswith(CALENDAR_MARK):
-                    return str(item["id"])
+                    found.append(str(item["id"]))
             page = data.get("nextPageToken")
             if not page:
-                return None
+                return found
 
     def _find_calendar(self) -> str | None:
-        found: str | None = self.client.run(
-            self._find_calendar_in, "looking for calsync's calendar"
-        )
-        return found
+        found = self.client.run(self._find_calendars_in, "looking for calsync's calendar")
+        return found[0] if found else None
 
     def _ensure_calendar(self, tx: StateTx) -> str:
         if self._cal_id is not None:
@@ -262,11 +261,11 @@ class GoogleSink:
             attempts += 1
             # A retry may follow an insert whose answer was lost: look before inserting.
             if attempts > 1 or not self._searched:
-                found = self._find_calendar_in(service)
-                if found is not None:
-                    return found
-            made = service.calendars().insert(body=body).execute(num_retries=0)
-            return str(made["id"])
+                found = self._find_calendars_in(service)
+                if found:
+                    return self._one_of(service, found) if attempts > 1 else found[0]
+            made = str(service.calendars().insert(body=body).execute(num_retries=0)["id"])
+            return self._one_of(service, self._find_calendars_in(service) or [made])
 
         cal_id: str = self.client.run(find_or_create, f"creating calendar {self.calendar_name!r}")
         log.info("google calendar %r is %s", self.calendar_name, cal_id)
@@ -275,6 +274,24 @@ class GoogleSink:
         self._records = {}
         self._ours_deleted = set()
         return cal_id
+
+    def _one_of(self, service: Any, found: list[str]) -> str:
+        """Keep the first calendar; remove the others that are empty.
+
+        httplib2 silently sends a request again when the connection drops before the
+        answer, so one `calendars.insert` can make two calendars. Only empty ones go:
+        a calendar holding events is never removed.
+        """
+        for extra in found[1:]:
+            try:
+                held = service.events().list(calendarId=extra, maxResults=1, showDeleted=True)
+                if held.execute(num_retries=0).get("items"):
+                    continue
+                log.warning("removing an empty duplicate calendar %s", extra)
+                service.calendars().delete(calendarId=extra).execute(num_retries=0)
+            except Exception as e:  # a leftover empty calendar is no reason to fail
+                log.warning("could not remove calendar %s: %s", extra, e)
+        return found[0]
 
     # ------------------------------------------------------------------ writing
 

@@ -78,7 +78,8 @@ class Fault:
 
     kind: "status" (answer `status` with `reason`, and Retry-After when set), "drop"
     (close the connection without answering, the work not done), "drop_after" (do the
-    work, then close without answering), "slow" (sleep `delay` seconds, then answer).
+    work, then close without answering), "slow" (sleep `delay` seconds, then answer),
+    "hook" (answer normally: `match` runs first, e.g. to make a user's edit race a write).
     scope: "http" for whole HTTP requests, "part" for the parts of a batch.
     """
 
@@ -161,7 +162,9 @@ class CalendarEmulator:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -680,6 +683,7 @@ class CalendarEmulator:
             response_id = "<response-" + content_id.strip("<>") + ">"
             lines = [f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}"]
             lines += [f"{k}: {v}" for k, v in rh.items()]
+            lines.append(f"Content-Length: {len(out)}")
             answers.append(
                 "Content-Type: application/http\r\n"
                 f"Content-ID: {response_id}\r\n\r\n"

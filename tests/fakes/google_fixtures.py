@@ -98,7 +98,7 @@ class GoogleWorld:
         mark = self.emu.mark()
         runner = CliRunner()
         with runner.isolation() as streams:
-            code = main(["-v", *argv, *args])
+            code = main([*argv, *args])
         out, err = streams[0].getvalue().decode(), streams[1].getvalue().decode()
         return Outcome(code, out, err, self.emu.since(mark))
 
