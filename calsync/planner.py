@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import bisect
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -217,7 +216,9 @@ class _Facts:
         self.session_s = schedule.session_minutes * 60
         self.buffer_s = rules.buffer_minutes * 60
         self.between_s = int(rules.min_hours_between_sessions * 3600)
-        self.runs = sorted(runs, key=lambda r: (r.start, r.end, r.summary, r.intensity.value))
+        self.runs = sorted(
+            runs, key=lambda r: (_ts(r.start), _ts(r.end), r.summary, r.intensity.value)
+        )
         self.runs_by_day: dict[date, list[Run]] = {}
         for r in self.runs:
             self.runs_by_day.setdefault(self.local_day(r.start), []).append(r)
@@ -242,6 +243,7 @@ class _Facts:
         self.weeks: dict[date, _Week] = {}
         self.fixed: list[_Fixed] = []
         self.fixed_ts: list[int] = []
+        self._windows: dict[date, tuple[int, int, int, Run | None, float]] = {}
 
     # ---- time
     def local_day(self, dt: datetime) -> date:
@@ -308,7 +310,7 @@ class _Facts:
         rs = self.runs_by_day.get(d)
         if not rs:
             return 0, None, 0.0
-        last = max(rs, key=lambda r: (r.end, r.start))
+        last = max(rs, key=lambda r: (_ts(r.end), _ts(r.start)))
         hard = any(r.is_hard for r in rs)
         gap = self.rules.min_hours_after_hard if hard else self.rules.min_hours_after_easy
         return _ts(last.end) + int(gap * 3600), last, gap
@@ -320,44 +322,6 @@ class _Facts:
     def next_race(self, ts: int) -> tuple[int, Run] | None:
         k = bisect.bisect_left(self.race_ts, ts)
         return (self.race_ts[k], self.races[k]) if k < len(self.race_ts) else None
-
-    def h1_fail(self, ts: int, end_ts: int) -> str | None:
-        nh = self.next_hard(ts)
-        if nh is not None:
-            need = self.rules.min_hours_before_hard * 3600
-            if nh[0] - end_ts < need:
-                return (
-                    f"H1: {_hours(nh[0] - end_ts)} h before {self.run_name(nh[1])} "
-                    f"(needs ≥ {_num(self.rules.min_hours_before_hard)} h)"
-                )
-        nr = self.next_race(ts)
-        if nr is not None:
-            need = self.rules.min_hours_before_race * 3600
-            if nr[0] - end_ts < need:
-                return (
-                    f"H1: {_hours(nr[0] - end_ts)} h before the race {self.run_name(nr[1])} "
-                    f"(needs ≥ {_num(self.rules.min_hours_before_race)} h)"
-                )
-        return None
-
-    def busy_fail(self, ts: int, end_ts: int) -> str | None:
-        lo, hi = ts - self.buffer_s, end_ts + self.buffer_s
-        k = bisect.bisect_right(self.busy_start, hi - 1) - 1  # last interval starting < hi
-        if k >= 0 and self.busy_end[k] > lo:
-            return (
-                f"H6: {self.busy_label[k]} {self.hm(self.busy_start[k])}–"
-                f"{self.hm(self.busy_end[k])} (±{self.rules.buffer_minutes} min)"
-            )
-        return None
-
-    def fixed_fail(self, ts: int, ignore: _Fixed | None = None) -> str | None:
-        k = bisect.bisect_left(self.fixed_ts, ts - self.between_s + 1)
-        while k < len(self.fixed) and self.fixed[k].ts < ts + self.between_s:
-            f = self.fixed[k]
-            if f is not ignore:
-                return self.h4_text(ts, f.ts, f.label)
-            k += 1
-        return None
 
     def h4_text(self, ts: int, other_ts: int, label: str) -> str:
         side = "after" if other_ts <= ts else "before"
@@ -390,29 +354,94 @@ class _Facts:
                 out.append("rest day: lift_on_rest_days = never")
         return out
 
-    def slot_fails(self, d: date, ts: int, *, ignore: _Fixed | None = None) -> list[str]:
-        """Every hard rule a session starting at ts on day d breaks (day-level ones aside)."""
+    def window(self, d: date) -> tuple[int, int, int, Run | None, float]:
+        """Cached per day: allowed-hours bounds (instants), H2's bound, its run and gap."""
+        got = self._windows.get(d)
+        if got is None:
+            lo = self.wall(d, _minutes(self.schedule.earliest))
+            hi = self.wall(d, _minutes(self.schedule.latest))
+            h2, last, gap = self.h2_bound(d)
+            got = (lo if lo is not None else 0, hi if hi is not None else 1 << 62, h2, last, gap)
+            self._windows[d] = got
+        return got
+
+    def slot_codes(self, d: date, ts: int, ignore: _Fixed | None = None) -> list[str]:
+        """Cheaply, the hard rules a session starting at ts on day d breaks, as codes.
+
+        Codes: H7, H2, H6h (hours), H6:<busy index>, H1, H1r (race), H4:<fixed index>.
+        `code_message` turns one into words; day-level rules are `day_blockers`.
+        """
         end_ts = ts + self.session_s
         out: list[str] = []
+        lo, hi, h2, last, _ = self.window(d)
         if ts < self.now_ts:
-            out.append(f"H7: before now ({self.when(self.now_ts)})")
-        h2, last, gap = self.h2_bound(d)
+            out.append("H7")
         if last is not None and ts < h2:
-            out.append(
+            out.append("H2")
+        if ts < lo or end_ts > hi:
+            out.append("H6h")
+        k = bisect.bisect_left(self.hard_ts, ts)
+        if (
+            k < len(self.hard_ts)
+            and self.hard_ts[k] - end_ts < self.rules.min_hours_before_hard * 3600
+        ):
+            out.append("H1")
+        k = bisect.bisect_left(self.race_ts, ts)
+        if (
+            k < len(self.race_ts)
+            and self.race_ts[k] - end_ts < self.rules.min_hours_before_race * 3600
+        ):
+            out.append("H1r")
+        k = bisect.bisect_right(self.busy_start, end_ts + self.buffer_s - 1) - 1
+        if k >= 0 and self.busy_end[k] > ts - self.buffer_s:
+            out.append(f"H6:{k}")
+        k = bisect.bisect_left(self.fixed_ts, ts - self.between_s + 1)
+        while k < len(self.fixed) and self.fixed[k].ts < ts + self.between_s:
+            if self.fixed[k] is not ignore:
+                out.append(f"H4:{k}")
+            k += 1
+        return out
+
+    def code_message(self, code: str, d: date, ts: int) -> str:
+        end_ts = ts + self.session_s
+        if code == "H7":
+            return f"H7: before now ({self.when(self.now_ts)})"
+        if code == "H2":
+            _, _, h2, last, gap = self.window(d)
+            assert last is not None
+            return (
                 f"H2: not before {self.hm(h2)} ({_num(gap)} h after '{_clip(last.summary, 30)}'"
                 f" ends {self.hm(_ts(last.end))})"
             )
-        lo = self.wall(d, _minutes(self.schedule.earliest))
-        hi = self.wall(d, _minutes(self.schedule.latest))
-        if (lo is not None and ts < lo) or (hi is not None and end_ts > hi):
-            out.append(f"H6: outside {self.schedule.earliest:%H:%M}–{self.schedule.latest:%H:%M}")
-        for fail in (self.h1_fail(ts, end_ts), self.busy_fail(ts, end_ts)):
-            if fail:
-                out.append(fail)
-        h4 = self.fixed_fail(ts, ignore)
-        if h4:
-            out.append(h4)
-        return out
+        if code == "H6h":
+            return f"H6: outside {self.schedule.earliest:%H:%M}–{self.schedule.latest:%H:%M}"
+        if code == "H1":
+            ts_r, r = self.next_hard(ts) or (0, None)
+            assert r is not None
+            return (
+                f"H1: {_hours(ts_r - end_ts)} h before {self.run_name(r)} "
+                f"(needs ≥ {_num(self.rules.min_hours_before_hard)} h)"
+            )
+        if code == "H1r":
+            ts_r, r = self.next_race(ts) or (0, None)
+            assert r is not None
+            return (
+                f"H1: {_hours(ts_r - end_ts)} h before the race {self.run_name(r)} "
+                f"(needs ≥ {_num(self.rules.min_hours_before_race)} h)"
+            )
+        rid, _, idx = code.partition(":")
+        k = int(idx)
+        if rid == "H6":
+            return (
+                f"H6: {self.busy_label[k]} {self.hm(self.busy_start[k])}–"
+                f"{self.hm(self.busy_end[k])} (±{self.rules.buffer_minutes} min)"
+            )
+        fx = self.fixed[k]
+        return self.h4_text(ts, fx.ts, fx.label)
+
+    def slot_fails(self, d: date, ts: int, *, ignore: _Fixed | None = None) -> list[str]:
+        """Every hard rule a session starting at ts on day d breaks, in words."""
+        return [self.code_message(c, d, ts) for c in self.slot_codes(d, ts, ignore)]
 
 
 def _minutes(t: time) -> int:
@@ -474,7 +503,7 @@ def plan(
     sessions: list[Session] = []
     fixed: list[_Fixed] = []
     for p in prev:
-        if p.start < now or p.pinned:
+        if _ts(p.start) < f.now_ts or p.pinned:
             fixed.append(_Fixed(_ts(p.start), _ts(p.end), _session_label(f, p), prior=p))
     for s in own_strength:
         fixed.append(
@@ -491,12 +520,12 @@ def plan(
 
     # Frozen: a previous session starting within freeze_hours stays unless a hard rule
     # now forbids it. Checked in time order against what is already fixed.
-    freeze_until = now + timedelta(hours=rules.freeze_hours)
+    freeze_until = f.now_ts + int(rules.freeze_hours * 3600)
     movable: list[PriorSession] = []
     for p in prev:
-        if p.start < now or p.pinned:
+        if _ts(p.start) < f.now_ts or p.pinned:
             continue
-        if p.start < freeze_until:
+        if _ts(p.start) < freeze_until:
             d = f.local_day(p.start)
             w = f.week(d)
             ok = (
@@ -542,7 +571,7 @@ def plan(
             key = _free_key(w.start, used_keys.setdefault(w.start, set()))
         new_sessions.append(_new_session(f, infos[c.day], c, key, kept is not None))
     sessions += new_sessions
-    sessions.sort(key=lambda s: (s.start, s.key))
+    sessions.sort(key=lambda s: (_ts(s.start), s.key))
 
     day_plans = _explain_days(f, infos, sessions, chosen, skipped)
     weeks = _explain_weeks(f, days, sessions, day_plans, fixed)
@@ -574,9 +603,9 @@ def plan(
 
 def _dedupe(previous: Sequence[PriorSession]) -> list[PriorSession]:
     by_key: dict[str, PriorSession] = {}
-    for p in sorted(previous, key=lambda p: (p.start, p.key, p.pinned)):
+    for p in sorted(previous, key=lambda p: (_ts(p.start), p.key, p.pinned)):
         by_key[p.key] = p
-    return sorted(by_key.values(), key=lambda p: (p.start, p.key))
+    return sorted(by_key.values(), key=lambda p: (_ts(p.start), p.key))
 
 
 def _set_fixed(f: _Facts, fixed: list[_Fixed]) -> None:
@@ -632,21 +661,9 @@ def _candidates(f: _Facts, days: list[date], movable: Sequence[PriorSession]) ->
         infos.append(info)
         if info.blockers or w.cap == 0:
             continue
-        h2, _, _ = f.h2_bound(d)
+        _, _, h2, _, _ = f.window(d)
         lo_ts = max(f.now_ts, h2)
-        base = f.wall(d, 0)
-        hi_wall = f.wall(d, l_min)
-        steady = (
-            base is not None
-            and hi_wall is not None
-            and f.local(base).utcoffset() == f.local(hi_wall).utcoffset()
-        )
-        starts: list[tuple[int, int]] = []  # (ts, wall minutes)
-        for m in grid:
-            ts = base + m * 60 if steady and base is not None else f.wall(d, m)
-            if ts is None or ts < lo_ts:
-                continue
-            starts.append((ts, m))
+        starts = [(ts, m) for ts, m in _grid(f, d, grid) if ts >= lo_ts]
         for pts in prev_ts_by_day.get(d, ()):
             if pts >= lo_ts and all(pts != s for s, _ in starts):
                 dt = f.local(pts)
@@ -655,9 +672,7 @@ def _candidates(f: _Facts, days: list[date], movable: Sequence[PriorSession]) ->
         first_ok: int | None = None
         for ts, m in starts:
             end_ts = ts + f.session_s
-            if f.h1_fail(ts, end_ts) or f.busy_fail(ts, end_ts) or f.fixed_fail(ts):
-                continue
-            if m < e_min or m + sched.session_minutes > l_min:
+            if f.slot_codes(d, ts):
                 continue
             if first_ok is None:
                 first_ok = m
@@ -674,6 +689,24 @@ def _candidates(f: _Facts, days: list[date], movable: Sequence[PriorSession]) ->
             )
             info.cands.append(_Cand(ts, i, w.start, node))
     return infos
+
+
+def _grid(f: _Facts, d: date, grid: Sequence[int]) -> list[tuple[int, int]]:
+    """(instant, wall minutes) of each grid start on day d; wall times in a DST gap skipped.
+
+    On a day with one UTC offset from midnight to `latest` (almost every day) the instants
+    are plain arithmetic from midnight; otherwise each wall time goes through zoneinfo.
+    """
+    base = f.wall(d, 0)
+    top = f.wall(d, grid[-1]) if grid else None
+    out: list[tuple[int, int]] = []
+    if base is not None and top is not None and top - base == grid[-1] * 60:
+        return [(base + m * 60, m) for m in grid]
+    for m in grid:
+        ts = f.wall(d, m)
+        if ts is not None:
+            out.append((ts, m))
+    return out
 
 
 def _kind_penalty(f: _Facts, d: date, kind: DayKind, w: _Week) -> int:
@@ -787,7 +820,7 @@ def _fixed_session(f: _Facts, x: _Fixed) -> Session:
     p = x.prior
     assert p is not None
     w = f.week(f.local_day(p.start))
-    if p.start < f.now:
+    if _ts(p.start) < f.now_ts:
         reason = "done: in the past, kept as it was (H7)"
         rules: tuple[str, ...] = ("H7: the past is history",)
     elif p.pinned:
@@ -810,7 +843,7 @@ def _fixed_session(f: _Facts, x: _Fixed) -> Session:
         reason=reason,
         rules=rules,
         pinned=p.pinned,
-        past=p.start < f.now,
+        past=_ts(p.start) < f.now_ts,
     )
 
 
@@ -969,32 +1002,24 @@ def _why_empty(
             h5.append(f"H5: week target {w.target} reached")
     # Every slot of the day against every static rule, then H4 against the sessions.
     first = -(-e_min // GRID_MINUTES) * GRID_MINUTES
-    static: list[list[str]] = []
-    dynamic: list[list[str]] = []
-    for m in range(first, l_min - f.schedule.session_minutes + 1, GRID_MINUTES):
-        ts = f.wall(d, m)
-        if ts is None:
-            continue
-        static.append(f.slot_fails(d, ts))
-        near: list[str] = []
-        k = bisect.bisect_left(sts, ts - f.between_s + 1)
-        while k < len(sts) and sts[k] < ts + f.between_s:
-            near.append(f.h4_text(ts, session_ts[k][0], session_ts[k][1]))
-            k += 1
-        dynamic.append(near)
+    grid = range(first, l_min - f.schedule.session_minutes + 1, GRID_MINUTES)
+    slots = _grid(f, d, grid)
+    static = [f.slot_codes(d, ts) for ts, _ in slots]
     if not static:
         return ["H6: no slot inside the allowed hours"] + h5
     if all(static):
         # The day is closed whatever the other sessions do: the rules that alone close it
         # first (phrased from the slots that came closest), then those that together do.
         order = sorted(range(len(static)), key=lambda i: len(static[i]))
-        everywhere = set.intersection(*({_rule_id(r) for r in fails} for fails in static))
+        everywhere = set.intersection(*({_code_rule(c) for c in codes} for codes in static))
         msgs: dict[str, str] = {}
         for i in order:
-            for r in static[i]:
-                msgs.setdefault(_rule_key(r), r)
-        alone = [r for r in msgs.values() if _rule_id(r) in everywhere]
-        rest = [r for r in msgs.values() if _rule_id(r) not in everywhere]
+            for c in static[i]:
+                key = _code_key(c)
+                if key not in msgs:
+                    msgs[key] = f.code_message(c, d, slots[i][0])
+        alone = [m for k, m in msgs.items() if _code_rule(k) in everywhere]
+        rest = [m for k, m in msgs.items() if _code_rule(k) not in everywhere]
         if "H6" in everywhere:
             alone.insert(
                 0,
@@ -1003,12 +1028,22 @@ def _why_empty(
             )
         return alone + rest[:3] + h5
     # Some slot passes every static rule: the other sessions (H4) or the week's cap (H5)
-    # kept it empty.
-    h4: dict[str, str] = {}
-    for i in sorted(range(len(static)), key=lambda i: len(dynamic[i])):
-        if not static[i]:
-            for r in dynamic[i]:
-                h4.setdefault(_rule_key(r), r)
+    # kept it empty. Name each session too close, from the slot least hemmed in.
+    near: list[tuple[int, int, list[int]]] = []
+    for (ts, _), codes in zip(slots, static, strict=True):
+        if codes:
+            continue
+        k = bisect.bisect_left(sts, ts - f.between_s + 1)
+        hits: list[int] = []
+        while k < len(sts) and sts[k] < ts + f.between_s:
+            hits.append(k)
+            k += 1
+        near.append((len(hits), ts, hits))
+    h4: dict[int, str] = {}
+    for _, ts, hits in sorted(near):
+        for k in hits:
+            if k not in h4:
+                h4[k] = f.h4_text(ts, session_ts[k][0], session_ts[k][1])
     reasons = h5 + list(h4.values())
     if not reasons:
         if info.kind is DayKind.REST and f.rules.lift_on_rest_days == "fallback":
@@ -1018,17 +1053,14 @@ def _why_empty(
     return reasons
 
 
-_H4_LABEL = re.compile(r"^H4: [\d.]+ h (?:after|before) (.*) \(needs")
+def _code_rule(code: str) -> str:
+    """The rule id of a slot code (H6h, H6:<k> -> H6; H1r -> H1)."""
+    return code.split(":", 1)[0].rstrip("hr")
 
 
-def _rule_id(msg: str) -> str:
-    return msg.split(":", 1)[0]
-
-
-def _rule_key(msg: str) -> str:
+def _code_key(code: str) -> str:
     """One message per rule, except H4: one per other session it is too close to."""
-    m = _H4_LABEL.match(msg)
-    return f"H4 {m.group(1)}" if m else _rule_id(msg)
+    return code if code.startswith("H4") else code.split(":", 1)[0]
 
 
 def _explain_weeks(

@@ -4,6 +4,9 @@ Written from RULES.md alone, on purpose slow and plain (loops over everything, n
 indexes), and sharing no code with `calsync.planner`: when the planner and this file agree,
 two readings of the rules agree. Only the model types and the config are shared.
 
+Every instant is compared in UTC: Python compares and subtracts two datetimes that share
+a tzinfo by their wall clocks, which is an hour off across a DST change.
+
 Planner policies that RULES.md leaves open are restated here, as the planner documents
 them: a week with no run at all gets no session unless `plan_without_runs`; a session the
 user deleted (skipped) lowers its week's target by one; the user's own strength events
@@ -15,13 +18,17 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync.config import Rules, Schedule
 from calsync.model import Intensity, Interval, Plan, PriorSession, Run
 
 H = timedelta(hours=1)
+
+
+def u(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -94,15 +101,16 @@ def single_violations(w: World, start: datetime, end: datetime) -> list[str]:
     r = w.rules
     zone = w.zone
     d = w.day_of(start)
-    if start < w.now:
+    start, end = u(start), u(end)
+    if start < u(w.now):
         out.append("H7")
     # H6: allowed hours, on one local day, clear of busy time (runs too) with the buffer.
     ls, le = start.astimezone(zone), end.astimezone(zone)
     if ls.time() < w.schedule.earliest or le.date() != d or le.time() > w.schedule.latest:
         out.append("H6 hours")
     buf = timedelta(minutes=r.buffer_minutes)
-    blocks = [(b.start, b.end) for b in w.busy] + [(x.start, x.end) for x in w.runs]
-    blocks += [(b.start, b.end) for b in w.own_strength]
+    blocks = [(u(b.start), u(b.end)) for b in w.busy] + [(u(x.start), u(x.end)) for x in w.runs]
+    blocks += [(u(b.start), u(b.end)) for b in w.own_strength]
     for bs, be in blocks:
         be = max(be, bs + timedelta(seconds=1))
         if start - buf < be and bs < end + buf:
@@ -110,16 +118,17 @@ def single_violations(w: World, start: datetime, end: datetime) -> list[str]:
             break
     # H1: every hard run starting at or after the session's start.
     for x in w.runs:
-        if x.start >= start and w.is_hard(x):
-            if x.start - end < r.min_hours_before_hard * H:
+        xs = u(x.start)
+        if xs >= start and w.is_hard(x):
+            if xs - end < r.min_hours_before_hard * H:
                 out.append("H1")
-            if x.intensity is Intensity.RACE and x.start - end < r.min_hours_before_race * H:
+            if x.intensity is Intensity.RACE and xs - end < r.min_hours_before_race * H:
                 out.append("H1 race")
     todays = w.runs_on(d)
     if todays:
         hard_day = any(w.is_hard(x) for x in todays)
         gap = r.min_hours_after_hard if hard_day else r.min_hours_after_easy
-        last_end = max(x.end for x in todays)
+        last_end = max(u(x.end) for x in todays)
         if start < last_end + gap * H:
             out.append("H2")
         if any(x.intensity is Intensity.RACE for x in todays):
@@ -156,7 +165,7 @@ def check_plan(w: World, p: Plan) -> list[str]:
             if old is None or (old.start, old.end) != (s.start, s.end):
                 out.append(f"{s.key}: H7 past/pinned session not kept as it was")
             continue
-        if s.end - s.start != session_len:
+        if u(s.end) - u(s.start) != session_len:
             out.append(f"{s.key}: length {s.end - s.start}")
         if w.day_of(s.start) not in days:
             out.append(f"{s.key}: outside the horizon")
@@ -164,12 +173,12 @@ def check_plan(w: World, p: Plan) -> list[str]:
     # Nothing past was moved or deleted (H7).
     kept = {s.key for s in p.sessions}
     for x in w.previous:
-        if x.start < w.now and x.key not in kept:
+        if u(x.start) < u(w.now) and x.key not in kept:
             out.append(f"{x.key}: H7 past session deleted")
     # H4 over every pair (the user's own events and pins included; two of the user's
     # own are the user's business).
-    starts = [(s.start, s.key, s.past or s.pinned) for s in p.sessions]
-    starts += [(b.start, f"own:{b.label}", True) for b in w.own_strength]
+    starts = [(u(s.start), s.key, s.past or s.pinned) for s in p.sessions]
+    starts += [(u(b.start), f"own:{b.label}", True) for b in w.own_strength]
     gap = w.rules.min_hours_between_sessions * H
     for (a, ka, fa), (b, kb, fb) in itertools.combinations(starts, 2):
         if fa and fb:
@@ -211,8 +220,8 @@ def brute_force_max(w: World) -> int:
     """
     gap = w.rules.min_hours_between_sessions * H
     length = timedelta(minutes=w.schedule.session_minutes)
-    fixed = [x.start for x in w.previous if x.start < w.now or x.pinned]
-    fixed += [b.start for b in w.own_strength]
+    fixed = [u(x.start) for x in w.previous if u(x.start) < u(w.now) or x.pinned]
+    fixed += [u(b.start) for b in w.own_strength]
     fixed_per_week: dict[date, int] = {}
     for t in fixed:
         ws = w.week_of(w.day_of(t))
@@ -222,7 +231,7 @@ def brute_force_max(w: World) -> int:
         ok = [
             t
             for t in grid_slots(w, d)
-            if not single_violations(w, t, t + length) and all(abs(t - f) >= gap for f in fixed)
+            if not single_violations(w, t, t + length) and all(abs(u(t) - f) >= gap for f in fixed)
         ]
         if ok:
             options.append((d, ok))
@@ -240,11 +249,11 @@ def brute_force_max(w: World) -> int:
             last: datetime | None = None
             feasible = True
             for _, slots in combo:
-                pick = next((t for t in slots if last is None or t - last >= gap), None)
+                pick = next((t for t in slots if last is None or u(t) - last >= gap), None)
                 if pick is None:
                     feasible = False
                     break
-                last = pick
+                last = u(pick)
             if feasible:
                 best = n
                 break
