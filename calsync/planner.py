@@ -901,6 +901,10 @@ def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> S
         # Not in the reason: the reason is part of the event text, and a session that
         # stays put must render the same bytes on every sync.
         allowed.append("stability: kept at its planned time")
+    else:
+        why = _why_this_time(f, d, ts)
+        if why:
+            allowed.append(why)
     return Session(
         key=key,
         start=f.local(ts),
@@ -910,6 +914,28 @@ def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> S
         reason=", ".join(parts),
         rules=tuple(allowed),
     )
+
+
+def _why_this_time(f: _Facts, d: date, ts: int) -> str:
+    """Why a new session is not at the preferred time, for the explanation."""
+    pref = f.schedule.preferred_time
+    if pref is None:
+        return ""
+    want = f.wall(d, _minutes(pref))
+    if want is None or want == ts:
+        return ""
+    head = f"time: not at {pref:%H:%M}, "
+    codes = f.slot_codes(d, want)
+    if codes:
+        return head + f.code_message(codes[0], d, want)
+    nh = f.next_hard(want)
+    if nh is not None and nh[0] - (want + f.session_s) < f.rules.preferred_hours_before_hard * 3600:
+        return head + (
+            f"to end ≥ {_num(f.rules.preferred_hours_before_hard)} h before "
+            f"{f.run_name(nh[1])} (preferred)"
+        )
+    gap = _num(f.rules.min_hours_between_sessions)
+    return head + f"to keep {gap} h from the other sessions (H4)"
 
 
 def _explain_days(
