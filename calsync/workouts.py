@@ -296,10 +296,10 @@ MIDDLE = ("lower2", "upper", "upper2")
 CHANGEOVER = 30  # seconds to move to the next exercise
 
 WARMUPS = {
-    8: "Warm-up (8 min): 5 min easy bike or brisk walk (skip after a run), leg swings, "
-    "10 glute bridges, a light set of the first lift",
+    8: "Warm-up (8 min): 5 min easy bike or walk (skip after a run), leg swings, "
+    "10 glute bridges, a light set of the first two moves",
     5: "Warm-up (5 min): 2 min brisk walk, leg swings, 10 glute bridges, "
-    "a light set of the first lift",
+    "a light set of the first two moves",
     3: "Warm-up (3 min): leg swings, 10 glute bridges, 10 bodyweight squats",
 }
 
