@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,8 @@ from calsync.state import StoredSession
 PRODID = f"-//calsync//calsync {'.'.join(__version__.split('.')[:2])}//EN"
 MARKER = "X-CALSYNC-KEY"
 CATEGORY = "Strength"
+TZ_FIRST = date(2020, 1, 1)
+TZ_LAST = date(2038, 1, 1)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT"})
 
@@ -39,12 +42,141 @@ def _utc(d: datetime) -> datetime:
 def _vtimezone(zone: ZoneInfo, sessions: Sequence[Session]) -> icalendar.Timezone | None:
     if zone.key in _UTC_KEYS or not sessions:
         return None
-    # Whole years, so the component only changes when the sessions cross a new year.
     first = min(s.start.astimezone(zone).year for s in sessions)
-    last = max(s.end.astimezone(zone).year for s in sessions)
-    return icalendar.Timezone.from_tzinfo(
-        zone, tzid=zone.key, first_date=date(first, 1, 1), last_date=date(last + 1, 1, 1)
-    )
+    last = max(s.end.astimezone(zone).year for s in sessions) + 1
+    compact = vtimezone_rrule(zone, first, last)
+    if compact is not None:
+        return compact
+    # Rules that no yearly RRULE describes (zones that changed them lately, Ramadan
+    # time): every change as an observance of its own, over a fixed span, since clients
+    # cache a VTIMEZONE by its TZID.
+    return vtimezone_explicit(zone, TZ_FIRST.year, max(TZ_LAST.year, last))
+
+
+_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True)
+class _Change:
+    local: datetime  # naive wall time of the change, in the offset before it
+    before: timedelta
+    after: timedelta
+    name: str
+
+
+def _changes(zone: ZoneInfo, year: int) -> list[_Change]:
+    """The offset changes of `zone` in `year`, found by bisection on whole seconds."""
+
+    def offset(ts: int) -> timedelta | None:
+        return datetime.fromtimestamp(ts, zone).utcoffset()
+
+    out = []
+    day = 86400
+    t = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    end = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
+    while t < end:
+        before, after = offset(t), offset(t + day)
+        if before != after and before is not None and after is not None:
+            lo, hi = t, t + day  # offset(lo) == before, offset(hi) == after
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if offset(mid) == before:
+                    lo = mid
+                else:
+                    hi = mid
+            at = datetime.fromtimestamp(hi, zone)
+            local = (datetime.fromtimestamp(hi, UTC) + before).replace(tzinfo=None)
+            out.append(_Change(local, before, after, at.tzname() or ""))
+        t += day
+    return out
+
+
+def _byday(d: datetime) -> tuple[int, str]:
+    """(month, BYDAY) naming the day as "2SU" or, when it is the month's last, "-1SU"."""
+    nxt = d + timedelta(days=7)
+    nth = -1 if nxt.month != d.month else (d.day - 1) // 7 + 1
+    return d.month, f"{nth}{_WEEKDAYS[d.weekday()]}"
+
+
+def _rule_day(year: int, month: int, byday: str) -> date:
+    nth, wd = int(byday[:-2]), _WEEKDAYS.index(byday[-2:])
+    if nth > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(wd - first.weekday()) % 7 + 7 * (nth - 1))
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    last = nxt - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - wd) % 7)
+
+
+def vtimezone_rrule(zone: ZoneInfo, first: int, last: int) -> icalendar.Timezone | None:
+    """A VTIMEZONE in the classic two-observance RRULE form, or None if it would be wrong.
+
+    This is the form every client understands (some ignore RDATE lists), and it does not
+    change from one year to the next. It is only returned when it reproduces zoneinfo's
+    every offset change in the years `first`..`last`.
+    """
+    yearly = [_changes(zone, y) for y in range(first, last + 1)]
+    shape = [[(c.before, c.after, c.name, c.local.time()) for c in ys] for ys in yearly]
+    if any(s != shape[0] for s in shape) or len(shape[0]) not in (0, 2):
+        return None
+    tz = icalendar.Timezone()
+    tz.add("TZID", zone.key)
+    if not yearly[0]:
+        probe = datetime(first, 7, 1, tzinfo=zone)
+        obs: icalendar.cal.Component = icalendar.TimezoneStandard()
+        obs.add("DTSTART", datetime(1970, 1, 1))
+        obs.add("TZOFFSETFROM", probe.utcoffset())
+        obs.add("TZOFFSETTO", probe.utcoffset())
+        obs.add("TZNAME", probe.tzname() or zone.key)
+        tz.add_component(obs)
+        return tz
+    for i, change in enumerate(yearly[0]):
+        month, byday = _byday(change.local)
+        for ys in yearly:
+            c = ys[i]
+            if c.local.date() != _rule_day(c.local.year, month, byday):
+                return None
+        obs = (
+            icalendar.TimezoneDaylight()
+            if change.after > change.before
+            else icalendar.TimezoneStandard()
+        )
+        start = datetime.combine(_rule_day(1970, month, byday), change.local.time())
+        obs.add("DTSTART", start)
+        obs.add("RRULE", {"FREQ": "YEARLY", "BYMONTH": month, "BYDAY": byday})
+        obs.add("TZNAME", change.name)
+        obs.add("TZOFFSETFROM", change.before)
+        obs.add("TZOFFSETTO", change.after)
+        tz.add_component(obs)
+    return tz
+
+
+def vtimezone_explicit(zone: ZoneInfo, first: int, last: int) -> icalendar.Timezone:
+    """A VTIMEZONE listing each offset change of the years `first`..`last` on its own.
+
+    One DTSTART per observance and no RDATE lists: dateutil (behind vobject and
+    icalendar's own reading) misreads RDATE-listed observances.
+    """
+    tz = icalendar.Timezone()
+    tz.add("TZID", zone.key)
+    begin = datetime(first, 1, 1, tzinfo=zone)
+    obs: icalendar.cal.Component = icalendar.TimezoneStandard()
+    obs.add("DTSTART", begin.replace(tzinfo=None))
+    obs.add("TZNAME", begin.tzname() or zone.key)
+    obs.add("TZOFFSETFROM", begin.utcoffset())
+    obs.add("TZOFFSETTO", begin.utcoffset())
+    tz.add_component(obs)
+    for year in range(first, last + 1):
+        for c in _changes(zone, year):
+            obs = (
+                icalendar.TimezoneDaylight() if c.after > c.before else icalendar.TimezoneStandard()
+            )
+            obs.add("DTSTART", c.local)
+            obs.add("TZNAME", c.name)
+            obs.add("TZOFFSETFROM", c.before)
+            obs.add("TZOFFSETTO", c.after)
+            tz.add_component(obs)
+    return tz
 
 
 def render_calendar(
@@ -109,8 +241,13 @@ def _event(
 
 
 def _local(d: datetime, zone: ZoneInfo) -> datetime:
+    """Wall time in `zone`, or UTC where a wall time would not name one instant.
+
+    In the hour a DST change repeats (or skips), a TZID wall time is ambiguous and
+    parsers pick one reading; a UTC time is not.
+    """
     local = d.astimezone(zone).replace(microsecond=0)
-    if zone.key in _UTC_KEYS:
+    if zone.key in _UTC_KEYS or local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
         return local.astimezone(UTC)
     return local
 

@@ -281,7 +281,8 @@ def test_rendering_ignores_input_order_and_is_repeatable() -> None:
 # --------------------------------------------------------------------------- round trip
 
 texts = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r"),
+    # no BOM: vobject drops a leading U+FEFF from any value
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\r\ufeff"),
     max_size=80,
 ).map(str.strip)
 
@@ -349,3 +350,62 @@ def test_output_parses_back_with_two_independent_parsers(
         )
         == data
     )
+
+
+# --------------------------------------------------------------------------- VTIMEZONE
+
+ZONES = [
+    "Europe/Berlin",
+    "America/New_York",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "America/Santiago",
+    "Asia/Kolkata",
+    "Europe/Dublin",  # "negative DST" in tzdata: winter is the daylight-saving period
+    "Africa/Casablanca",  # no yearly rule (Ramadan): the explicit list of changes
+]
+
+
+@pytest.mark.parametrize("name", ZONES)
+def test_vtimezone_reproduces_zoneinfo(name: str) -> None:
+    """Both parsers, reading only our VTIMEZONE, find zoneinfo's offset at every hour."""
+    zone = ZoneInfo(name)
+    s = session("2026-11-23/1", 24)
+    sessions = [s, replace(s, key="k2", start=s.start + timedelta(days=400), end=s.end)]
+    sessions[1] = replace(sessions[1], end=sessions[1].start + timedelta(minutes=45))
+    data = render_calendar(sessions, {}, calendar_name="S", zone=zone, refresh_minutes=60)
+    # Under a made-up TZID, so neither parser can fall back on its own zone database.
+    data = data.replace(name.encode(), f"Custom/{name}".encode())
+    comp = icalendar.Calendar.from_ical(data).walk("VTIMEZONE")[0]
+    ours = comp.to_tz(lookup_tzid=False)
+    theirs = vobject.readOne(data.decode()).vtimezone.gettzinfo()
+    assert all("RDATE" not in c for c in comp.subcomponents)
+    if name == "Africa/Casablanca":  # no yearly rule: each change on its own
+        assert len(comp.subcomponents) > 20
+    else:
+        assert len(comp.subcomponents) <= 2
+    checks = [datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=d) for d in range(730)]
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    while t < datetime(2028, 1, 1, tzinfo=UTC):  # hour by hour around each change
+        if (t + timedelta(hours=6)).astimezone(zone).utcoffset() != t.astimezone(zone).utcoffset():
+            checks += [t + timedelta(minutes=30 * i) for i in range(13)]
+        t += timedelta(hours=6)
+    assert len(checks) > 730 or name == "Asia/Kolkata"
+    for t in checks:
+        local = t.astimezone(zone)
+        if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+            continue  # a repeated wall time: never written as one (see the test below)
+        want = local.utcoffset()
+        assert t.astimezone(ours).utcoffset() == want, t
+        assert t.astimezone(theirs).utcoffset() == want, t
+
+
+def test_times_in_a_repeated_hour_are_written_in_utc() -> None:
+    ny = ZoneInfo("America/New_York")
+    start = datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 01:30 EDT, the first 01:30
+    s = session("k", 1, start=start, end=start + timedelta(minutes=30))  # ends 01:00 EST
+    data = render_calendar([s], {}, calendar_name="S", zone=ny, refresh_minutes=60)
+    assert b"DTSTART:20261101T053000Z" in data and b"DTEND:20261101T060000Z" in data
+    ok = session("k", 2, start=start + timedelta(days=1), end=start + timedelta(days=1, hours=1))
+    data = render_calendar([ok], {}, calendar_name="S", zone=ny, refresh_minutes=60)
+    assert b"DTSTART;TZID=America/New_York:20261102T003000" in data
