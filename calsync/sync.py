@@ -19,7 +19,17 @@ from calsync import workouts
 from calsync.classify import classify
 from calsync.config import Config, SourceSettings
 from calsync.errors import LockedError, SafetyError, SourceError
-from calsync.model import ActionKind, Event, Interval, Plan, PriorSession, Role, Run, Verdict
+from calsync.model import (
+    ActionKind,
+    Event,
+    Interval,
+    Phase,
+    Plan,
+    PriorSession,
+    Role,
+    Run,
+    Verdict,
+)
 from calsync.planner import make_run, plan
 from calsync.sinks.base import Sink, SinkReport, SinkSnapshot
 from calsync.sources.base import Source
@@ -183,8 +193,15 @@ def make_plan(
         skipped=skipped,
     )
     filled = []
+    rules = config.rules
     for s in p.sessions:
-        w = workouts.workout_for(s, config.workout, config.schedule.session_minutes)
+        # A/B alternation counts sessions by the week's target (taper weeks hold fewer).
+        per_week = (
+            rules.taper_sessions_per_week if s.phase is Phase.TAPER else rules.sessions_per_week
+        )
+        w = workouts.workout_for(
+            s, config.workout, config.schedule.session_minutes, per_week=max(per_week, 1)
+        )
         s = dataclasses.replace(s, workout=w, title=workouts.title_for(s, w))
         filled.append(dataclasses.replace(s, description=workouts.describe(s, w)))
     return dataclasses.replace(p, sessions=tuple(filled))
