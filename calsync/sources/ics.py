@@ -133,17 +133,17 @@ def _read_file(path: Path, settings: SourceSettings) -> bytes:
         size = path.stat().st_size
         if size > settings.max_bytes:
             raise SourceError(
-                f"{settings.label}: {path} is {size} bytes, more than max_bytes"
+                f"{_at(settings.label, path)} is {size} bytes, more than max_bytes"
                 f" ({settings.max_bytes})",
                 hint="raise max_bytes for this source if the file is right",
             )
         return path.read_bytes()
     except FileNotFoundError:
-        raise SourceError(f"{settings.label}: file not found: {path}") from None
+        raise SourceError(f"{_at(settings.label, path)}: file not found") from None
     except IsADirectoryError:
-        raise SourceError(f"{settings.label}: {path} is a directory, not a calendar") from None
+        raise SourceError(f"{_at(settings.label, path)} is a directory, not a calendar") from None
     except OSError as e:
-        raise SourceError(f"{settings.label}: cannot read {path}: {e.strerror or e}") from None
+        raise SourceError(f"{_at(settings.label, path)}: cannot read: {e.strerror or e}") from None
 
 
 def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes:
@@ -174,21 +174,21 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
         if e.code == 304 and cached is not None:
             log.info("%s: not modified since last fetch, using the cached copy", label)
             return cached.body
-        raise SourceError(f"{label}: {url} answered HTTP {e.code} {e.reason}") from None
+        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
         if isinstance(e.reason, TimeoutError):
             raise _timed_out(label, url, settings.timeout_seconds) from None
-        raise SourceError(f"{label}: cannot reach {url}: {e.reason}") from None
+        raise SourceError(f"{_at(label, url)}: cannot reach the server: {e.reason}") from None
     except TimeoutError:
         raise _timed_out(label, url, settings.timeout_seconds) from None
     except OSError as e:
-        raise SourceError(f"{label}: cannot read {url}: {e}") from None
+        raise SourceError(f"{_at(label, url)}: cannot read: {e}") from None
     if encoding in ("gzip", "x-gzip"):
         body = _gunzip(raw, settings.max_bytes, label, url)
     elif encoding in ("", "identity"):
         body = raw
     else:
-        raise SourceError(f"{label}: {url} sent an unsupported Content-Encoding '{encoding}'")
+        raise SourceError(f"{_at(label, url)} sent an unsupported Content-Encoding '{encoding}'")
     if tx is not None and (etag or last_modified):
         from calsync.state import CachedSource
 
@@ -203,7 +203,7 @@ def _read_capped(resp: Any, cap: int, deadline: float, label: str, url: str) -> 
     total = 0
     while True:
         if time.monotonic() > deadline:
-            raise SourceError(f"{label}: {url} is too slow: the body did not arrive in time")
+            raise SourceError(f"{_at(label, url)} is too slow: the body did not arrive in time")
         chunk = resp.read(64 * 1024)
         if not chunk:
             return b"".join(chunks)
@@ -218,21 +218,27 @@ def _gunzip(raw: bytes, cap: int, label: str, url: str) -> bytes:
     try:
         out = d.decompress(raw, cap + 1)
     except zlib.error as e:
-        raise SourceError(f"{label}: {url} sent a broken gzip body ({e})") from None
+        raise SourceError(f"{_at(label, url)} sent a broken gzip body ({e})") from None
     if len(out) > cap:
         raise _too_big(label, url, cap)
     return out
 
 
+def _at(label: str, where: object) -> str:
+    """The source's label, with its path or URL unless the label already names it."""
+    w = str(where)
+    return label if w in label else f"{label} ({w})"
+
+
 def _too_big(label: str, url: str, cap: int) -> SourceError:
     return SourceError(
-        f"{label}: {url} is larger than max_bytes ({cap} bytes); stopped reading",
+        f"{_at(label, url)} is larger than max_bytes ({cap} bytes); stopped reading",
         hint="raise max_bytes for this source if the calendar is right",
     )
 
 
 def _timed_out(label: str, url: str, seconds: float) -> SourceError:
-    return SourceError(f"{label}: {url} did not answer within {seconds:g} s (timeout_seconds)")
+    return SourceError(f"{_at(label, url)} did not answer within {seconds:g} s (timeout_seconds)")
 
 
 # --------------------------------------------------------------------------- split
