@@ -405,3 +405,56 @@ def test_doctor_shows_the_scopes_and_what_each_is_for(gworld: GoogleWorld) -> No
     assert "calendar.events.readonly: read the runs" in out.out
     assert "calendar.app.created: create the strength calendar" in out.out
     assert "(mode 0600)" in out.out
+
+
+def test_a_weekly_recurring_run_is_read_as_its_instances(gworld: GoogleWorld) -> None:
+    gworld.add_run(
+        "Intervals 6x800m",
+        "2026-11-17T18:00:00+01:00",
+        recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"],
+    )
+    gworld.add_run("Easy run 8 km", "2026-11-21T09:00:00+01:00", 50,
+                   recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"])  # fmt: skip
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    sessions = gworld.sessions()
+    assert len(sessions) >= 2
+    first = datetime.fromisoformat("2026-11-17T18:00:00+01:00")
+    tuesdays = [first + timedelta(weeks=i) for i in range(6)]
+    for ev in sessions.values():  # H1 against every Tuesday's intervals, not the first only
+        end = when(ev["end"])
+        assert not any(t - timedelta(hours=24) < end <= t for t in tuesdays), ev["start"]
+    lists = [e for e in out.log if e.path.endswith("/primary/events")]
+    assert lists and all(e.query.get("singleEvents") == ["true"] for e in lists)
+
+
+def test_a_strength_calendar_the_user_deleted_is_made_again(gworld: GoogleWorld) -> None:
+    first = first_sync(gworld)
+    del gworld.emu.calendars[gworld.strength_id()]
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    assert sorted(gworld.sessions()) == sorted(first)  # one new calendar, every session
+    assert gworld.sync(NOW).writes == 0
+
+
+def test_requests_per_sync(gworld: GoogleWorld) -> None:
+    """What a sync costs in HTTP requests (the figures in the README / closing note)."""
+    ids_by_summary = seed(gworld)
+    first = gworld.sync(NOW)
+    second = gworld.sync(NOW)
+    noop = gworld.sync(NOW)
+    gworld.emu.user_patch(
+        "primary",
+        ids_by_summary["Intervals 5x1000m"],
+        {
+            "start": {"dateTime": "2026-11-30T19:00:00+01:00"},
+            "end": {"dateTime": "2026-11-30T20:00:00+01:00"},
+        },
+    )
+    moved = gworld.sync(NOW)
+    # first: runs, calendarList, calendars.insert, calendarList (duplicate check), 1 batch
+    assert first.requests == 5, [(e.method, e.path) for e in first.log]
+    assert (second.requests, second.writes) == (2, 0)
+    assert (noop.requests, noop.writes) == (2, 0)
+    # moved: runs (incremental), strength calendar (incremental), one batch of patches
+    assert moved.requests == 3 and moved.writes >= 1

@@ -131,6 +131,7 @@ def run_flow(
     open_browser: bool,
     prompt: str,
     success_message: str,
+    timeout_seconds: float = 600,
 ) -> Credentials:
     """The installed-app consent flow: a local server receives Google's redirect."""
     from google_auth_oauthlib.flow import InstalledAppFlow
@@ -150,9 +151,16 @@ def run_flow(
             open_browser=open_browser,
             authorization_prompt_message=prompt,
             success_message=success_message,
+            timeout_seconds=timeout_seconds,
         )
     except Exception as e:  # oauthlib raises many types; all mean "no token"
         if isinstance(e, AuthError):
             raise
+        if type(e).__name__ == "WSGITimeoutError":
+            raise AuthError(
+                f"no answer from Google within {timeout_seconds:g} s: the consent page was "
+                "not completed, or its redirect did not reach this machine",
+                hint="on a remote server, forward the port with ssh as printed above",
+            ) from None
         raise AuthError(f"Google authorisation failed: {type(e).__name__}: {e}") from None
     return creds

@@ -93,6 +93,7 @@ class GoogleClient:
         self._authed: AuthorizedHttp | None = None
         self._service: Any = None
         self._saved_token: str | None = None
+        # The last free/busy answer: every busy source of one sync reads it (one query).
         self.freebusy_cache: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
 
     @property

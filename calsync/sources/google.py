@@ -76,6 +76,7 @@ class GoogleSource:
                 "items": [{"id": c} for c in cals],
             }
             data = self.client.execute(lambda s: s.freebusy().query(body=body), "free/busy query")
+            self.client.freebusy_cache.clear()  # a daemon's windows move: keep only the last
             self.client.freebusy_cache[key] = data
         entry = (data.get("calendars") or {}).get(self.calendar)
         if entry is None:
