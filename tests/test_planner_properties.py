@@ -50,7 +50,11 @@ def mk_run(zone: ZoneInfo, d: date, minute: int | None, minutes: int, kind: Inte
 
 
 @st.composite
-def worlds(draw: st.DrawFn, days: int = 9, weeks: int = 2) -> World:
+def worlds(
+    draw: st.DrawFn, days: int = 9, with_previous: bool = True, movable_previous: bool = True
+) -> World:
+    """A calendar around a (DST-prone) Monday: runs, meetings, maybe an own gym session,
+    maybe sessions from an earlier sync (past, pinned, or planned and movable)."""
     tz = draw(st.sampled_from(ZONES))
     zone = ZoneInfo(tz)
     base = draw(st.sampled_from(BASES))
@@ -85,9 +89,26 @@ def worlds(draw: st.DrawFn, days: int = 9, weeks: int = 2) -> World:
         sessions_per_week=draw(st.sampled_from([2, 2, 3, 1])),
         taper_days=draw(st.sampled_from([14, 3])),
     )
+    previous: list[PriorSession] = []
+    for i in range(draw(st.integers(0, 3)) if with_previous else 0):
+        d = base + timedelta(draw(st.integers(-2, days)))
+        m = draw(st.integers(6 * 4, 20 * 4)) * 15
+        s = datetime.combine(d, time(m // 60, m % 60), tzinfo=zone)
+        pinned = draw(st.booleans())
+        if movable_previous or pinned or s < now:
+            ws = d - timedelta(days=d.weekday())
+            previous.append(PriorSession(f"{ws}/{7 + i}", s, s + timedelta(minutes=45), pinned))
     pref = draw(st.sampled_from([time(18, 0), time(7, 0), None]))
     sched = Schedule(timezone=tz, horizon_days=days, preferred_time=pref)
-    return World(runs=runs, busy=busy, own_strength=own, schedule=sched, rules=rules, now=now)
+    return World(
+        runs=runs,
+        busy=busy,
+        own_strength=own,
+        schedule=sched,
+        rules=rules,
+        now=now,
+        previous=previous,
+    )
 
 
 def run_plan(w: World, previous: list[PriorSession] | None = None):  # type: ignore[no-untyped-def]
@@ -122,8 +143,10 @@ def test_every_session_passes_the_independent_checker(w: World) -> None:
 
 
 @SLOW
-@given(worlds())
+@given(worlds(movable_previous=False))
 def test_count_matches_brute_force_on_the_grid(w: World) -> None:
+    # Past and pinned sessions are fixed for both; a frozen planned session (kept even
+    # where moving it would fit more) is left out of this comparison.
     p = run_plan(w)
     placed = sum(1 for s in p.sessions if not s.past and not s.pinned)
     assert placed == brute_force_max(w)
@@ -149,7 +172,7 @@ def test_same_input_same_plan_in_any_order(w: World, rnd) -> None:  # type: igno
 
 @st.composite
 def moved_run(draw: st.DrawFn) -> tuple[World, World, datetime, datetime]:
-    w = draw(worlds(days=35))
+    w = draw(worlds(days=35, with_previous=False))
     timed = [r for r in w.runs if not r.event.all_day]
     if not timed:
         return w, w, w.now, w.now
