@@ -331,9 +331,10 @@ class _Facts:
         )
 
     def run_name(self, r: Run) -> str:
-        return f"{DAY_NAMES[self.local(_ts(r.start)).weekday()]}'s {r.intensity.value} run " + (
-            f"'{_clip(r.summary, 30)}' ({self.hm(_ts(r.start))})"
-        )
+        """ "Thursday's hard run 'Tempo 8 km' (07:00)", "Sunday's race 'City 10K' (09:00)"."""
+        day = DAY_NAMES[self.local(_ts(r.start)).weekday()]
+        what = "race" if r.intensity is Intensity.RACE else f"{r.intensity.value} run"
+        return f"{day}'s {what} '{_clip(r.summary, 30)}' ({self.hm(_ts(r.start))})"
 
     def day_blockers(self, d: date, week: _Week) -> list[str]:
         """Rules that forbid every session on day d, whatever the time."""
@@ -426,7 +427,7 @@ class _Facts:
             ts_r, r = self.next_race(ts) or (0, None)
             assert r is not None
             return (
-                f"H1: {_hours(ts_r - end_ts)} h before the race {self.run_name(r)} "
+                f"H1: {_hours(ts_r - end_ts)} h before {self.run_name(r)} "
                 f"(needs ≥ {_num(self.rules.min_hours_before_race)} h)"
             )
         rid, _, idx = code.partition(":")
@@ -863,7 +864,7 @@ def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> S
         allowed.append("H1: no hard run ahead")
     if nr is not None:
         allowed.append(
-            f"H1: {_hours(nr[0] - end_ts)} h before the race {f.run_name(nr[1])} "
+            f"H1: {_hours(nr[0] - end_ts)} h before {f.run_name(nr[1])} "
             f"≥ {_num(rules.min_hours_before_race)} h"
         )
     if last is not None:

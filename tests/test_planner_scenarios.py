@@ -148,9 +148,7 @@ def test_h1_48h_before_a_race() -> None:
     )
     # Taper week: one session. Fri/Sat are closer than 48 h to Sunday's race.
     assert c.placed() == ["Tue 18:00"]
-    assert c.blocked(5)[0] == (
-        "H1: 26.2 h before the race Sunday's race run 'City 10K' (09:00) (needs ≥ 48 h)"
-    )
+    assert c.blocked(5)[0] == ("H1: 26.2 h before Sunday's race 'City 10K' (09:00) (needs ≥ 48 h)")
     assert c.blocked(6)[0].startswith("H5: race day")
 
 
@@ -210,7 +208,7 @@ def test_h5_week_target_and_taper_and_race_day() -> None:
     assert [w.phase for w in weeks] == [Phase.TAPER, Phase.TAPER]
     assert [(w.target, w.placed) for w in weeks] == [(1, 1), (1, 1)]
     assert c.placed() == ["Tue 17:15", "Tue 18:00"]
-    assert c.blocked(13)[0] == "H5: race day (Sunday's race run 'Marathon' (09:00)): no session"
+    assert c.blocked(13)[0] == "H5: race day (Sunday's race 'Marathon' (09:00)): no session"
 
 
 def test_h6_allowed_hours_and_busy_time_with_buffer() -> None:
@@ -387,3 +385,87 @@ def test_replanning_is_stable_and_a_moved_run_moves_only_its_neighbours() -> Non
     tempo.append(run(16, "18:00", 60, "hard", "Tempo 8 km"))
     kept = Case(tempo, days=21, previous=prev)
     assert [(s.key, s.start) for s in kept.plan.sessions] == before
+
+
+# --------------------------------------------------------------------------- more edges
+
+
+def test_race_mid_plan_tapers_two_weeks_then_builds_again() -> None:
+    runs = typical_week() + typical_week(7) + typical_week(14)
+    runs = [r for r in runs if r.start.date() != (MON + timedelta(days=12))]
+    runs.append(run(13, "09:00", 180, "race", "Berlin Marathon"))
+    c = Case(runs, days=21)
+    assert [(w.phase, w.target, w.placed) for w in c.plan.weeks] == [
+        (Phase.TAPER, 1, 1),
+        (Phase.TAPER, 1, 1),
+        (Phase.BUILD, 2, 2),
+    ]
+    # Week 2: Sunday is race day (H5), and nothing in the 48 h before it (H1).
+    assert c.blocked(13)[0].startswith("H5: race day")
+    assert c.blocked(12)[0] == (
+        "H1: 26.2 h before Sunday's race 'Berlin Marathon' (09:00) (needs ≥ 48 h)"
+    )
+    # Week 3: Monday, just after the race, is the worst rest day and stays empty.
+    assert c.placed() == ["Tue 17:15", "Tue 17:15", "Tue 17:15", "Sun 18:00"]
+    assert c.blocked(14) == (
+        "H5: week target 2 reached",
+        "H4: 35.2 h before Tuesday's session (17:15) (needs ≥ 48 h)",
+    )
+
+
+def test_dst_spring_forward_keeps_local_wall_time() -> None:
+    monday = date(2026, 3, 23)  # Europe/Berlin springs forward on Sunday 29 March
+    runs = [run(k, "07:00", 60, "hard", base=monday) for k in (1, 4, 8, 11)]
+    c = Case(runs, now=at(0, "00:00", base=monday), days=14)
+    starts = [s.start.astimezone(ZoneInfo(BERLIN)) for s in c.plan.sessions]
+    assert [f"{s:%a %d %H:%M}" for s in starts] == [
+        "Tue 24 18:00",
+        "Fri 27 18:00",
+        "Tue 31 18:00",
+        "Fri 03 18:00",
+    ]
+    assert [s.utcoffset() for s in starts] == [timedelta(hours=1)] * 2 + [timedelta(hours=2)] * 2
+
+
+def test_make_run_multi_day_all_day_and_timed_without_duration() -> None:
+    rules = Rules(all_day_run_minutes=75)
+    s = at(2, "00:00")
+    camp = Event(uid=None, summary="Run camp", start=s, end=s + timedelta(days=3), all_day=True)
+    r = make_run(camp, Verdict(True, Intensity.EASY, "camp"), rules, ZoneInfo(BERLIN))
+    assert (r.start, r.end) == (at(2, "07:00"), at(2, "08:15"))  # the first day only
+    flash = Event(uid=None, summary="Tempo", start=at(3, "06:00"), end=at(3, "06:00"))
+    r2 = make_run(flash, Verdict(True, Intensity.HARD, "t", minutes=50), rules, ZoneInfo(BERLIN))
+    assert (r2.start, r2.end) == (at(3, "06:00"), at(3, "06:50"))
+    assert r2.is_hard
+
+
+def test_frozen_session_gives_way_when_the_week_is_already_full() -> None:
+    prev = [PriorSession("2026-11-30/1", at(1, "18:00"), at(1, "18:45"))]
+    own = [busy(5, "16:00", "17:00", "Gym")]  # the user's own session fills the week
+    c = Case(
+        typical_week(),
+        previous=prev,
+        own=own,
+        now=at(1, "09:00"),
+        days=6,
+        rules=Rules(sessions_per_week=1),
+    )
+    assert c.placed() == []
+    assert c.plan.weeks[0].placed == 1 and c.plan.weeks[0].met
+    assert c.blocked(1)[0] == "H5: week target 1 reached"
+
+
+def test_week_start_sunday_names_keys_by_sunday() -> None:
+    c = Case(typical_week(), rules=Rules(week_start=6), days=7)
+    assert [w.start for w in c.plan.weeks] == [MON - timedelta(days=1), MON + timedelta(days=6)]
+    assert [s.key for s in c.plan.sessions] == ["2026-11-29/1", "2026-11-29/2"]
+
+
+def test_now_in_another_zone_is_read_as_local_days() -> None:
+    ny = "America/New_York"
+    runs = [run(1, "07:00", 60, "hard", tz=ny), run(3, "07:00", 60, "hard", tz=ny)]
+    now = datetime(2026, 12, 1, 3, 0, tzinfo=ZoneInfo("UTC"))  # Mon 22:00 in New York
+    c = Case(runs, now=now, days=3, tz=ny)
+    assert c.plan.days[0].day == MON
+    assert c.blocked(0)[0].startswith("H7")
+    assert c.placed() == ["Tue 18:00"]
