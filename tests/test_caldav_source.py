@@ -272,8 +272,9 @@ def test_reads_exactly_the_window_with_local_recurrence_expansion(
     src = make_source(world, tmp_path, calendar="Training", name="my training")
     events = src.read(WINDOW)
     assert seen(events) == EXPECTED
-    assert {e.source for e in events} == {"my training"}
-    assert src.label == "my training"
+    label = f"my training ({world.server.url} calendar 'Training')"
+    assert src.label == label
+    assert {e.source for e in events} == {label}
     ours = [e for e in events if e.calsync_key is not None]
     assert [(e.summary, e.calsync_key) for e in ours] == [("Strength A", "2026-12-07/1")]
     assert {e.uid for e in events if e.summary.startswith("Intervals")} == {"intervals-1"}
@@ -367,7 +368,7 @@ def test_two_calendars_with_the_same_name_are_not_guessed(world: World, tmp_path
 
 def test_user_without_calendars(world: World, tmp_path: Path) -> None:
     src = make_source(world, tmp_path, user="erin", password="erin-pw")
-    with pytest.raises(SourceError, match="user 'erin' has no calendars at"):
+    with pytest.raises(SourceError, match="user 'erin' has no calendars"):
         src.read(WINDOW)
 
 
@@ -413,7 +414,7 @@ def test_anonymous_access_to_a_server_that_wants_a_login(world: World) -> None:
     config = parse_config({"source": [{"type": "caldav", "url": world.server.url}]})
     with pytest.raises(SourceError) as err:
         CaldavSource(config.sources[0], config).read(WINDOW)
-    assert f"CalDAV server at {world.server.url} asks for a login" in str(err.value)
+    assert str(err.value).startswith(f"{world.server.url}: CalDAV server asks for a login")
     assert "password_file" in str(err.value)
 
 
@@ -437,7 +438,7 @@ def test_stopped_server_fails_fast_with_connection_refused(
     with pytest.raises(SourceError) as err:
         src.read(WINDOW)
     elapsed = time.monotonic() - started
-    assert f"cannot connect to the CalDAV server at {url}" in str(err.value)
+    assert str(err.value).startswith(f"{url}: cannot connect to the CalDAV server")
     assert "refused" in str(err.value)
     assert elapsed < 10  # three quick attempts, not the default two-minute retry budget
     retried = [r.getMessage() for r in caplog.records if r.name == "calsync.retry"]
@@ -455,7 +456,7 @@ def test_server_that_never_answers_times_out_within_the_configured_timeout(
         with pytest.raises(SourceError) as err:
             src.read(WINDOW)
         elapsed = time.monotonic() - started
-    assert f"at {url} did not answer within 1 s" in str(err.value)
+    assert str(err.value) == f"{url}: CalDAV server did not answer within 1 s"
     # Three attempts of one second each; the default timeout (20 s) would take a minute.
     assert 1 <= elapsed < 10
 
@@ -509,7 +510,7 @@ def test_server_errors_are_retried_then_reported(tmp_path: Path, status: int) ->
         src = make_source(None, tmp_path, url=srv.url)
         with pytest.raises(SourceError) as err:
             src.read(WINDOW)
-    assert f"CalDAV server at {srv.url} failed (HTTP {status})" in str(err.value)
+    assert str(err.value).startswith(f"{srv.url}: CalDAV server failed (HTTP {status})")
     assert srv.requests == 3  # the source's retry budget: three attempts
 
 
@@ -518,7 +519,7 @@ def test_answer_that_is_not_xml_is_a_source_error(tmp_path: Path) -> None:
         src = make_source(None, tmp_path, url=srv.url)
         with pytest.raises(SourceError) as err:
             src.read(WINDOW)
-    assert f"the answer from {srv.url} is not usable CalDAV" in str(err.value)
+    assert str(err.value).startswith(f"{srv.url}: the server's answer is not usable CalDAV")
     assert srv.requests == 1
 
 
@@ -694,17 +695,18 @@ def test_cli_classify_lists_the_caldav_runs_with_verdicts(
     items = json.loads(out)
     got = [(i["summary"], i["start"], i["is_run"], i["intensity"], i["source"]) for i in items]
     intervals, easy, long_ = "Intervals 6x800m at 5K pace", "Easy run 8 km", "Long run 24 km"
+    coach = f"coach ({world.server.url} calendar 'Marathon plan')"
     assert got == [
-        (intervals, "2026-12-01T18:00:00+01:00", True, "hard", "coach"),
-        (easy, "2026-12-03T07:00:00+01:00", True, "easy", "coach"),
-        (long_, "2026-12-05", True, "easy", "coach"),
-        (intervals, "2026-12-08T18:00:00+01:00", True, "hard", "coach"),
-        (easy, "2026-12-10T07:00:00+01:00", True, "easy", "coach"),
-        (long_, "2026-12-12", True, "easy", "coach"),
-        (intervals, "2026-12-15T18:00:00+01:00", True, "hard", "coach"),
-        (easy, "2026-12-17T07:00:00+01:00", True, "easy", "coach"),
-        (long_, "2026-12-19", True, "easy", "coach"),
-        ("Race: Silvesterlauf 10K", "2026-12-31T14:00:00+01:00", True, "race", "coach"),
+        (intervals, "2026-12-01T18:00:00+01:00", True, "hard", coach),
+        (easy, "2026-12-03T07:00:00+01:00", True, "easy", coach),
+        (long_, "2026-12-05", True, "easy", coach),
+        (intervals, "2026-12-08T18:00:00+01:00", True, "hard", coach),
+        (easy, "2026-12-10T07:00:00+01:00", True, "easy", coach),
+        (long_, "2026-12-12", True, "easy", coach),
+        (intervals, "2026-12-15T18:00:00+01:00", True, "hard", coach),
+        (easy, "2026-12-17T07:00:00+01:00", True, "easy", coach),
+        (long_, "2026-12-19", True, "easy", coach),
+        ("Race: Silvesterlauf 10K", "2026-12-31T14:00:00+01:00", True, "race", coach),
     ]
     assert all(i["reason"] for i in items)  # every verdict says why
     assert CAROL_PW not in out + err
@@ -746,6 +748,6 @@ def test_cli_reports_a_wrong_password_as_an_error_without_it(
     password_file(tmp_path, "carol.pw", "guessed")
     code, out, err = run_cli(["--config", str(cfg), "classify"], capsys)
     assert code == 1
-    assert "calsync: error: coach: CalDAV server refused the login for user 'carol'" in err
-    assert world.server.url in err
+    label = f"coach ({world.server.url} calendar 'Marathon plan')"
+    assert f"calsync: error: {label}: CalDAV server refused the login for user 'carol'" in err
     assert "guessed" not in out + err

@@ -57,7 +57,9 @@ class CaldavSource:
         self.role = settings.role
         self.zone = config.schedule.zone
         self.url = _check_url(settings)
-        self.label = settings.name or self.url
+        # "name (url calendar 'X')": every message below starts with it, so they name the
+        # server URL once; the URL cannot hold a password (_check_url refused that).
+        self.label = settings.label
         self.username = settings.username
         self.timeout = settings.timeout_seconds
         if bool(settings.username) != bool(settings.password_file):
@@ -145,16 +147,16 @@ class CaldavSource:
                     return hits[0]
                 if len(hits) > 1:
                     raise SourceError(
-                        f"{self.label}: {len(hits)} calendars of user {self.username!r} at "
-                        f"{self.url} are named {want!r}",
+                        f"{self.label}: {len(hits)} calendars of user {self.username!r} "
+                        f"are named {want!r}",
                         hint="set calendar = the URL of the one to read",
                     )
             hits = [c for c in calendars if _last_segment(str(c.url)) == want]
             if len(hits) == 1:
                 return hits[0]
             raise SourceError(
-                f"{self.label}: no calendar named {want!r} for user {self.username!r} at "
-                f"{self.url}; available: {_listing(names)}"
+                f"{self.label}: no calendar named {want!r} for user {self.username!r}; "
+                f"available: {_listing(names)}"
             )
         here = [c for c in calendars if _same_url(str(c.url), self.url)]
         if here:
@@ -163,12 +165,12 @@ class CaldavSource:
             return calendars[0]
         if not calendars:
             raise SourceError(
-                f"{self.label}: user {self.username!r} has no calendars at {self.url} "
-                "(or that URL is not a CalDAV server)"
+                f"{self.label}: user {self.username!r} has no calendars "
+                "(or the URL is not a CalDAV server)"
             )
         raise SourceError(
-            f"{self.label}: user {self.username!r} has {len(calendars)} calendars at "
-            f"{self.url}; say which one to read with calendar = one of: {_listing(names)}"
+            f"{self.label}: user {self.username!r} has {len(calendars)} calendars; "
+            f"say which one to read with calendar = one of: {_listing(names)}"
         )
 
     def _search(self, calendar: Any, start: datetime, end: datetime) -> list[CalendarObject]:
@@ -221,16 +223,15 @@ class CaldavSource:
         if isinstance(cause, error.AuthorizationError):
             if cause.status == 403:
                 return SourceError(
-                    f"{self.label}: CalDAV server at {self.url} denied {who} access to "
-                    f"{self._target} (403)"
+                    f"{self.label}: CalDAV server denied {who} access to {self._target} (403)"
                 )
             if not self.username:
                 return SourceError(
-                    f"{self.label}: CalDAV server at {self.url} asks for a login",
+                    f"{self.label}: CalDAV server asks for a login",
                     hint="set username and password_file for this source",
                 )
             return SourceError(
-                f"{self.label}: CalDAV server refused the login for {who} at {self.url}",
+                f"{self.label}: CalDAV server refused the login for {who}",
                 hint="check username and the password in password_file",
             )
         if isinstance(cause, error.DAVError):
@@ -242,19 +243,17 @@ class CaldavSource:
                 )
             what = f"HTTP {status}" if status else type(cause).__name__
             said = "" if cause.reason == error.DAVError.reason else f": {_short(cause.reason)}"
-            return SourceError(f"{self.label}: CalDAV server at {self.url} failed ({what}){said}")
+            return SourceError(f"{self.label}: CalDAV server failed ({what}){said}")
         if _is_timeout(cause):
             return SourceError(
-                f"{self.label}: CalDAV server at {self.url} did not answer within "
-                f"{self.timeout:g} s"
+                f"{self.label}: CalDAV server did not answer within {self.timeout:g} s"
             )
         if isinstance(cause, OSError):
             return SourceError(
-                f"{self.label}: cannot connect to the CalDAV server at {self.url}: "
-                f"{_short(_root_reason(cause))}"
+                f"{self.label}: cannot connect to the CalDAV server: {_short(_root_reason(cause))}"
             )
         return SourceError(
-            f"{self.label}: the answer from {self.url} is not usable CalDAV "
+            f"{self.label}: the server's answer is not usable CalDAV "
             f"({type(cause).__name__}: {_short(str(cause))})"
         )
 
