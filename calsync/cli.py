@@ -127,7 +127,7 @@ def _setup_logging(verbose: int) -> None:
         root.addHandler(h)
     root.setLevel(level)
     # Library chatter (HTTP clients) only when asked for twice.
-    for noisy in ("googleapiclient", "urllib3", "waitress", "radicale"):
+    for noisy in ("googleapiclient", "urllib3", "waitress", "radicale", "caldav"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
 
 
