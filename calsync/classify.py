@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,6 +71,9 @@ _PUNCT_TOKEN = re.compile(r"(?:(?<=\s)|^)[\-:/.,'=<>]+(?=\s|$)")
 _SPACES = re.compile(r"\s+")
 
 
+_Extra = tuple[tuple[str, str], ...]  # an event's extra properties, sorted
+
+
 @dataclass(frozen=True, slots=True)
 class _Text:
     """A field of the event: `raw` for quoting, `low` (same length) for matching."""
@@ -87,7 +89,12 @@ class _Text:
         return _SPACES.sub(" ", kept).strip(" -:/.,'=<>")
 
 
+_EMPTY = _Text("", "")
+
+
 def _text(s: str) -> _Text:
+    if not s:
+        return _EMPTY
     raw = unicodedata.normalize("NFKC", s).translate(_QUOTES)
     low = raw.lower()
     if len(low) != len(raw):  # a few characters lower-case to two; keep positions aligned
@@ -792,11 +799,14 @@ _DURATION_LABEL = re.compile(
     r"(?:duration|dauer|durée|total\s+session|total\s+time|temps)\s*[:=]?\s*([^\n]{0,30})",
     re.IGNORECASE,
 )
+_DIGIT = re.compile(r"\d")
 _REP_BEFORE = re.compile(r"x\s*\(?\s*$")
 
 
 def _minutes_in(s: str) -> int | None:
     """The first duration stated in `s` (a range gives its upper end)."""
+    if not _DIGIT.search(s):
+        return None
     s = _text(s).low  # emoji and punctuation noise must not hide "30 min"
     found: list[tuple[int, float]] = []
     for m in _HMS.finditer(s):
@@ -821,8 +831,8 @@ def _minutes_in(s: str) -> int | None:
     return None
 
 
-def _minutes(event: Event, run_text: str) -> int | None:
-    for k, v in event.extra.items():
+def _minutes(extra: _Extra, description: str, run_text: str) -> int | None:
+    for k, v in extra:
         if "DURATION" in k.upper():
             try:
                 secs = float(v.strip())
@@ -835,7 +845,7 @@ def _minutes(event: Event, run_text: str) -> int | None:
                 return round(secs / 60)
     got = _minutes_in(run_text)
     if got is None:
-        m = _DURATION_LABEL.search(event.description)
+        m = _DURATION_LABEL.search(description)
         if m:
             got = _minutes_in(m[1])
     return got
@@ -854,68 +864,80 @@ def _quote(t: _Text, m: re.Match[str]) -> str:
     return t.quote(m.start(), m.end()) or m.group().strip()
 
 
-def _first(
-    t: _Text, rules: Iterable[tuple[re.Pattern[str], str]], *, negatable: bool = False
-) -> tuple[_Hit, int] | None:
-    """The earliest match of any rule in t (skipping negated ones when asked)."""
-    best: tuple[_Hit, int] | None = None
-    for rx, why in rules:
-        for m in rx.finditer(t.low):
-            if negatable and NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+def _negated(low: str, at: int) -> bool:
+    return NEGATION.search(low, max(0, at - 40), at) is not None
+
+
+class _Table:
+    """Rules (pattern, meaning) merged into one regex: one scan finds the earliest hit."""
+
+    def __init__(self, rules: tuple[tuple[re.Pattern[str], str], ...]) -> None:
+        self.rx = re.compile("|".join(f"(?P<r{i}>{p.pattern})" for i, (p, _) in enumerate(rules)))
+        self.why = tuple(why for _, why in rules)
+
+    def first(self, low: str, *, negatable: bool = False) -> tuple[re.Match[str], str] | None:
+        for m in self.rx.finditer(low):
+            if negatable and _negated(low, m.start()):
                 continue
-            if best is None or m.start() < best[1]:
-                best = (_Hit(_quote(t, m), why), m.start())
-            break
-    return best
+            assert m.lastgroup is not None
+            return m, self.why[int(m.lastgroup[1:])]
+        return None
 
 
-def _reps(t: _Text) -> _Hit | None:
+HARD_TABLE = _Table(HARD_WORDS)
+EASY_TABLE = _Table(EASY_WORDS)
+OTHER_TABLE = _Table(OTHER_SPORT)
+PACE_TABLE = _Table(PACE_RULE)
+
+
+def _reps(t: _Text) -> re.Match[str] | None:
     """Repeats with a distance or duration ("6 x 800m", "5x1K", "12x400", "3x8'@Z3")."""
-    for m in REPS.finditer(t.low):
-        unit, value = m["u"], float(m["v"].replace(",", "."))
-        if not unit and value < 100:
+    low = t.low
+    if "x" not in low:
+        return None
+    for m in REPS.finditer(low):
+        if not m["u"] and float(m["v"].replace(",", ".")) < 100:
             continue  # "3 x 8" is a set of a strength exercise
-        after = t.low[m.end() : m.end() + 30]
+        after = low[m.end() : m.end() + 30]
         if STRIDES.search(after) or re.match(r"\s*(?:/|per)\s*(?:week|wk|side)", after):
             continue
-        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+        if _negated(low, m.start()):
             continue
-        return _Hit(_quote(t, m), "an interval session")
+        return m
     return None
 
 
-def _scale(t: _Text) -> tuple[_Hit | None, _Hit | None]:
-    """RPE, heart-rate/power zones and TrainingPeaks IF: (hard hit, easy hit)."""
-    hard = easy = None
-    for m in RPE.finditer(t.low):
+def _scale(t: _Text, *, hard: bool) -> _Hit | None:
+    """RPE, heart-rate/power zones, TrainingPeaks IF: the first hard (or easy) reading."""
+    low = t.low
+    rpe = RPE.finditer(low) if ("rpe" in low or "effort" in low) else ()
+    zones = ZONE.finditer(low) if "z" in low else ()
+    factors = IF_FACTOR.finditer(low) if "if" in low else ()
+    for m in rpe:
         a = float(m["a"])
         b = float(m["b"]) if m["b"] else a
-        if a > 10 or b > 10:
+        if a > 10 or b > 10 or _negated(low, m.start()):
             continue
-        q = _quote(t, m)
-        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
-            continue
-        if max(a, b) >= 7 and hard is None:
-            hard = _Hit(q, "is hard effort")
-        elif max(a, b) <= 4 and easy is None:
-            easy = _Hit(q, "is easy effort")
-    for m in ZONE.finditer(t.low):
+        if hard and max(a, b) >= 7:
+            return _Hit(_quote(t, m), "is hard effort")
+        if not hard and max(a, b) <= 4:
+            return _Hit(_quote(t, m), "is easy effort")
+    for m in zones:
         a = int(m["a"])
         b = int(m["b"]) if m["b"] else a
-        if NEGATION.search(t.low[max(0, m.start() - 40) : m.start()]):
+        if _negated(low, m.start()):
             continue
-        q = _quote(t, m)
-        if max(a, b) >= 4 and hard is None:
-            hard = _Hit(q, "is a hard zone")
-        elif max(a, b) <= 2 and easy is None:
-            easy = _Hit(q, "is an easy zone")
-    for m in IF_FACTOR.finditer(t.low):
+        if hard and max(a, b) >= 4:
+            return _Hit(_quote(t, m), "is a hard zone")
+        if not hard and max(a, b) <= 2:
+            return _Hit(_quote(t, m), "is an easy zone")
+    for m in factors:
         v = float(m["v"])
-        if v >= 0.85 and hard is None:
-            hard = _Hit(_quote(t, m), "is a hard intensity factor")
-        elif v <= 0.75 and easy is None:
-            easy = _Hit(_quote(t, m), "is an easy intensity factor")
-    return hard, easy
+        if hard and v >= 0.85:
+            return _Hit(_quote(t, m), "is a hard intensity factor")
+        if not hard and v <= 0.75:
+            return _Hit(_quote(t, m), "is an easy intensity factor")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -925,34 +947,42 @@ class _Judgement:
     structured: bool = False  # decided by workout structure, not a bare word
 
 
+_NONE = _Judgement(None, None)
+
+
 def _intensity(t: _Text) -> _Judgement:
-    """How hard the running text `t` is, by its structure and words."""
+    """How hard the running text `t` is, by its structure first, then its words."""
     low = t.low
+    if not low.strip():
+        return _NONE
     m = WALK_RUN.search(low)
     if m:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, m), "is a walk-run: easy"))
+    # Structure: repeats, race-pace segments, effort and zone numbers.
+    pace = PACE_TABLE.first(low, negatable=True)
     reps = _reps(t)
-    hard_scale, easy_scale = _scale(t)
-    word = _first(t, HARD_WORDS, negatable=True)
-    pace = _first(t, PACE_RULE, negatable=True)
-    if reps or pace:
-        hit = reps or (pace[0] if pace else None)
-        assert hit is not None
-        why = hit.why if hit.why.startswith("is") else f"is {hit.why}"
-        return _Judgement(Intensity.HARD, _Hit(hit.what, why), structured=True)
-    if hard_scale:
-        return _Judgement(Intensity.HARD, hard_scale, structured=True)
+    if reps and (pace is None or reps.start() <= pace[0].start()):
+        return _Judgement(
+            Intensity.HARD, _Hit(_quote(t, reps), "is an interval session"), structured=True
+        )
+    if pace:
+        return _Judgement(Intensity.HARD, _Hit(_quote(t, pace[0]), "is race-pace work"), True)
+    hit = _scale(t, hard=True)
+    if hit:
+        return _Judgement(Intensity.HARD, hit, structured=True)
+    word = HARD_TABLE.first(low, negatable=True)
     if word:
-        return _Judgement(Intensity.HARD, _Hit(word[0].what, f"is {word[0].why}"))
-    easy = _first(t, EASY_WORDS)
-    strides = STRIDES.search(low)
-    if easy_scale:
-        return _Judgement(Intensity.EASY, easy_scale)
+        return _Judgement(Intensity.HARD, _Hit(_quote(t, word[0]), f"is {word[1]}"))
+    hit = _scale(t, hard=False)
+    if hit:
+        return _Judgement(Intensity.EASY, hit)
+    easy = EASY_TABLE.first(low)
     if easy:
-        return _Judgement(Intensity.EASY, _Hit(easy[0].what, f"is {easy[0].why}"))
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, easy[0]), f"is {easy[1]}"))
+    strides = STRIDES.search(low)
     if strides:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, strides), "are easy running"))
-    return _Judgement(None, None)
+    return _NONE
 
 
 # --------------------------------------------------------------------------- sport
@@ -979,9 +1009,9 @@ def _sport(s: str) -> str | None:
         return "run"
     if STRENGTH.search(s) and not MOBILITY_ONLY.search(s):
         return "strength"
-    for rx, label in OTHER_SPORT:
-        if rx.search(s):
-            return label
+    other = OTHER_TABLE.first(s)
+    if other:
+        return other[1]
     if WATTS.search(s):
         return "cycling"
     return None
@@ -1019,37 +1049,62 @@ def _segments(t: _Text) -> list[tuple[int, int, str | None]]:
     return filled
 
 
-def _has_effort_words(s: str) -> bool:
+def _has_effort_words(t: _Text) -> bool:
     """Does a title part with no sport word read like a running workout?"""
-    t = _text(s)
-    j = _intensity(t)
-    return j.intensity is not None or bool(RUNISH.search(t.low)) or bool(RACE_WORD.search(t.low))
+    low = t.low
+    return (
+        any(
+            rx.search(low)
+            for rx in (HARD_TABLE.rx, EASY_TABLE.rx, PACE_TABLE.rx, RUNISH, RACE_WORD, STRIDES)
+        )
+        or _reps(t) is not None
+        or _scale(t, hard=True) is not None
+        or _scale(t, hard=False) is not None
+    )
 
 
 # --------------------------------------------------------------------------- built-ins
 
 
-@dataclass(frozen=True, slots=True)
 class _Fields:
-    summary: _Text
-    description: _Text
-    categories: tuple[str, ...]  # normalised, one per category
-    meta: _Text  # platform properties (X-WORKOUT-TYPE...), joined
+    """The event's texts, normalised; the description only when a rule asks for it."""
+
+    __slots__ = ("summary", "categories", "meta", "_raw_description", "_description", "_segs")
+
+    def __init__(
+        self, summary: _Text, description: str, categories: tuple[str, ...], meta: _Text
+    ) -> None:
+        self.summary = summary
+        self.categories = categories  # normalised, one per category
+        self.meta = meta  # platform properties (X-WORKOUT-TYPE...), joined
+        self._raw_description = description
+        self._description: _Text | None = None
+        self._segs: list[tuple[int, int, str | None]] | None = None
+
+    @property
+    def segments(self) -> list[tuple[int, int, str | None]]:
+        if self._segs is None:
+            self._segs = _segments(self.summary)
+        return self._segs
+
+    @property
+    def description(self) -> _Text:
+        if self._description is None:
+            self._description = _text(self._raw_description)
+        return self._description
 
 
-def _fields(event: Event) -> _Fields:
-    cats = tuple(
-        _SPACES.sub(" ", _text(c).low).strip(" -:/.,") for c in event.categories if c.strip()
-    )
+def _fields(summary: str, description: str, categories: tuple[str, ...], extra: _Extra) -> _Fields:
+    cats = tuple(_SPACES.sub(" ", _text(c).low).strip(" -:/.,") for c in categories if c.strip())
     meta = " + ".join(
         v
-        for k, v in sorted(event.extra.items())
+        for k, v in extra
         if k.upper().startswith("X-")
         and any(w in k.upper() for w in ("WORKOUT", "TRAINING", "SPORT", "ACTIVITY", "INTENS"))
         and "DURATION" not in k.upper()
         and not re.fullmatch(r"[\d.\s:]*", v)
     )
-    return _Fields(_text(event.summary), _text(event.description), cats, _text(meta))
+    return _Fields(_text(summary), description, cats, _text(meta))
 
 
 _CAT_SPORT = {
@@ -1123,7 +1178,7 @@ def _builtin(f: _Fields) -> Verdict:
     if period and not run_noun:
         return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
 
-    segs = _segments(s)
+    segs = f.segments
     run_parts = [(a, b) for a, b, sp in segs if sp == "run"]
     brick = BRICK.search(low)
     others = [(a, b, sp) for a, b, sp in segs if sp not in (None, "run")]
@@ -1136,9 +1191,9 @@ def _builtin(f: _Fields) -> Verdict:
     if not run_parts:
         # Rest words are blanked first: "Active recovery" is rest, not a recovery run.
         rest = REST.search(low)
-        masked = REST.sub(lambda m: " " * len(m.group()), s.raw.lower()) if rest else s.raw
+        masked = REST.sub(lambda m: " " * len(m.group()), low) if rest else low
         loose = [(a, b) for a, b, sp in segs if sp is None]
-        runny = [(a, b) for a, b in loose if _has_effort_words(masked[a:b])]
+        runny = [(a, b) for a, b in loose if _has_effort_words(_Text(s.raw[a:b], masked[a:b]))]
         if others and runny:
             run_parts = runny
         elif brick:
@@ -1293,11 +1348,11 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
 _TAG = re.compile(r"(?<![\w#])#(hard|easy|race|norun|strength)(?![\w])", re.IGNORECASE)
 
 
-def _tag(event: Event) -> Verdict | None:
+def _tag(summary: str, description: str, categories: tuple[str, ...]) -> Verdict | None:
     for where, texts in (
-        ("summary", (event.summary,)),
-        ("description", (event.description,)),
-        ("categories", event.categories),
+        ("summary", (summary,)),
+        ("description", (description,)),
+        ("categories", categories),
     ):
         for text in texts:
             m = _TAG.search(text)
@@ -1331,15 +1386,14 @@ def _compiled(rules: ClassifyRules) -> tuple[tuple[str, str, re.Pattern[str]], .
     return tuple(out)
 
 
-def _user(event: Event, f: _Fields, rules: ClassifyRules) -> Verdict | None:
+def _user(f: _Fields, description: str, cats: str, rules: ClassifyRules) -> Verdict | None:
     compiled = _compiled(rules)
     if not compiled:
         return None
-    cats = ", ".join(event.categories)
     for where, raw, low in (
-        ("summary", event.summary, _SPACES.sub(" ", f.summary.low)),
+        ("summary", f.summary.raw, _SPACES.sub(" ", f.summary.low)),
         ("categories", cats, cats.lower()),
-        ("description", event.description, _SPACES.sub(" ", f.description.low)),
+        ("description", description, _SPACES.sub(" ", f.description.low)),
     ):
         if not raw:
             continue
@@ -1368,17 +1422,35 @@ def classify(event: Event, rules: ClassifyRules | None = None) -> Verdict:
     `minutes` is the stated duration of the run (or strength session) when the event's
     text or platform data gives one.
     """
-    f = _fields(event)
-    verdict = _tag(event) or (_user(event, f, rules) if rules else None) or _builtin(f)
+    extra = tuple(sorted(event.extra.items()))
+    return _classify(event.summary, event.description, tuple(event.categories), extra, rules)
+
+
+# Plans repeat their titles (every "Easy run 45 min", every expanded recurrence): the
+# verdict is a pure function of the texts, so it is remembered for the most recent ones.
+@lru_cache(maxsize=4096)
+def _classify(
+    summary: str,
+    description: str,
+    categories: tuple[str, ...],
+    extra: _Extra,
+    rules: ClassifyRules | None,
+) -> Verdict:
+    f = _fields(summary, description, categories, extra)
+    verdict = (
+        _tag(summary, description, categories)
+        or (_user(f, description, ", ".join(categories), rules) if rules else None)
+        or _builtin(f)
+    )
     if not (verdict.is_run or verdict.strength):
         return verdict
     run_text = f.summary.raw
-    parts = _segments(f.summary)
     if verdict.is_run:
+        parts = f.segments
         run_bits = [f.summary.raw[a:b] for a, b, sp in parts if sp in ("run", None)]
         if run_bits:
             run_text = " ".join(run_bits)
-    minutes = _minutes(event, run_text)
+    minutes = _minutes(extra, description, run_text)
     if minutes is None:
         return verdict
     return Verdict(verdict.is_run, verdict.intensity, verdict.reason, verdict.strength, minutes)
