@@ -134,4 +134,16 @@ def doctor_lines(config: Config) -> list[str]:
         lines.append(f"google:    PROBLEM: the token has no refresh token: {gauth.REAUTH}")
     if info.get("expiry"):
         lines.append(f"  access token expires {info['expiry']} (refreshed automatically)")
+    if config.output_google is not None and config.state_path.exists():
+        from calsync.sinks.google import calendar_state_key
+        from calsync.state import StateStore
+
+        with StateStore(config.state_path).reader() as view:
+            cal_id = view.get(calendar_state_key(config.output_google.calendar))
+        name = config.output_google.calendar
+        lines.append(
+            f"google:    calendar {name!r}: {cal_id}"
+            if cal_id
+            else f"google:    calendar {name!r}: not made yet (the first sync makes it)"
+        )
     return lines

@@ -401,7 +401,9 @@ def test_a_long_runs_calendar_is_read_page_by_page(gworld: GoogleWorld) -> None:
 
 
 def test_doctor_shows_the_scopes_and_what_each_is_for(gworld: GoogleWorld) -> None:
+    first_sync(gworld)
     out = gworld.run("doctor")
+    assert f"calendar 'Strength training': {gworld.strength_id()}" in out.out
     assert "calendar.events.readonly: read the runs" in out.out
     assert "calendar.app.created: create the strength calendar" in out.out
     assert "(mode 0600)" in out.out
@@ -458,3 +460,29 @@ def test_requests_per_sync(gworld: GoogleWorld) -> None:
     assert (noop.requests, noop.writes) == (2, 0)
     # moved: runs (incremental), strength calendar (incremental), one batch of patches
     assert moved.requests == 3 and moved.writes >= 1
+
+
+def test_a_session_the_user_moved_out_of_the_window_is_not_put_back(gworld: GoogleWorld) -> None:
+    """A pinned event the snapshot cannot see: the insert's 409 finds it, and keeps it."""
+    sessions = first_sync(gworld)
+    key = sorted(sessions)[-1]
+    far = {"dateTime": "2027-03-01T18:00:00+01:00"}
+    moved = gworld.emu.user_patch(
+        gworld.strength_id(), sessions[key]["id"], {"start": far, "end": far}
+    )
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    assert gworld.sessions()[key]["etag"] == moved["etag"]
+    assert ("POST", 409) in [(m, s) for e in out.log for m, _, s in e.parts]
+    assert not [p for e in out.log for p in e.parts if p[0] in ("PUT", "PATCH")]
+
+
+def test_a_wrong_runs_calendar_id_is_named_in_the_error(gworld: GoogleWorld) -> None:
+    text = (gworld.dir / "config.toml").read_text()
+    (gworld.dir / "config.toml").write_text(
+        text.replace('calendar = "primary"', 'calendar = "nope"')
+    )
+    out = gworld.run("sync", now=NOW)
+    assert out.code == 1
+    assert "reading events of 'nope' failed: HTTP 404 notFound" in out.err
+    assert "check the calendar id" in out.err

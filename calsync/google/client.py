@@ -24,7 +24,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from calsync import retry
 from calsync.config import Config
-from calsync.errors import CalsyncError
+from calsync.errors import AuthError, CalsyncError
 from calsync.google import auth
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,20 @@ Make = Callable[[Any], HttpRequest]  # service -> request (made afresh for every
 class GoogleApiError(CalsyncError):
     """A Calendar API call failed for good (after retries, when it was retryable)."""
 
-    def __init__(self, what: str, status: int, reason: str, message: str) -> None:
+    def __init__(
+        self, what: str, status: int, reason: str, message: str, *, retried: bool = False
+    ) -> None:
         detail = f"HTTP {status}" if status else "network error"
         if reason:
             detail += f" {reason}"
-        super().__init__(f"Google Calendar: {what} failed: {detail}: {message or 'no detail'}")
+        hint = None
+        if retried:
+            hint = "Google kept failing after calsync's retries; the next sync tries again"
+        elif status == 404:
+            hint = "check the calendar id in the config ([[source]] calendar)"
+        super().__init__(
+            f"Google Calendar: {what} failed: {detail}: {message or 'no detail'}", hint=hint
+        )
         self.what, self.status, self.reason, self.detail = what, status, reason, message
 
 
@@ -55,9 +64,16 @@ def to_api_error(exc: BaseException, what: str) -> CalsyncError:
     if denied is not None:
         return denied
     failure = retry.http_failure(exc)
+    retried = retry.is_retryable(exc)
     if failure is not None:
-        return GoogleApiError(what, failure.status, failure.reason, failure.message)
-    return GoogleApiError(what, 0, type(exc).__name__, str(exc)[:300])
+        if failure.status == 403 and failure.reason == "insufficientPermissions":
+            return AuthError(
+                f"Google refused {what}: the authorisation lacks the scope for it: {auth.REAUTH}"
+            )
+        return GoogleApiError(
+            what, failure.status, failure.reason, failure.message, retried=retried
+        )
+    return GoogleApiError(what, 0, type(exc).__name__, str(exc)[:300], retried=retried)
 
 
 class CountingHttp(httplib2.Http):  # type: ignore[misc]
@@ -93,17 +109,19 @@ class GoogleClient:
         self._authed: AuthorizedHttp | None = None
         self._service: Any = None
         self._saved_token: str | None = None
+        self._count_base = 0  # requests made through earlier connections
         # The last free/busy answer: every busy source of one sync reads it (one query).
         self.freebusy_cache: dict[tuple[str, str, tuple[str, ...]], dict[str, Any]] = {}
 
     @property
     def requests(self) -> int:
-        return self._http.count if self._http is not None else 0
+        return self._count_base + (self._http.count if self._http is not None else 0)
 
     def _connect(self) -> Any:
         if self._service is None:
             creds = auth.load_credentials(self.config)
             self._saved_token = creds.token
+            self._count_base = self.requests
             self._http = CountingHttp(self.config.google.timeout_seconds)
             self._authed = AuthorizedHttp(creds, http=self._http)
             self._service = build(
@@ -131,9 +149,17 @@ class GoogleClient:
         try:
             return retry.call(lambda: make(service).execute(num_retries=0))
         except Exception as e:
-            raise to_api_error(e, what) from e
+            raise self._failed(e, what) from e
         finally:
             self._persist_token()
+
+    def _failed(self, exc: BaseException, what: str) -> CalsyncError:
+        err = to_api_error(exc, what)
+        if isinstance(err, AuthError):
+            # Read the token file again next time: the user may have run `auth google`
+            # while a daemon kept this client.
+            self._service = self._authed = None
+        return err
 
     def run(self, fn: Callable[[Any], T], what: str) -> T:
         """Several calls that must be retried together (`fn` gets the service and calls
@@ -142,7 +168,7 @@ class GoogleClient:
         try:
             return retry.call(lambda: fn(service))
         except Exception as e:
-            raise to_api_error(e, what) from e
+            raise self._failed(e, what) from e
         finally:
             self._persist_token()
 
@@ -196,7 +222,7 @@ class GoogleClient:
             for rid in pending:
                 results[rid] = to_api_error(last_error[rid], f"{what} ({rid})")
         except Exception as e:
-            raise to_api_error(e, what) from e
+            raise self._failed(e, what) from e
         finally:
             self._persist_token()
         return results

@@ -43,6 +43,11 @@ CALENDAR_MARK = "Strength sessions placed by calsync."
 PAGE_SIZE = 250
 
 
+def calendar_state_key(name: str) -> str:
+    """Where the state file keeps the id of the calendar calsync made under `name`."""
+    return f"google.sink.calendar:{name}"
+
+
 def event_body(s: Session, zone: str) -> dict[str, Any]:
     """What calsync writes for a session, marker and bookkeeping included."""
     return {
@@ -97,7 +102,7 @@ class GoogleSink:
         self.config = config
         self.calendar_name = config.output_google.calendar
         self.client: GoogleClient = client_for(config)
-        self._cal_key = f"google.sink.calendar:{self.calendar_name}"
+        self._cal_key = calendar_state_key(self.calendar_name)
         self._cal_id: str | None = None
         self._searched = False
         self._records: dict[str, dict[str, Any]] = {}
@@ -119,7 +124,7 @@ class GoogleSink:
                 return SinkSnapshot()
             self._read(tx)
         except GoogleApiError as e:
-            raise SinkError(f"google calendar {self.calendar_name!r}: {e.message}") from None
+            raise SinkError(e.message, hint=e.hint) from None
         return self._snapshot(window)
 
     def _snapshot(self, window: tuple[datetime, datetime]) -> SinkSnapshot:
@@ -319,7 +324,7 @@ class GoogleSink:
         try:
             self._apply(actions, snapshot, tx, now, report)
         except GoogleApiError as e:
-            raise SinkError(f"google calendar {self.calendar_name!r}: {e.message}") from None
+            raise SinkError(e.message, hint=e.hint) from None
         finally:
             report.requests = self.client.requests - self._count0
         return report
@@ -364,6 +369,8 @@ class GoogleSink:
         for op in ops:
             verb, key = op.id.split(" ", 1)
             res = results[op.id]
+            if isinstance(res, CalsyncError) and not isinstance(res, GoogleApiError):
+                raise res  # e.g. a missing scope: nothing else will go better
             try:
                 if verb == "create":
                     self._created(key, wanted[key], res, zone, now, tx, report)
@@ -464,10 +471,20 @@ class GoogleSink:
             # The id exists: our own earlier insert (a retry, or a run whose state was
             # lost), or an event of ours deleted before. Never a stranger's: ids are ours.
             ev = self._get(key)
-            if record(ev, self.config) is None:
+            r = record(ev, self.config)
+            if r is None:
                 raise SinkError(
                     f"event id {ev.get('id')} is taken by an event calsync did not write"
                 )
+            eid = str(ev["id"])
+            users = r["edited"] if r["status"] != "cancelled" else eid not in self._ours_deleted
+            if users and not self._holds(ev, s):
+                # Moved, edited or deleted by the user (outside what the snapshot saw):
+                # theirs, never overwritten.
+                self._records[eid] = r
+                log.info("session %s exists as the user left it; not overwritten", key)
+                report.unchanged.append(key)
+                return
             if not self._holds(ev, s):
                 ev = self._put(key, s, zone, ev.get("etag"))
             res = ev
