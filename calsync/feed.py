@@ -219,9 +219,11 @@ class FeedSource:
 
     def snapshot(self) -> _Snapshot:
         key = self._stat_key()
-        snap = self._snap
-        if key == self._key and self._clock() - snap.loaded_at < self._recheck:
-            return snap
+        # Read the key before the snapshot: _load sets the snapshot first, then the key.
+        if key == self._key:
+            snap = self._snap
+            if self._clock() - snap.loaded_at < self._recheck:
+                return snap
         with self._lock:
             # Another thread may have reloaded while we waited for the lock.
             if key == self._key and self._clock() - self._snap.loaded_at < self._recheck:

@@ -5,6 +5,7 @@ source (the sync itself is the real one).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import logging
@@ -402,6 +403,7 @@ def test_a_failing_source_backs_off_and_recovers(tmp_path: Path) -> None:
         cfg = write_config(tmp_path, source_url=src.url, interval="0.5s", max_backoff="2s")
         with daemon_proc(cfg) as proc:
             proc.wait_for(r"sync failed \(3 in a row\).*HTTP 500", timeout=20)
+            proc.wait_for(r"retry in [\d.]+s after 3 failure", timeout=5)
             retries = [float(m) for m in _all(proc, r"retry in ([\d.]+)s after")]
             # 1 s, then 2 s, then the cap (2 s), each ±10%.
             assert 0.9 <= retries[0] <= 1.1
@@ -448,3 +450,49 @@ def test_two_concurrent_syncs_never_write_at_once(tmp_path: Path) -> None:
     assert_state_intact(cfg)
     uids = [str(e["uid"]) for e in output_events(cfg)]
     assert uids and len(uids) == len(set(uids))
+
+
+def test_under_systemd_it_notifies_and_logs_with_priorities(tmp_path: Path) -> None:
+    """The real CLI with a notify socket, a watchdog and stderr that is "the journal"."""
+    cfg = write_config(tmp_path, interval="1h")
+    sock_path = tmp_path / "notify.sock"
+    r, w = os.pipe()
+    st = os.fstat(w)
+    env = child_env(
+        {
+            "NOTIFY_SOCKET": str(sock_path),
+            "WATCHDOG_USEC": "600000",  # 0.6 s: pings every 0.3 s
+            "JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}",
+        }
+    )
+    messages: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(sock_path))
+        server.settimeout(0.2)
+        p = subprocess.Popen(
+            calsync_args(cfg, "daemon"), env=env, stderr=w, stdout=subprocess.DEVNULL
+        )
+        os.close(w)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and messages.count("WATCHDOG=1") < 4:
+                with contextlib.suppress(TimeoutError):
+                    messages += server.recv(4096).decode().split("\n")
+            p.send_signal(signal.SIGTERM)
+            assert p.wait(15) == 0
+            while True:
+                try:
+                    messages += server.recv(4096).decode().split("\n")
+                except TimeoutError:
+                    break
+        finally:
+            if p.poll() is None:
+                p.kill()
+    with os.fdopen(r) as f:
+        log_lines = f.read().splitlines()
+    assert messages[0] == "READY=1"
+    assert messages.count("WATCHDOG=1") >= 4
+    assert any(m.startswith("STATUS=next sync in") for m in messages)
+    assert "STOPPING=1" in messages
+    assert log_lines and all(re.match(r"<[2-7]>calsync[.\w]*: ", line) for line in log_lines)
+    assert any(line.startswith("<6>calsync.daemon: sync ok") for line in log_lines)

@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import stat
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -415,7 +416,7 @@ def test_the_same_app_runs_under_gunicorn(tmp_path: Path) -> None:
     store = StateStore(load_config(cfg).state_path)
     put_feeds(store, STARTS)
     port = free_port()
-    gunicorn = Path(os.sys.executable).with_name("gunicorn")  # type: ignore[attr-defined]
+    gunicorn = Path(sys.executable).with_name("gunicorn")
     env = child_env({"CALSYNC_CONFIG": str(cfg)})
     args = [str(gunicorn), "-b", f"127.0.0.1:{port}", "-w", "1", "calsync.feed:make_app()"]
     with Proc(args, env=env) as proc:
