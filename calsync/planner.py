@@ -765,7 +765,9 @@ def _choose(f: _Facts, infos: list[_DayInfo]) -> list[_Cand]:
             start_val, start_pred = 0, None
             if k > 0 and g_val[k - 1] > 0:
                 start_val, start_pred = g_val[k - 1], g_arg[k - 1]
-            row[1] = start_val + c.node + _L_COVER
+            # "Some is better than none": a week's first session is worth more, unless the
+            # week already holds a fixed one.
+            row[1] = start_val + c.node + (_L_COVER if w.fixed == 0 else 0)
             prow[1] = start_pred
         for cc in range(2, cap + 1):
             for dd in week_days:

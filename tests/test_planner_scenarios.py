@@ -469,3 +469,19 @@ def test_now_in_another_zone_is_read_as_local_days() -> None:
     assert c.plan.days[0].day == MON
     assert c.blocked(0)[0].startswith("H7")
     assert c.placed() == ["Tue 18:00"]
+
+
+def test_some_is_better_than_none_across_a_week_boundary() -> None:
+    # Sat 5 Dec .. Wed 9 Dec. Easy days are closed (lift_on_easy_days = never). Week 1 can
+    # only hold Sunday 06:15 (Monday's run is hard: H1), which is too close to Monday
+    # evening (H4). Two sessions either way; one in each week beats two in week 2,
+    # though Monday is a hard day (soft preference 1 before 2).
+    runs = [
+        run(5, "08:00", 60, "easy"),
+        run(7, "07:00", 60, "hard"),
+        run(8, "07:00", 60, "easy"),
+    ]
+    c = Case(runs, now=at(5, "00:00"), days=5, rules=Rules(lift_on_easy_days="never"))
+    assert c.placed() == ["Sun 06:15", "Wed 18:00"]
+    assert [(w.placed, w.met) for w in c.plan.weeks] == [(1, False), (1, False)]
+    assert "Mon: H4" in c.plan.weeks[1].why_not
