@@ -486,3 +486,20 @@ def test_a_wrong_runs_calendar_id_is_named_in_the_error(gworld: GoogleWorld) -> 
     assert out.code == 1
     assert "reading events of 'nope' failed: HTTP 404 notFound" in out.err
     assert "check the calendar id" in out.err
+
+
+def test_a_sync_that_fails_after_making_the_calendar_does_not_make_another(
+    gworld: GoogleWorld,
+) -> None:
+    """The state rolls back with the failed sync; the calendar id must not be lost."""
+    seed(gworld)
+    gworld.emu.add_fault("status", count=1000, status=503, match=lambda m, p: "batch" in p)
+    assert gworld.sync(NOW).code == 1
+    gworld.emu.faults.clear()
+    # Even where Google will not list calendars for calsync's scopes:
+    gworld.emu.add_fault("status", count=1000, status=403, reason="insufficientPermissions",
+                         match=lambda m, p: p.endswith("/calendarList"))  # fmt: skip
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    assert len(gworld.emu.calendar_by_summary(STRENGTH)) == 1
+    assert gworld.sessions()

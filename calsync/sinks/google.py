@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from calsync import retry
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 OUTPUT = "google"
 CALENDAR_MARK = "Strength sessions placed by calsync."
 PAGE_SIZE = 250
+SIDECAR = "google-calendars.json"  # name -> id of the calendars calsync made
 
 
 def calendar_state_key(name: str) -> str:
@@ -114,12 +117,12 @@ class GoogleSink:
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
         self._count0 = self.client.requests
         try:
-            self._cal_id = tx.get(self._cal_key)
+            self._cal_id = tx.get(self._cal_key) or self._sidecar().get(self.calendar_name)
             if self._cal_id is None:
                 self._cal_id = self._find_calendar()
                 self._searched = True
-                if self._cal_id is not None:
-                    tx.set(self._cal_key, self._cal_id)
+            if self._cal_id is not None:
+                self._keep_calendar_id(tx, self._cal_id)
             if self._cal_id is None:
                 return SinkSnapshot()
             self._read(tx)
@@ -201,9 +204,44 @@ class GoogleSink:
         )
         tx.set(self._cache_name(), None)
         tx.set_sync_token(self._scope(), None)
-        tx.set(self._cal_key, None)
+        self._keep_calendar_id(tx, None)
         self._cal_id = None
         self._records = {}
+
+    def _sidecar_path(self) -> Path:
+        return self.config.state_dir / SIDECAR
+
+    def _sidecar(self) -> dict[str, str]:
+        try:
+            data = json.loads(self._sidecar_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+    def _keep_calendar_id(self, tx: StateTx, cal_id: str | None) -> None:
+        """In the state file, and at once in a small file beside it.
+
+        The state commits only when the whole sync does; the side file survives a sync
+        that fails after the calendar was made, so the next sync finds it even where
+        Google does not let calsync list calendars.
+        """
+        if tx.get(self._cal_key) != cal_id:
+            tx.set(self._cal_key, cal_id)
+        known = self._sidecar()
+        if known.get(self.calendar_name) == cal_id:
+            return
+        if cal_id is None:
+            known.pop(self.calendar_name, None)
+        else:
+            known[self.calendar_name] = cal_id
+        path = self._sidecar_path()
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("could not write %s: %s", path, e)
 
     def _save(self, tx: StateTx) -> None:
         tx.set(
@@ -274,7 +312,7 @@ class GoogleSink:
 
         cal_id: str = self.client.run(find_or_create, f"creating calendar {self.calendar_name!r}")
         log.info("google calendar %r is %s", self.calendar_name, cal_id)
-        tx.set(self._cal_key, cal_id)
+        self._keep_calendar_id(tx, cal_id)
         self._cal_id = cal_id
         self._records = {}
         self._ours_deleted = set()
