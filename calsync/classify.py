@@ -166,6 +166,16 @@ RUN_NOUN = _rx(
         r"\w+lauf",
         r"lafen",
         r"laf",
+        r"\w+läufe",
+        r"corsa",
+        r"carrera",
+        r"rodaje",
+        r"correr",
+        r"hardlopen",
+        r"duurloop",
+        r"hersteloop",
+        r"tempoloop",
+        r"mlr",
     ),
     _any(r"跑"),
 )
@@ -537,10 +547,14 @@ NOT_A_RACE = re.compile(
 )
 MULTISPORT_RACE = re.compile(_words(r"triathlon", r"duathlon", r"aquathlon", r"ironman", r"70\.3"))
 # "Dog Days 8K", "Annapolis 10 Mile Run": a name followed by a race distance ends the title.
+# Races come in standard distances; "13 mi" or "GA 10 mi" is a training run.
 RACE_DISTANCE_END = re.compile(
-    r"^(?P<name>.*?)\s*(?<![\w.])(?:\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles|miler)|"
-    r"half\s+marathon|marathon)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
+    r"^(?P<name>.*?)\s*(?<![\w.])(?:(?:5|8|10|12|15|20|21|21\.1|25|30|42|42\.2|50|56|100)\s*"
+    r"(?:k|km)|(?:5|10|13\.1|26\.2|50|100)\s*(?:mi|mile|miles)|\d+\s*miler|half\s+marathon|"
+    r"marathon)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
 )
+# "Hal Higdon: 3 mi run": a label before a colon names the plan, not the event.
+LABEL = re.compile(r"^[^:]{1,24}:\s+")
 # Words that are vocabulary, not a name (a title of only these is a training run).
 KNOWN = frozenset(
     """
@@ -577,6 +591,7 @@ STRIDES = re.compile(
     )
     + "|加速跑"
 )
+STRIDES_BEFORE = re.compile("(?:" + STRIDES.pattern + r")[\s:,]*$")
 
 PACE_RX = _rx(
     RACE_PACE.pattern,
@@ -588,6 +603,9 @@ PACE_RX = _rx(
         r"[tirm]" + SEP + r"pace",
         r"pace" + SEP + r"work",
         r"time" + SEP + r"trial",
+        r"tt",
+        r"(?<!easy )(?<!conversational )(?<!recovery )(?<!aerobic )(?<!comfortable )"
+        r"(?<!long run )pace" + SEP + r"runs?",
         r"marathon" + SEP + r"specific",
     ),
     r"(?<![\w])(?:last|final)[ ]+\d+(?:\.\d+)?[ ]*(?:mi|miles?|km|k|min|mins)?[ ]*(?:@|at)[ ]*"
@@ -665,7 +683,7 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
     (
         _rx(
             _words(
-                r"hills?",
+                r"hills?(?!" + SEP + r"strides)",
                 r"hill" + SEP + r"(?:repeats|session|workout|reps)",
                 r"uphill",
                 r"c[ôo]tes?",
@@ -732,6 +750,17 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"@\s*e",
                 r"cool" + SEP + r"down",
                 r"warm" + SEP + r"up",
+                r"r[ée]cup",
+                r"r[ée]cup[ée]ration",
+                r"suave",
+                r"lenta",
+                r"lento",
+                r"tranquilo",
+                r"rodaje",
+                r"rustig",
+                r"duurloop",
+                r"ga",
+                r"rec",
             ),
             _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd"),
         ),
@@ -742,6 +771,8 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
             _words(
                 r"long" + SEP + r"(?:z[12]|easy|slow)?" + SEP + r"run",
                 r"medium" + SEP + r"long",
+                r"mlr",
+                r"lr",
                 r"long" + SEP + r"(?:z[12]|easy|slow)",
                 r"sortie" + SEP + r"longue",
                 r"langer" + SEP + r"lauf",
@@ -771,7 +802,7 @@ ZONE = re.compile(
     r"(?:\s*[-/]\s*z?(?P<b>[1-5]))?(?![\w])"
 )
 IF_FACTOR = re.compile(r"(?<![\w])if\s*[:=]\s*(?P<v>[01]?\.\d+|1)(?![\w])")
-WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w])|(?<![\w])watts?(?![\w])")
+WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w/])|(?<![\w])watts?(?![\w])")
 # Words that point at a run in a title with no sport word ("Tempo 40 min", "5k").
 RUNISH = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s*(?:k|km|mi|miles?|公里)(?![\w])|公里|"
@@ -901,6 +932,8 @@ def _reps(t: _Text) -> re.Match[str] | None:
         after = low[m.end() : m.end() + 30]
         if STRIDES.search(after) or re.match(r"\s*(?:/|per)\s*(?:week|wk|side)", after):
             continue
+        if STRIDES_BEFORE.search(low[max(0, m.start() - 30) : m.start()]):
+            continue  # "Strides 8 x 20 s"
         if _negated(low, m.start()):
             continue
         return m
@@ -990,11 +1023,24 @@ def _intensity(t: _Text) -> _Judgement:
 
 _SPLIT = re.compile(
     r"\s*\+\s*|\s+&\s+|\s*;\s*|,\s+(?=then\b)|(?<![\w])(?:and|then|puis|dann|und|plus|"
-    r"followed\s+by|or|oder|ou)(?![\w])|/\s+|\s+/"
+    r"followed\s+by|or|oder|ou)(?![\w])"
 )
 
 
-SKI = re.compile(_words(r"ski", r"skiing", r"skis", r"langlauf"))
+# Activities whose names hold a running word but are not running.
+SKI = re.compile(
+    _words(
+        r"ski",
+        r"skiing",
+        r"skis",
+        r"langlauf",
+        r"aqua" + SEP + r"jog\w*",
+        r"aqua" + SEP + r"run\w*",
+        r"deep" + SEP + r"water",
+        r"pool" + SEP + r"run\w*",
+        r"water" + SEP + r"run\w*",
+    )
+)
 # Endurance sports whose workouts share running's words ("Openers / Free Spin").
 ENDURANCE = ("cycling", "swimming", "other sport")
 
@@ -1004,10 +1050,13 @@ def _sport(s: str) -> str | None:
     if WALK_RUN.search(s):
         return "run"
     if SKI.search(s):
-        return "other sport"  # cross-country skiing is not a cross-country run
+        return "other sport"  # cross-country skiing, aqua jogging: not running
     if RUN_NOUN.search(s) or COURSE.search(s):
         return "run"
     if STRENGTH.search(s) and not MOBILITY_ONLY.search(s):
+        reps = REPS.search(s) if "x" in s else None
+        if reps and reps["u"] in ("m", "k", "km", "mi", "mile", "miles"):
+            return "run"  # Hansons' "Strength 6 x 1 mi" is run, not lifted
         return "strength"
     other = OTHER_TABLE.first(s)
     if other:
@@ -1275,7 +1324,8 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     multi = MULTISPORT_RACE.search(full.low)
     if multi and not NOT_A_RACE.search(full.low):
         return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
-    named = RACE_DISTANCE_END.match(_SPACES.sub(" ", full.low).strip())
+    title = LABEL.sub("", _SPACES.sub(" ", full.low).strip(), count=1)
+    named = RACE_DISTANCE_END.match(title)
     # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
     if named and not NOT_A_RACE.search(full.low) and _intensity(full).intensity is None:
         name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
