@@ -49,6 +49,8 @@ Interpretations of RULES.md (where it is silent or ambiguous):
 - A skipped session (deleted by the user) lowers its week's target by one and its key is
   never reused.
 - Horizon: the local days `today .. today + horizon_days - 1`; today only after "now".
+- At most one session a day, even when `min_hours_between_sessions` is set below a day:
+  two strength sessions on one day help no runner.
 """
 
 from __future__ import annotations
@@ -771,6 +773,8 @@ def _choose(f: _Facts, infos: list[_DayInfo]) -> list[_Cand]:
             prow[1] = start_pred
         for cc in range(2, cap + 1):
             for dd in week_days:
+                if dd == c.day:
+                    continue  # one session a day at most, whatever H4's setting
                 ts_list = day_ts[dd]
                 k = bisect.bisect_right(ts_list, c.ts - gap)
                 if k == 0:

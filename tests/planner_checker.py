@@ -185,6 +185,11 @@ def check_plan(w: World, p: Plan) -> list[str]:
             continue
         if abs(a - b) < gap:
             out.append(f"{ka}/{kb}: H4 {abs(a - b)}")
+    # Planner policy: one session a day at most (the user's own aside).
+    ours_days = [w.day_of(s.start) for s in p.sessions if not (s.past or s.pinned)]
+    for d in sorted(set(ours_days)):
+        if ours_days.count(d) > 1:
+            out.append(f"{d}: two sessions on one day")
     # H5: per week, sessions + own strength events within the target (when we added any).
     per_week: dict[date, list[tuple[str, bool]]] = {}
     for s in p.sessions:

@@ -485,3 +485,23 @@ def test_some_is_better_than_none_across_a_week_boundary() -> None:
     assert c.placed() == ["Sun 06:15", "Wed 18:00"]
     assert [(w.placed, w.met) for w in c.plan.weeks] == [(1, False), (1, False)]
     assert "Mon: H4" in c.plan.weeks[1].why_not
+
+
+def test_one_session_a_day_even_when_h4_allows_more() -> None:
+    rules = Rules(
+        min_hours_between_sessions=0,
+        sessions_per_week=7,
+        lift_on_easy_days="always",
+        lift_on_rest_days="always",
+    )
+    c = Case(typical_week(), rules=rules)
+    # Thu is closed by H2 (tempo at 18:00); every other day has one session, Mon and Wed
+    # ending 24 h before the next hard run (H1).
+    assert c.placed() == [
+        "Mon 06:15",
+        "Tue 17:15",
+        "Wed 17:15",
+        "Fri 18:00",
+        "Sat 18:00",
+        "Sun 18:00",
+    ]
