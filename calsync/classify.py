@@ -343,7 +343,12 @@ STRENGTH = _rx(
         r"hip" + SEP + r"thrusts?",
         r"core",
         r"gainage",
-        r"circuit",
+        r"circuit" + SEP + r"training",
+        r"circuits",
+        r"legs?" + SEP + r"day",
+        r"(?:upper|lower|full)" + SEP + r"body",
+        r"body" + SEP + r"pump",
+        r"bodypump",
     ),
     _any(r"力量", r"健身", r"撸铁"),
 )
@@ -441,7 +446,6 @@ ADMIN = _rx(
         r"vitamin\w*",
         r"plan",
         r"guardrail",
-        r"nutrition",
         r"entry",
         r"entries",
         r"cycle\s*:",
@@ -455,6 +459,14 @@ ADMIN = _rx(
         r"training" + SEP + r"week",
     ),
 )
+NO_RUN = re.compile(
+    _words(
+        r"no" + SEP + r"run(?:s|ning)?",
+        r"skip" + SEP + r"(?:the" + SEP + r")?run",
+        r"kein" + SEP + r"lauf",
+        r"pas" + SEP + r"de" + SEP + r"course",
+    )
+)
 # Period labels: not a workout, unless a run noun says otherwise ("Race week shakeout run").
 PERIOD = _words(
     r"week",
@@ -465,6 +477,7 @@ PERIOD = _words(
     r"business",
     r"prep",
     r"taper(?!\s*run)",
+    r"nutrition",
 )
 PERIOD_RX = re.compile(PERIOD)
 
@@ -501,13 +514,14 @@ RACE_WORD = _rx(
         r"goal" + SEP + r"race",
         r"tune" + SEP + r"up" + SEP + r"race",
         r"fun" + SEP + r"run",
+        r"(?:track|xc|cross" + SEP + r"country)" + SEP + r"meet",
     ),
     _any(r"比赛", r"马拉松", r"半马", r"全马"),
 )
 # "Marathon pace", "race effort", "HM pace": race-pace work, not a race.
 RACE_PACE = re.compile(
     r"(?<![\w])(?:race|marathon|half" + SEP + r"marathon|half|hm|hmp|mp|m|goal|"
-    r"\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles))"
+    r"\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles))(?:[ -]+goal)?"
     + SEP
     + r"(?:pace|effort|specific|simulation|sim|allure)(?![\w])"
     r"|(?<![\w])allure\s+(?:\d+\s*k|10|5|semi|marathon|sp[ée]cifique)(?![\w])"
@@ -628,6 +642,7 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"repetitions",
                 r"wiederholungen",
                 r"yasso\w*",
+                r"(?:200|300|400|500|600|800|1000|1200|1600)s",
                 r"ladders?",
                 r"pyramids?",
                 r"cruise" + SEP + r"intervals?",
@@ -1222,6 +1237,9 @@ def _builtin(f: _Fields) -> Verdict:
         if sport not in (None, "run", "strength"):
             return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
         return _not_run(f"'{_quote(s, admin)}' is not a workout")
+    no_run = NO_RUN.search(low)
+    if no_run:
+        return _not_run(f"'{_quote(s, no_run)}': not running")
     run_noun = RUN_NOUN.search(low) or COURSE.search(low) or WALK_RUN.search(low)
     period = PERIOD_RX.search(low)
     if period and not run_noun:
