@@ -86,8 +86,7 @@ def test_auth_google_no_browser_prints_the_url_and_the_ssh_forward(gworld: Googl
     cmd = [sys.executable, "-m", "calsync", "--config", str(gworld.dir / "config.toml")]
     cmd += ["auth", "google", "--client-secrets", str(_secrets(gworld)), "--no-browser"]
     cmd += ["--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env)  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
         seen: list[str] = []

@@ -45,8 +45,9 @@ def test_ids_of_strangers_have_no_key() -> None:
 
 
 def test_429_storm_with_retry_after_is_waited_out(gworld: GoogleWorld) -> None:
-    gworld.emu.add_fault("status", count=3, status=429, reason="rateLimitExceeded",
-                         retry_after=2, match=_is_list)  # fmt: skip
+    gworld.emu.add_fault(
+        "status", count=3, status=429, reason="rateLimitExceeded", retry_after=2, match=_is_list
+    )
     client = _client(gworld)
     mark = gworld.emu.mark()
     t0 = time.monotonic()
@@ -112,8 +113,9 @@ def test_dropped_connections_and_timeouts_are_retried(gworld: GoogleWorld) -> No
 
 def test_batch_retries_only_the_failed_parts(gworld: GoogleWorld) -> None:
     cal = gworld.emu.add_calendar("c@group.calendar.google.com", "Mine", app_created=True)
-    gworld.emu.add_fault("status", scope="part", count=2, status=429, retry_after=1,
-                         match=lambda m, p: m == "POST")  # fmt: skip
+    gworld.emu.add_fault(
+        "status", scope="part", count=2, status=429, retry_after=1, match=lambda m, p: m == "POST"
+    )
     body = {
         "start": {"dateTime": "2026-11-24T18:00:00+01:00"},
         "end": {"dateTime": "2026-11-24T19:00:00+01:00"},

@@ -54,8 +54,10 @@ def _world(emu: CalendarEmulator) -> GoogleWorld:
 
 
 def _shape(world: GoogleWorld) -> dict[str, tuple[str, str, str]]:
-    return {k: (e["start"]["dateTime"], e["end"]["dateTime"], e["summary"])
-            for k, e in world.sessions().items()}  # fmt: skip
+    return {
+        k: (e["start"]["dateTime"], e["end"]["dateTime"], e["summary"])
+        for k, e in world.sessions().items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +81,14 @@ def test_any_faults_then_a_clean_sync_equal_one_clean_sync(
     with CalendarEmulator() as emu:
         world = _world(emu)
         for f in faults:
-            emu.add_fault(f["kind"], status=f["status"], count=f["count"], scope=f["scope"],
-                          match=TARGETS[f["target"]], retry_after=1 if f["status"] == 429
-                          else None)  # fmt: skip
+            emu.add_fault(
+                f["kind"],
+                status=f["status"],
+                count=f["count"],
+                scope=f["scope"],
+                match=TARGETS[f["target"]],
+                retry_after=1 if f["status"] == 429 else None,
+            )
         hit = world.sync(NOW)
         assert hit.code in (0, 1), hit.err
         if hit.code == 1:

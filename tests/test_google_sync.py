@@ -237,16 +237,21 @@ def test_an_edit_racing_the_sync_is_kept(gworld: GoogleWorld) -> None:
     assert 412 in [s for e in out.log for _, _, s in e.parts]
     kept = {e["id"]: e for e in gworld.emu.events(cal)}[raced["id"]]
     assert kept["summary"] == "Moved by me" and kept["etag"] == raced["etag"]
+    # The next sync plans around the user's version (a pin) and leaves it alone.
+    again = gworld.sync(NOW)
+    assert again.code == 0, again.err
+    assert {e["id"]: e for e in gworld.emu.events(cal)}[raced["id"]]["etag"] == raced["etag"]
+    assert gworld.sync(NOW).writes == 0
 
 
 # ---------------------------------------------------------------- faults
 
 
 def test_a_429_storm_ends_in_the_right_calendar_without_duplicates(gworld: GoogleWorld) -> None:
-    gworld.emu.add_fault("status", count=4, status=429, reason="rateLimitExceeded",
-                         retry_after=1)  # fmt: skip
-    gworld.emu.add_fault("status", scope="part", count=5, status=429,
-                         reason="userRateLimitExceeded", retry_after=2)  # fmt: skip
+    gworld.emu.add_fault("status", count=4, status=429, reason="rateLimitExceeded", retry_after=1)
+    gworld.emu.add_fault(
+        "status", scope="part", count=5, status=429, reason="userRateLimitExceeded", retry_after=2
+    )
     sessions = first_sync(gworld)
     out = gworld.sync(NOW)
     assert out.writes == 0
@@ -415,8 +420,9 @@ def test_a_weekly_recurring_run_is_read_as_its_instances(gworld: GoogleWorld) ->
         "2026-11-17T18:00:00+01:00",
         recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"],
     )
-    gworld.add_run("Easy run 8 km", "2026-11-21T09:00:00+01:00", 50,
-                   recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"])  # fmt: skip
+    gworld.add_run(
+        "Easy run 8 km", "2026-11-21T09:00:00+01:00", 50, recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"]
+    )
     out = gworld.sync(NOW)
     assert out.code == 0, out.err
     sessions = gworld.sessions()
@@ -497,8 +503,13 @@ def test_a_sync_that_fails_after_making_the_calendar_does_not_make_another(
     assert gworld.sync(NOW).code == 1
     gworld.emu.faults.clear()
     # Even where Google will not list calendars for calsync's scopes:
-    gworld.emu.add_fault("status", count=1000, status=403, reason="insufficientPermissions",
-                         match=lambda m, p: p.endswith("/calendarList"))  # fmt: skip
+    gworld.emu.add_fault(
+        "status",
+        count=1000,
+        status=403,
+        reason="insufficientPermissions",
+        match=lambda m, p: p.endswith("/calendarList"),
+    )
     out = gworld.sync(NOW)
     assert out.code == 0, out.err
     assert len(gworld.emu.calendar_by_summary(STRENGTH)) == 1

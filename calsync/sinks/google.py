@@ -111,6 +111,10 @@ class GoogleSink:
         self._records: dict[str, dict[str, Any]] = {}
         self._ours_deleted: set[str] = set()
         self._count0 = 0
+        # Set by apply() when a write found the user had changed the event since the
+        # snapshot (412): what was written stands, but a new plan would place around it.
+        # The sync may snapshot and plan again; otherwise the next sync does.
+        self.replan_needed = False
 
     # ------------------------------------------------------------------ reading
 
@@ -565,6 +569,7 @@ class GoogleSink:
                 # The user moved, edited or deleted it since we read it: theirs now.
                 self._records[str(ev["id"])] = r
                 log.warning("session %s was changed in Google during the sync; kept as is", key)
+                self.replan_needed = True
                 report.unchanged.append(key)
                 return
             else:
@@ -582,6 +587,7 @@ class GoogleSink:
             if r is not None and r["edited"]:
                 self._records[eid] = r
                 log.warning("session %s was edited in Google during the sync; kept", key)
+                self.replan_needed = True
                 report.unchanged.append(key)
                 return
             try:

@@ -160,8 +160,9 @@ class GoogleSource:
             try:
                 start, end, all_day = gev.times(ev, zone)
             except (KeyError, ValueError) as e:
-                log.warning("%s: skipping event %s with unreadable times (%s)", self.label,
-                            ev.get("id"), e)  # fmt: skip
+                log.warning(
+                    "%s: skipping event %s with unreadable times (%s)", self.label, ev.get("id"), e
+                )
                 continue
             if not (end > window[0] and start < window[1]):
                 continue

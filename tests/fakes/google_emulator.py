@@ -45,8 +45,12 @@ from dateutil import rrule
 
 SCOPE = "https://www.googleapis.com/auth/"
 FULL = SCOPE + "calendar"
-READ_SCOPES = {FULL, SCOPE + "calendar.readonly", SCOPE + "calendar.events",
-               SCOPE + "calendar.events.readonly"}  # fmt: skip
+READ_SCOPES = {
+    FULL,
+    SCOPE + "calendar.readonly",
+    SCOPE + "calendar.events",
+    SCOPE + "calendar.events.readonly",
+}
 FREEBUSY_SCOPES = READ_SCOPES | {SCOPE + "calendar.freebusy"}
 APP_CREATED = SCOPE + "calendar.app.created"
 BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -705,8 +709,10 @@ class CalendarEmulator:
             if grant == "refresh_token":
                 refresh = form.get("refresh_token", "")
                 if refresh not in self.refresh_tokens or refresh in self.revoked:
-                    err = {"error": "invalid_grant", "error_description": "Token has been"
-                           " expired or revoked."}  # fmt: skip
+                    err = {
+                        "error": "invalid_grant",
+                        "error_description": "Token has been expired or revoked.",
+                    }
                     return 400, headers, json.dumps(err).encode()
                 scopes = self.refresh_tokens[refresh]
             elif grant == "authorization_code":

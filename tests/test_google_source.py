@@ -1,0 +1,117 @@
+"""GoogleSource against the emulator: mapping to Event, incremental reads, free/busy."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calsync.config import SourceSettings, load_config
+from calsync.errors import SourceError
+from calsync.model import Role
+from calsync.sources.google import GoogleSource
+from calsync.state import StateStore
+from tests.fakes.google_fixtures import ZONE, GoogleWorld
+
+BERLIN = ZoneInfo(ZONE)
+WINDOW = (datetime(2026, 11, 16, tzinfo=BERLIN), datetime(2027, 1, 10, tzinfo=BERLIN))
+
+
+def _source(world: GoogleWorld, calendar: str = "primary", role: Role = Role.RUNS) -> GoogleSource:
+    config = load_config(world.dir / "config.toml")
+    return GoogleSource(SourceSettings(type="google", calendar=calendar, role=role), config)
+
+
+def test_events_map_to_calsync_events(gworld: GoogleWorld) -> None:
+    emu = gworld.emu
+    emu.user_insert(
+        "primary",
+        {
+            "summary": "Long run 20 km",
+            "start": {"date": "2026-11-29"},
+            "end": {"date": "2026-11-30"},
+        },
+    )
+    gworld.add_run("Massage", "2026-11-25T12:00:00+01:00", transparency="transparent")
+    gworld.add_run(
+        "Team run",
+        "2026-11-26T19:00:00+01:00",
+        attendees=[{"email": "me@x", "self": True, "responseStatus": "declined"}],
+    )
+    gworld.add_run(
+        "Strength A",
+        "2026-11-27T18:00:00+01:00",
+        extendedProperties={"private": {"calsync": "1", "calsyncKey": "2026-11-23/2"}},
+    )
+    events = {e.summary: e for e in _source(gworld).read(WINDOW)}
+    long_run = events["Long run 20 km"]
+    assert long_run.all_day and long_run.start == datetime(2026, 11, 29, tzinfo=BERLIN)
+    assert long_run.end - long_run.start == timedelta(days=1)
+    assert events["Massage"].busy is False
+    assert "Team run" not in events  # declined
+    assert events["Strength A"].calsync_key == "2026-11-23/2"
+    assert all(e.source == "google:primary" for e in events.values())
+
+
+def test_incremental_reads_follow_changes_with_one_request(gworld: GoogleWorld) -> None:
+    store = StateStore(gworld.dir / "state" / "state.sqlite3")
+    src = _source(gworld)
+    keep = gworld.add_run("Intervals 6x800m", "2026-11-24T18:00:00+01:00")
+    gone = gworld.add_run("Tempo run", "2026-11-26T18:00:00+01:00")
+    with store.writer() as tx:
+        assert len(src.read(WINDOW, tx)) == 2
+    first = gworld.emu.log[-1]
+    assert "timeMin" in first.query and "syncToken" not in first.query
+    gworld.emu.user_delete("primary", gone)
+    gworld.emu.user_patch("primary", keep, {"summary": "Intervals 8x400m"})
+    gworld.add_run("Easy run", "2026-11-25T07:00:00+01:00")
+    mark = gworld.emu.mark()
+    with store.writer() as tx:
+        got = sorted(e.summary for e in src.read(WINDOW, tx))
+    assert got == ["Easy run", "Intervals 8x400m"]
+    log = gworld.emu.since(mark)
+    assert len(log) == 1 and "syncToken" in log[0].query
+    # A window beyond what the full read covered starts over with a full read.
+    later = (WINDOW[0] + timedelta(days=70), WINDOW[1] + timedelta(days=70))
+    mark = gworld.emu.mark()
+    with store.writer() as tx:
+        src.read(later, tx)
+    assert "timeMin" in gworld.emu.since(mark)[0].query
+
+
+def test_busy_calendars_share_one_freebusy_query(gworld: GoogleWorld) -> None:
+    gworld.emu.add_calendar("family@example.com", "Family")
+    gworld.write_config(busy=True)
+    config = load_config(gworld.dir / "config.toml")
+    extra = SourceSettings(type="google", calendar="family@example.com", role=Role.BUSY)
+    config = dataclasses.replace(config, sources=(*config.sources, extra))
+    gworld.emu.user_insert(
+        "work@example.com",
+        {
+            "summary": "Standup",
+            "start": {"dateTime": "2026-11-24T09:00:00+01:00"},
+            "end": {"dateTime": "2026-11-24T09:30:00+01:00"},
+        },
+    )
+    gworld.emu.user_insert(
+        "family@example.com",
+        {
+            "summary": "School run",
+            "start": {"dateTime": "2026-11-25T08:00:00+01:00"},
+            "end": {"dateTime": "2026-11-25T08:30:00+01:00"},
+            "transparency": "transparent",
+        },
+    )
+    sources = [GoogleSource(s, config) for s in config.sources if s.role is Role.BUSY]
+    mark = gworld.emu.mark()
+    work, family = (s.read(WINDOW) for s in sources)
+    assert [e.path for e in gworld.emu.since(mark)] == ["/calendar/v3/freeBusy"]
+    assert [(e.summary, e.start.astimezone(BERLIN).hour) for e in work] == [("busy", 9)]
+    assert family == []  # free (transparent) time is not busy
+
+
+def test_an_unknown_busy_calendar_is_named(gworld: GoogleWorld) -> None:
+    with pytest.raises(SourceError, match="'nobody@example.com'"):
+        _source(gworld, "nobody@example.com", Role.BUSY).read(WINDOW)
