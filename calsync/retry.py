@@ -21,6 +21,7 @@ import http.client
 import json
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -199,9 +200,12 @@ def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     )
 
 
-def retrying(policy: Policy = DEFAULT) -> tenacity.Retrying:
+def retrying(
+    policy: Policy = DEFAULT, sleep: Callable[[float], None] = time.sleep
+) -> tenacity.Retrying:
     """The tenacity loop; re-raises the last error once the policy gives up."""
     return tenacity.Retrying(
+        sleep=sleep,
         retry=tenacity.retry_if_exception(is_retryable),
         wait=_Wait(policy),
         stop=(
