@@ -179,9 +179,9 @@ RUN_NOUN = _rx(
     ),
     _any(r"跑"),
 )
-# French "course" is a run only in a French-looking or bare title ("Course", "Course —
-# tempo"), not in "first aid course".
-COURSE = re.compile(r"^\s*course(?![\w])|(?<![\w])course(?=\s*[-:]|\s*$)")
+# French "course" is a run when it opens a title or part ("Course", "Course — tempo"),
+# not in "golf course" or "first aid course".
+COURSE = re.compile(r"^\s*course(?![\w])")
 
 # Walk-run is an easy run, whatever its repeats look like.
 WALK_RUN = re.compile(
@@ -457,6 +457,9 @@ ADMIN = _rx(
         r"webinar",
         r"lecture",
         r"training" + SEP + r"week",
+        r"(?:movie|netflix|tv|film|dance|gaming|binge|study|coding)" + SEP + r"marathon",
+        r"race" + SEP + r"conditions?",
+        r"home" + SEP + r"runs?",
     ),
 )
 NO_RUN = re.compile(
@@ -494,8 +497,6 @@ RACE_WORD = _rx(
         r"halbmarathon",
         r"semi" + SEP + r"marathon",
         r"marathon",
-        r"half",
-        r"semi",
         r"parkrun",
         r"ultra" + SEP + r"marathon",
         r"ultramarathon",
@@ -504,11 +505,8 @@ RACE_WORD = _rx(
         r"duathlon",
         r"aquathlon",
         r"turkey" + SEP + r"trot",
-        r"\w+" + SEP + r"trot",
-        r"competition",
-        r"comp[ée]tition",
+        r"\w+[ -]+trot",
         r"wettkampf",
-        r"festival",
         r"relay",
         r"[abc]" + SEP + r"race",
         r"goal" + SEP + r"race",
@@ -565,7 +563,7 @@ MULTISPORT_RACE = re.compile(_words(r"triathlon", r"duathlon", r"aquathlon", r"i
 RACE_DISTANCE_END = re.compile(
     r"^(?P<name>.*?)\s*(?<![\w.])(?:(?:5|8|10|12|15|20|21|21\.1|25|30|42|42\.2|50|56|100)\s*"
     r"(?:k|km)|(?:5|10|13\.1|26\.2|50|100)\s*(?:mi|mile|miles)|\d+\s*miler|half\s+marathon|"
-    r"marathon)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
+    r"marathon|half)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
 )
 # "Hal Higdon: 3 mi run": a label before a colon names the plan, not the event.
 LABEL = re.compile(r"^[^:]{1,24}:\s+")
@@ -581,7 +579,7 @@ KNOWN = frozenset(
     today tomorrow am pm week day w1 w2 w3 w4 run- fast slow progressive progression
     workout session practice training plan goal cutback taper peak build
     group club solo social total approx about max min hr km mi miles mile k
-    z1 z2 z3 z4 z5 zone rpe pace effort strides with last first
+    z1 z2 z3 z4 z5 zone rpe pace effort strides with last first second other back front
     """.split()  # noqa: SIM905 -- a word list reads better as text
 )
 
@@ -1113,18 +1111,40 @@ def _segments(t: _Text) -> list[tuple[int, int, str | None]]:
     return filled
 
 
+GENERIC = re.compile(
+    r"easy|easier|hard|light|steady|moderate|base|recovery|recover|endurance|quality|"
+    r"relaxed|gentle|aerobic|key[ -]*session|cool[ -]*down|warm[ -]*up|ga|rec|lr|long"
+)
+
+
 def _has_effort_words(t: _Text) -> bool:
-    """Does a title part with no sport word read like a running workout?"""
+    """Does a title part with no sport word read like a running workout?
+
+    Running words ("tempo", "6 x 800m", "Z2", "5k") are enough. Everyday words that
+    plans also use ("easy", "hard", "recovery", "quality") count only with a number
+    ("Easy 45 min", "Hard 5 mi") or alone ("Recovery"): "Hard conversation with boss" and
+    "Disaster recovery drill" are not runs.
+    """
     low = t.low
-    return (
-        any(
-            rx.search(low)
-            for rx in (HARD_TABLE.rx, EASY_TABLE.rx, PACE_TABLE.rx, RUNISH, RACE_WORD, STRIDES)
-        )
+    if (
+        any(rx.search(low) for rx in (PACE_TABLE.rx, RUNISH, RACE_WORD, STRIDES))
+        or _named_race(low)
         or _reps(t) is not None
         or _scale(t, hard=True) is not None
         or _scale(t, hard=False) is not None
-    )
+    ):
+        return True
+    words = [
+        m.group()
+        for table in (HARD_TABLE, EASY_TABLE)
+        for m in table.rx.finditer(low)
+        if not _negated(low, m.start())
+    ]
+    if not words:
+        return False
+    if not all(GENERIC.fullmatch(w.strip()) for w in words):
+        return True
+    return bool(_DIGIT.search(low)) or len(low.split()) <= 2
 
 
 # --------------------------------------------------------------------------- built-ins
@@ -1327,6 +1347,17 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     return _not_run("empty title: no run words")
 
 
+def _named_race(low: str) -> bool:
+    """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
+    title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
+    named = RACE_DISTANCE_END.match(title)
+    if named is None or NOT_A_RACE.search(low):
+        return False
+    name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
+    unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
+    return bool(unknown) and name[-1] not in KNOWN and not RUN_NOUN.search(named["name"])
+
+
 def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     """A race, from the run's own words or the event's category; None if not a race."""
     low = run_text.low
@@ -1342,19 +1373,10 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     multi = MULTISPORT_RACE.search(full.low)
     if multi and not NOT_A_RACE.search(full.low):
         return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
-    title = LABEL.sub("", _SPACES.sub(" ", full.low).strip(), count=1)
-    named = RACE_DISTANCE_END.match(title)
     # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
-    if named and not NOT_A_RACE.search(full.low) and _intensity(full).intensity is None:
-        name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
-        unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
-        if (
-            unknown
-            and not any(t in KNOWN for t in name[-1:])
-            and not RUN_NOUN.search(named["name"])
-        ):
-            q = full.quote(0, len(full.low))
-            return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
+    if _named_race(full.low) and _intensity(full).intensity is None:
+        q = full.quote(0, len(full.low))
+        return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
     race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
     if race_cat and not (pace or NOT_A_RACE.search(low)):
         return Verdict(True, Intensity.RACE, "category 'RACE'")
