@@ -95,15 +95,22 @@ _EMPTY = _Text("", "")
 def _text(s: str) -> _Text:
     if not s:
         return _EMPTY
-    raw = unicodedata.normalize("NFKC", s).translate(_QUOTES)
+    if s.isascii():  # the common case: nothing to fold but case, "_" and "`"
+        raw = s.replace("_", " ").replace("`", "'") if ("_" in s or "`" in s) else s
+    else:
+        raw = unicodedata.normalize("NFKC", s).translate(_QUOTES)
     low = raw.lower()
     if len(low) != len(raw):  # a few characters lower-case to two; keep positions aligned
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in raw)
     low = _NON_WORD.sub(" ", low)
     # Newlines stay: they end a clause, and no pattern reads across them.
     low = low.replace("\t", " ").replace("\r", "\n")
-    low = _PUNCT_TOKEN.sub(lambda m: " " * len(m.group()), low)
+    low = _PUNCT_TOKEN.sub(_blank, low)
     return _Text(raw, low)
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * (m.end() - m.start())
 
 
 # --------------------------------------------------------------------------- lexicon
@@ -827,6 +834,28 @@ BRICK = re.compile(_words(r"brick", r"bricks", r"koppel\w*", r"enchaînement"))
 
 RAXDNE = re.compile(r"^\s*(?P<s>[rbfs])(?P<k>[bric])\s+\d{1,2}:\d{2}(?::\d{2})?\s*$")
 
+
+# Cheap necessary conditions in front of regexes that are tried on every title and
+# rarely match (the classifier runs over every event of every calendar).
+def _walk_run(s: str) -> re.Match[str] | None:
+    return WALK_RUN.search(s) if ("walk" in s or "跑走" in s) else None
+
+
+def _not_running(s: str) -> re.Match[str] | None:
+    hint = "ski" in s or "lauf" in s or "aqua" in s or "water" in s or "pool" in s
+    return SKI.search(s) if hint else None
+
+
+def _no_run(s: str) -> re.Match[str] | None:
+    hint = "no" in s or "skip" in s or "kein" in s or "pas" in s
+    return NO_RUN.search(s) if hint else None
+
+
+def _brick(s: str) -> re.Match[str] | None:
+    hint = "brick" in s or "koppel" in s or "enchaîn" in s
+    return BRICK.search(s) if hint else None
+
+
 # --------------------------------------------------------------------------- durations
 
 _HMS = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2}):(\d{2})(?![\d:/])")
@@ -847,11 +876,12 @@ _DIGIT = re.compile(r"\d")
 _REP_BEFORE = re.compile(r"x\s*\(?\s*$")
 
 
-def _minutes_in(s: str) -> int | None:
-    """The first duration stated in `s` (a range gives its upper end)."""
-    if not _DIGIT.search(s):
+def _minutes_in(text: str, *, normalised: bool = False) -> int | None:
+    """The first duration stated in `text` (a range gives its upper end)."""
+    if not _DIGIT.search(text):
         return None
-    s = _text(s).low  # emoji and punctuation noise must not hide "30 min"
+    # Emoji and punctuation noise must not hide "30 min".
+    s = text if normalised else _text(text).low
     found: list[tuple[int, float]] = []
     for m in _HMS.finditer(s):
         found.append((m.start(), int(m[1]) * 60 + int(m[2]) + int(m[3]) / 60))
@@ -875,7 +905,7 @@ def _minutes_in(s: str) -> int | None:
     return None
 
 
-def _minutes(extra: _Extra, description: str, run_text: str) -> int | None:
+def _minutes(extra: _Extra, description: str, run_low: str) -> int | None:
     for k, v in extra:
         if "DURATION" in k.upper():
             try:
@@ -887,7 +917,7 @@ def _minutes(extra: _Extra, description: str, run_text: str) -> int | None:
                 continue
             if 60 <= secs <= 24 * 3600:
                 return round(secs / 60)
-    got = _minutes_in(run_text)
+    got = _minutes_in(run_low, normalised=True)
     if got is None:
         m = _DURATION_LABEL.search(description)
         if m:
@@ -1001,7 +1031,7 @@ def _intensity(t: _Text) -> _Judgement:
     low = t.low
     if not low.strip():
         return _NONE
-    m = WALK_RUN.search(low)
+    m = _walk_run(low)
     if m:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, m), "is a walk-run: easy"))
     # Structure: repeats, race-pace segments, effort and zone numbers.
@@ -1060,9 +1090,9 @@ ENDURANCE = ("cycling", "swimming", "other sport")
 
 def _sport(s: str) -> str | None:
     """'run', another activity's label, or None when the words name no sport."""
-    if WALK_RUN.search(s):
+    if _walk_run(s):
         return "run"
-    if SKI.search(s):
+    if _not_running(s):
         return "other sport"  # cross-country skiing, aqua jogging: not running
     if RUN_NOUN.search(s) or COURSE.search(s):
         return "run"
@@ -1084,7 +1114,7 @@ def _segments(t: _Text) -> list[tuple[int, int, str | None]]:
     out: list[tuple[int, int, str | None]] = []
     pos = 0
     low = t.low
-    if WALK_RUN.search(low):  # "walk/run" must not be cut in two
+    if _walk_run(low):  # "walk/run" must not be cut in two
         return [(0, len(low), "run")]
     for m in _SPLIT.finditer(low):
         if m.start() > pos:
@@ -1257,17 +1287,16 @@ def _builtin(f: _Fields) -> Verdict:
         if sport not in (None, "run", "strength"):
             return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
         return _not_run(f"'{_quote(s, admin)}' is not a workout")
-    no_run = NO_RUN.search(low)
+    no_run = _no_run(low)
     if no_run:
         return _not_run(f"'{_quote(s, no_run)}': not running")
-    run_noun = RUN_NOUN.search(low) or COURSE.search(low) or WALK_RUN.search(low)
     period = PERIOD_RX.search(low)
-    if period and not run_noun:
+    if period and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low)):
         return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
 
     segs = f.segments
     run_parts = [(a, b) for a, b, sp in segs if sp == "run"]
-    brick = BRICK.search(low)
+    brick = _brick(low)
     others = [(a, b, sp) for a, b, sp in segs if sp not in (None, "run")]
     strength = any(sp == "strength" for _, _, sp in segs)
     if not strength and not run_parts and not others and STRENGTH.search(low):
@@ -1278,7 +1307,7 @@ def _builtin(f: _Fields) -> Verdict:
     if not run_parts:
         # Rest words are blanked first: "Active recovery" is rest, not a recovery run.
         rest = REST.search(low)
-        masked = REST.sub(lambda m: " " * len(m.group()), low) if rest else low
+        masked = REST.sub(_blank, low) if rest else low
         loose = [(a, b) for a, b, sp in segs if sp is None]
         runny = [(a, b) for a, b in loose if _has_effort_words(_Text(s.raw[a:b], masked[a:b]))]
         if others and runny:
@@ -1347,8 +1376,17 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     return _not_run("empty title: no run words")
 
 
+_RACE_ENDINGS = ("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race")
+
+
+def _multisport_hint(low: str) -> bool:
+    return "thlon" in low or "ironman" in low or "70.3" in low
+
+
 def _named_race(low: str) -> bool:
     """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
+    if not low.rstrip().endswith(_RACE_ENDINGS):
+        return False
     title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
     named = RACE_DISTANCE_END.match(title)
     if named is None or NOT_A_RACE.search(low):
@@ -1362,7 +1400,7 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     """A race, from the run's own words or the event's category; None if not a race."""
     low = run_text.low
     pace = RACE_PACE.search(low)
-    masked = RACE_PACE.sub(lambda m: " " * len(m.group()), low) if pace else low
+    masked = RACE_PACE.sub(_blank, low) if pace else low
     w = RACE_WORD.search(masked)
     if w and not NOT_A_RACE.search(masked):
         word, whole = _quote(run_text, w), run_text.quote(0, len(low))
@@ -1370,7 +1408,7 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
             return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
         return Verdict(True, Intensity.RACE, f"'{word}' is a race")
     full = f.summary
-    multi = MULTISPORT_RACE.search(full.low)
+    multi = MULTISPORT_RACE.search(full.low) if _multisport_hint(full.low) else None
     if multi and not NOT_A_RACE.search(full.low):
         return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
     # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
@@ -1534,13 +1572,12 @@ def _classify(
     )
     if not (verdict.is_run or verdict.strength):
         return verdict
-    run_text = f.summary.raw
+    run_low = f.summary.low
     if verdict.is_run:
-        parts = f.segments
-        run_bits = [f.summary.raw[a:b] for a, b, sp in parts if sp in ("run", None)]
-        if run_bits:
-            run_text = " ".join(run_bits)
-    minutes = _minutes(extra, description, run_text)
+        bits = [run_low[a:b] for a, b, sp in f.segments if sp in ("run", None)]
+        if bits:
+            run_low = " ".join(bits)
+    minutes = _minutes(extra, description, run_low)
     if minutes is None:
         return verdict
     return Verdict(verdict.is_run, verdict.intensity, verdict.reason, verdict.strength, minutes)
