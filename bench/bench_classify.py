@@ -18,6 +18,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import icalendar
@@ -134,14 +135,10 @@ def parse(text: bytes) -> list[Event]:
     return out
 
 
-def best_of(rounds: int, fn: object) -> float:
-    assert callable(fn)
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+def timed(fn: Callable[[], object]) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -154,7 +151,6 @@ def main() -> None:
         v.intensity.value if v.is_run and v.intensity else ("strength" if v.strength else "norun")
         for v in map(classify, events)
     )
-    t_parse = best_of(5, lambda: parse(text))
 
     def memo() -> None:
         _classify.cache_clear()
@@ -167,8 +163,9 @@ def main() -> None:
         for e in events:
             raw(e.summary, e.description, e.categories, tuple(sorted(e.extra.items())), None)
 
-    t_memo = best_of(5, memo)
-    t_scratch = best_of(5, scratch)
+    # Rounds interleave the three, so that load from other processes hits all alike.
+    rounds = [(timed(lambda: parse(text)), timed(memo), timed(scratch)) for _ in range(5)]
+    t_parse, t_memo, t_scratch = (min(r[i] for r in rounds) for i in range(3))
     distinct = len({(e.summary, e.description) for e in events})
     print(f"{n} events ({distinct} distinct texts), {len(text) / 1e6:.1f} MB of ICS")
     print(f"verdicts: {dict(sorted(labels.items()))}")
