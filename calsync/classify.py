@@ -14,6 +14,14 @@ only decides what the summary leaves open (what sport a bare "Workout" is, how h
 bare "Run" is), and it can never make a race: descriptions talk about races all the time
 ("practice race fueling", "race date 12 Sep").
 
+The one exception: structured quality work in a description ("4 x 1 mi @ T", "last 4
+mi at marathon pace") makes a run hard even under an "Easy run" or "Long run" title; a bare
+word there ("do not turn this into a tempo") does not.
+
+Verdict flags: `strength` is True for the user's own strength session, and also on a run
+whose event holds one ("Easy 40 min + Gym A": an easy run, and a strength session that
+day). `minutes` is the stated duration of the run's part (or of the strength session).
+
 Rules describe workout *structure* ("6 x 800m", "last 6 @ MP", "RPE 7", "Z4") and
 vocabulary in the languages the calendars use (English, French, German, Chinese,
 Luxembourgish), never exact titles. Every verdict names the words that decided it.
@@ -21,6 +29,8 @@ Luxembourgish), never exact titles. Every verdict names the words that decided i
 Text is normalised once per field into a lower-case copy of the same length as the
 original, with emoji and most punctuation turned into spaces, so that case, emoji and
 punctuation noise cannot change a verdict and reasons can quote the original words.
+Verdicts of recent texts are remembered (plans repeat their titles); the function stays
+pure, so the memo is invisible but for speed.
 """
 
 from __future__ import annotations
@@ -39,10 +49,6 @@ __all__ = ["classify"]
 # --------------------------------------------------------------------------- text
 
 
-# Characters kept as they are: they carry workout structure ("6x800m", "@ 5k", "1:30",
-# "z4/5", "+" between the parts of a brick, "%" of FTP). Everything else that is not a
-# letter, digit or space (emoji, quotes, brackets, bullets) becomes a space.
-_KEEP = set("-:/.@%+&'<>=,")
 _QUOTES = str.maketrans(
     {
         "×": "x",
@@ -65,6 +71,9 @@ _QUOTES = str.maketrans(
         "：": ":",
     }
 )
+# Characters kept as they are carry workout structure ("6x800m", "@ 5k", "1:30", "z4/5",
+# "+" between the parts of a brick, "%" of FTP). Everything else that is not a letter,
+# digit or space (emoji, quotes, brackets, bullets) becomes a space.
 _NON_WORD = re.compile(r"[^\w\s\-:/.@%+&'<>=,;]")
 # A token made only of punctuation ("-", "...", "//", ":") is a separator, not content.
 _PUNCT_TOKEN = re.compile(r"(?:(?<=\s)|^)[\-:/.,'=<>]+(?=\s|$)")
