@@ -202,7 +202,7 @@ COURSE = re.compile(r"^\s*course(?![\w])")
 # Walk-run is an easy run, whatever its repeats look like.
 WALK_RUN = re.compile(
     r"(?<![\w])(?:walk" + SEP + r"(?:jog|run)|(?:run|jog)" + SEP + r"walk|"
-    r"run" + SEP + r"and" + SEP + r"walk|跑走)"
+    r"run" + SEP + r"and" + SEP + r"walk|jeffing|galloway|跑走)"
 )
 
 # Other activities: (pattern, label) -- the label says what the event is instead.
@@ -694,6 +694,8 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"tempos",
                 r"tempolauf",
                 r"tempodauerlauf",
+                r"tempoloop",
+                r"tempoduurloop",
                 r"threshold",
                 r"sub" + SEP + r"threshold",
                 r"lt",
@@ -805,6 +807,11 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"long" + SEP + r"(?:z[12]|easy|slow)",
                 r"sortie" + SEP + r"longue",
                 r"langer" + SEP + r"lauf",
+                r"lungo",
+                r"lunga",
+                r"tirada" + SEP + r"larga",
+                r"largo",
+                r"lange" + SEP + r"duurloop",
                 r"b2b",
             ),
             _any(r"长距离", r"长跑"),
@@ -847,7 +854,8 @@ RAXDNE = re.compile(r"^\s*(?P<s>[rbfs])(?P<k>[bric])\s+\d{1,2}:\d{2}(?::\d{2})?\
 # Cheap necessary conditions in front of regexes that are tried on every title and
 # rarely match (the classifier runs over every event of every calendar).
 def _walk_run(s: str) -> re.Match[str] | None:
-    return WALK_RUN.search(s) if ("walk" in s or "跑走" in s) else None
+    hint = "walk" in s or "jeff" in s or "galloway" in s or "跑走" in s
+    return WALK_RUN.search(s) if hint else None
 
 
 def _not_running(s: str) -> re.Match[str] | None:
@@ -1033,6 +1041,7 @@ class _Judgement:
 
 
 _NONE = _Judgement(None, None)
+_ANSWERED_NO = re.compile(r"[^.?!\n]*\?\s*(?=(?:no|nope|nah|not)(?![\w]))")
 
 
 def _intensity(t: _Text) -> _Judgement:
@@ -1040,6 +1049,10 @@ def _intensity(t: _Text) -> _Judgement:
     low = t.low
     if not low.strip():
         return _NONE
+    if "?" in t.raw:  # "Marathon-pace effort? No, keep it easy": the question is withdrawn
+        marked = "".join("?" if r == "?" else c for r, c in zip(t.raw, low, strict=True))
+        low = _ANSWERED_NO.sub(_blank, marked).replace("?", " ")
+        t = _Text(t.raw, low)
     m = _walk_run(low)
     if m:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, m), "is a walk-run: easy"))
@@ -1097,6 +1110,15 @@ SKI = re.compile(
 ENDURANCE = ("cycling", "swimming", "other sport")
 
 
+def _structured(t: _Text) -> bool:
+    """Running workout structure: repeats, race-pace segments, hard effort numbers."""
+    return (
+        _reps(t) is not None
+        or PACE_TABLE.first(t.low, negatable=True) is not None
+        or _scale(t, hard=True) is not None
+    )
+
+
 def _sport(s: str) -> str | None:
     """'run', another activity's label, or None when the words name no sport."""
     if _walk_run(s):
@@ -1112,6 +1134,8 @@ def _sport(s: str) -> str | None:
         return "strength"
     other = OTHER_TABLE.first(s)
     if other:
+        if other[1] == "walking" and _structured(_Text(s, s)):
+            return "run"  # "5 x 5 min @ RPE 8, 2 min walk": walks are the recoveries
         return other[1]
     if WATTS.search(s):
         return "cycling"
@@ -1300,7 +1324,11 @@ def _builtin(f: _Fields) -> Verdict:
     if no_run:
         return _not_run(f"'{_quote(s, no_run)}': not running")
     period = PERIOD_RX.search(low)
-    if period and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low)):
+    if (
+        period
+        and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low))
+        and not _structured(s)
+    ):
         return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
 
     segs = f.segments
