@@ -199,3 +199,21 @@ def test_emulator_enforces_least_privilege(emulator: CalendarEmulator, tmp_path:
     with pytest.raises(AuthError, match="Google refused insert: the authorisation lacks"):
         client.execute(lambda s: s.events().insert(calendarId="primary", body=body), "insert")
     assert gauth.APP_CREATED in gauth.SCOPES
+
+
+def test_fingerprint_ignores_whitespace_but_not_words_or_times() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 11, 24, 18, tzinfo=UTC)
+    base = ids.fingerprint(
+        "Strength A", "Squat 3x6\nWhy: after intervals", t, t + timedelta(hours=1)
+    )
+    assert base == ids.fingerprint(
+        "Strength A ", "Squat 3x6\r\n Why: after  intervals\n", t, t + timedelta(hours=1)
+    )
+    assert base != ids.fingerprint(
+        "Strength B", "Squat 3x6\nWhy: after intervals", t, t + timedelta(hours=1)
+    )
+    assert base != ids.fingerprint(
+        "Strength A", "Squat 3x6\nWhy: after intervals", t, t + timedelta(hours=2)
+    )

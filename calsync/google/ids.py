@@ -52,6 +52,10 @@ def utc_iso(d: datetime) -> str:
 
 
 def fingerprint(summary: str, description: str, start: datetime, end: datetime) -> str:
-    """What the user sees of an event, hashed: any edit in the Calendar UI changes it."""
-    text = "\x1f".join((summary, description, utc_iso(start), utc_iso(end)))
+    """What the user sees of an event, hashed: any edit in the Calendar UI changes it.
+
+    Whitespace is folded, so a server that rewraps or trims text does not make every
+    event look edited (which would pin them all)."""
+    words = (" ".join(summary.split()), " ".join(description.split()))
+    text = "\x1f".join((*words, utc_iso(start), utc_iso(end)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
