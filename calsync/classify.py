@@ -840,6 +840,7 @@ ZONE = re.compile(
 IF_FACTOR = re.compile(r"(?<![\w])if\s*[:=]\s*(?P<v>[01]?\.\d+|1)(?![\w])")
 WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w/])|(?<![\w])watts?(?![\w])")
 # Words that point at a run in a title with no sport word ("Tempo 40 min", "5k").
+FTP = re.compile(_words(r"ftp", r"cadence", r"rpm"))
 RUNISH = re.compile(
     r"(?<![\w.])\d+(?:\.\d+)?\s*(?:k|km|mi|miles?|公里)(?![\w])|公里|"
     + _words(r"w/u", r"c/d", r"strides")
@@ -1389,8 +1390,12 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     if runny:
         # The title reads like a workout ("Tempo 40 min", "VO2max 1.25 h"); a
         # description that is about another sport ("250 W", "FTP") still wins.
+        # Its first line, or power numbers anywhere: "If injured, bike instead" further
+        # down does not make a tempo run a ride.
         if not RUN_NOUN.search(d.low):
-            other = _sport(d.low)
+            other = _sport(d.low.lstrip().split("\n", 1)[0])
+            if other is None and (WATTS.search(d.low) or FTP.search(d.low)):
+                other = "cycling"
             if other not in (None, "run", "strength", "walking", "mobility/recovery"):
                 return _not_run(f"the description is about {other}")
         return _judge_run(f, runny, strength=False, multi=False)

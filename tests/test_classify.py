@@ -229,7 +229,7 @@ def test_a_broken_config_pattern_is_a_config_error() -> None:
 
 RULES_FREE = [c for c in CASES if "#" not in c.summary + c.description + "".join(c.categories)]
 EMOJI = ["🏃", "🔥", "💪", "🚴", "✅", "⭐", "🏁", "❄", "✈", "⚙", "🏃‍♀️", "👟", "⏱️", "📲", "🙂"]
-NOISE = ["-", ".", ",", ":", "!", "?", "*", "~", "|", "...", "--", "//"]
+NOISE = ["-", ".", ",", ":", "!", "*", "~", "|", "...", "--", "//"]  # "? no" is words, not noise
 
 
 def _flip_case(text: str, data: st.DataObject) -> str:
