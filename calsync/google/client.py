@@ -140,7 +140,11 @@ class GoogleClient:
             return
         creds = self._authed.credentials
         if creds.token and creds.token != self._saved_token:
-            auth.save_credentials(creds, auth.token_path(self.config))
+            path = auth.token_path(self.config)
+            try:
+                auth.save_credentials(creds, path)
+            except OSError as e:  # the refresh worked; the next run just refreshes again
+                log.warning("could not save the refreshed Google token to %s: %s", path, e)
             self._saved_token = creds.token
 
     def execute(self, make: Make, what: str) -> Any:
