@@ -476,6 +476,10 @@ ADMIN = _rx(
         r"(?:movie|netflix|tv|film|dance|gaming|binge|study|coding)" + SEP + r"marathon",
         r"race" + SEP + r"conditions?",
         r"home" + SEP + r"runs?",
+        r"cancell?ed",
+        r"abgesagt",
+        r"annul[ée]e?",
+        r"取消",
     ),
 )
 NO_RUN = re.compile(
@@ -887,8 +891,13 @@ _MINS = re.compile(
     r"(?![\w])"
 )
 _DURATION_LABEL = re.compile(
-    r"(?:duration|dauer|durée|total\s+session|total\s+time|temps)\s*[:=]?\s*([^\n]{0,30})",
+    r"(?:duration|dauer|durée|total\s+session|total\s+time|moving\s+time|planned(?:\s+time)?|"
+    r"temps)\s*[:=]?\s*([^\n]{0,30})",
     re.IGNORECASE,
+)
+# Runna's first description line: "Long Run • 18km • 1h50m - 2h" (the range's upper end).
+_RUNNA_TIME = re.compile(
+    r"•\s*(?:\d+h)?\s*(?:\d+m)?\s*-\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*$", re.MULTILINE
 )
 _DIGIT = re.compile(r"\d")
 _REP_BEFORE = re.compile(r"x\s*\(?\s*$")
@@ -919,7 +928,7 @@ def _minutes_in(text: str, *, normalised: bool = False) -> int | None:
     found.sort()
     for _, v in found:
         if 1 <= v <= 24 * 60:
-            return round(v)
+            return int(v + 0.5)  # half a minute rounds up, not to even
     return None
 
 
@@ -936,10 +945,13 @@ def _minutes(extra: _Extra, description: str, run_low: str) -> int | None:
             if 60 <= secs <= 24 * 3600:
                 return round(secs / 60)
     got = _minutes_in(run_low, normalised=True)
-    if got is None:
+    if got is None and description:
         m = _DURATION_LABEL.search(description)
         if m:
             got = _minutes_in(m[1])
+        runna = _RUNNA_TIME.search(description.split("\n", 1)[0])
+        if got is None and runna and (runna["h"] or runna["m"]):
+            got = int(runna["h"] or 0) * 60 + int(runna["m"] or 0)
     return got
 
 

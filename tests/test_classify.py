@@ -169,6 +169,10 @@ def test_reason_keeps_the_original_case_and_drops_emoji() -> None:
         ("🏃 Easy Run • 5km", "", {"X-WORKOUT-ESTIMATED-DURATION": "1800"}, 30),
         ("Strength A", "Goblet squat 3 x 8\nDuration: 35–45 min", {}, 45),
         ("Team meeting 60 min", "", {}, None),  # not a run: nothing to time
+        ("🏃 Long Run • 18km", "Long Run • 18km • 1h50m - 2h\n\n18km easy", {}, 120),
+        ("🏃 Easy Run • 5km", "Easy Run • 5km • 30m - 35m", {}, 35),
+        ("Run: Aerobic", "Planned: 60 min\nTSS: 52", {}, 60),
+        ("🏃 Morning Run", "Distance: 8.1 km\nMoving Time: 0:42:30", {}, 43),
     ],
 )
 def test_minutes(summary: str, description: str, extra: dict[str, str], minutes: int) -> None:
