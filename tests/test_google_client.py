@@ -104,7 +104,8 @@ def test_a_retry_after_beyond_the_time_budget_gives_up_at_once(
 
 def test_dropped_connections_and_timeouts_are_retried(gworld: GoogleWorld) -> None:
     gworld.emu.add_fault("drop", count=3, match=_is_list)
-    gworld.emu.add_fault("slow", count=1, delay=1.5, match=_is_list)  # timeout is 1 s
+    gworld.write_config(timeout="0.5s")
+    gworld.emu.add_fault("slow", count=1, delay=1.0, match=_is_list)
     client = _client(gworld)
     assert _list(client)["items"] == []
     statuses = [e.status for e in gworld.emu.log if _is_list(e.method, e.path)]

@@ -66,7 +66,11 @@ class GoogleWorld:
         self.token_path.write_text(json.dumps(info))
         self.token_path.chmod(0o600)
 
-    def write_config(self, *, runs: str = "google", busy: bool = False, extra: str = "") -> Path:
+    def write_config(
+        self, *, runs: str = "google", busy: bool = False, extra: str = "", timeout: str = "5s"
+    ) -> Path:
+        """calsync's config for this world. The timeout is generous: a slow shared machine
+        must not turn into retries that change the request counts tests assert."""
         root = self.emu.root
         src = (
             '[[source]]\ntype = "google"\ncalendar = "primary"\nrole = "runs"\n'
@@ -81,7 +85,7 @@ class GoogleWorld:
             f'[output.google]\ncalendar = "{STRENGTH}"\n\n'
             f'[google]\napi_endpoint = "{root}calendar/v3/"\ntoken_uri = "{root}token"\n'
             f'batch_uri = "{root}batch/calendar/v3"\ntoken_path = "state/google-token.json"\n'
-            f'timeout = "1s"\n\n'
+            f'timeout = "{timeout}"\n\n'
             f'[state]\npath = "state/state.sqlite3"\n{extra}'
         )
         path = self.dir / "config.toml"
