@@ -442,9 +442,9 @@ def test_two_concurrent_syncs_never_write_at_once(tmp_path: Path) -> None:
             ]
             results = [p.communicate(timeout=60) for p in manual]
             codes = [p.returncode for p in manual]
-            assert proc.stop() == 0
+            assert proc.stop() == 0, proc.output
     # Each sync reads its source inside its write lock: never two reads at once.
-    assert src.max_in_flight == 1
+    assert src.max_in_flight == 1, (src.max_in_flight, results, proc.output)
     for code, (_, err) in zip(codes, results, strict=True):
         assert code == 0 or "another calsync is syncing" in err, err
     assert_state_intact(cfg)
