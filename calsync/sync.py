@@ -10,8 +10,9 @@ half of (deterministic keys and ids make every write idempotent).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +29,7 @@ from calsync.model import (
     PriorSession,
     Role,
     Run,
+    Session,
     Verdict,
 )
 from calsync.planner import make_run, plan
@@ -180,8 +182,14 @@ def make_plan(
     inputs: Inputs,
     previous: Sequence[PriorSession] = (),
     skipped: Sequence[PriorSession] = (),
+    texts: Mapping[str, SessionText] | None = None,
 ) -> Plan:
-    """Plan, then fill every session with its workout, title and description."""
+    """Plan, then fill every session with its workout, title and description.
+
+    A session that is history, pinned, or frozen (inside `freeze_hours`) keeps the words
+    the last sync wrote for it (`texts`): its event must not change just because the
+    planner now explains it as "kept".
+    """
     p = plan(
         runs=inputs.runs,
         busy=inputs.busy,
@@ -194,6 +202,7 @@ def make_plan(
     )
     filled = []
     rules = config.rules
+    freeze = timedelta(hours=rules.freeze_hours)
     for s in p.sessions:
         # A/B alternation counts sessions by the week's target (taper weeks hold fewer).
         per_week = (
@@ -203,8 +212,62 @@ def make_plan(
             s, config.workout, config.schedule.session_minutes, per_week=max(per_week, 1)
         )
         s = dataclasses.replace(s, workout=w, title=workouts.title_for(s, w))
-        filled.append(dataclasses.replace(s, description=workouts.describe(s, w)))
+        s = dataclasses.replace(s, description=workouts.describe(s, w))
+        old = (texts or {}).get(s.key)
+        settled = s.past or s.pinned or s.start < now + freeze
+        if old is not None and settled and old.same_time(s):
+            s = dataclasses.replace(s, title=old.title, description=old.description)
+        filled.append(s)
     return dataclasses.replace(p, sessions=tuple(filled))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionText:
+    """What the last sync wrote for a session: its time and its words."""
+
+    start: datetime
+    end: datetime
+    title: str
+    description: str
+
+    def same_time(self, s: Session) -> bool:
+        return (self.start, self.end) == (s.start, s.end)
+
+
+TEXTS_KEY = "sync.session_texts"
+
+
+def load_texts(view: StateView) -> dict[str, SessionText]:
+    raw = view.get(TEXTS_KEY)
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+        return {
+            k: SessionText(
+                datetime.fromisoformat(v["start"]),
+                datetime.fromisoformat(v["end"]),
+                v["title"],
+                v["description"],
+            )
+            for k, v in data.items()
+        }
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring unreadable %s in the state file", TEXTS_KEY)
+        return {}
+
+
+def save_texts(tx: StateTx, sessions: Sequence[Session]) -> None:
+    data = {
+        s.key: {
+            "start": s.start.isoformat(),
+            "end": s.end.isoformat(),
+            "title": s.title,
+            "description": s.description,
+        }
+        for s in sessions
+    }
+    tx.set(TEXTS_KEY, json.dumps(data, sort_keys=True, ensure_ascii=False))
 
 
 # --------------------------------------------------------------------------- the commands
@@ -216,10 +279,13 @@ def compute(config: Config, now: datetime, store: StateStore | None = None) -> S
     per_source = read_events(build_sources(config), window, None)
     inputs = sort_inputs(per_source, config)
     previous: list[PriorSession] = []
+    texts: dict[str, SessionText] = {}
     if store is not None:
         with store.reader() as view:
             previous = list(view.planned())
-    return SyncResult(plan=make_plan(config, now, inputs, previous), inputs=inputs, dry_run=True)
+            texts = load_texts(view)
+    the_plan = make_plan(config, now, inputs, previous, texts=texts)
+    return SyncResult(plan=the_plan, inputs=inputs, dry_run=True)
 
 
 def run_sync(
@@ -267,7 +333,7 @@ def _sync_in(
     sinks = build_sinks(config)
     snapshots = [sink.snapshot(tx, window) for sink in sinks]
     previous, skipped = merge_previous(tx.planned(), snapshots)
-    the_plan = make_plan(config, now, inputs, previous, skipped)
+    the_plan = make_plan(config, now, inputs, previous, skipped, texts=load_texts(tx))
     if not force:
         _refuse_mass_deletion(inputs, the_plan, snapshots, now)
     result = SyncResult(plan=the_plan, inputs=inputs, dry_run=dry_run)
@@ -275,6 +341,7 @@ def _sync_in(
         result.reports.append(sink.apply(the_plan.sessions, snap, tx, now, dry_run=dry_run))
     if not dry_run:
         tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
+        save_texts(tx, the_plan.sessions)
         c = sum(len(r.created) for r in result.reports)
         u = sum(len(r.updated) for r in result.reports)
         d = sum(len(r.deleted) for r in result.reports)

@@ -208,3 +208,15 @@ def test_python_dash_m_calsync_runs(example: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Week of" in proc.stdout
+
+
+@pytest.mark.parametrize("later", ["2026-12-02T07:00", "2026-12-03T12:00", "2026-12-08T20:00"])
+def test_time_passing_rewrites_nothing(
+    example: Path, capsys: pytest.CaptureFixture[str], later: str
+) -> None:
+    """Sessions becoming history, or frozen near their start, keep the words they had."""
+    cfg = str(example / "config.toml")
+    assert run(capsys, "--config", cfg, "--now", NOW, "sync")[0] == 0
+    code, out, err = run(capsys, "--config", cfg, "--now", later, "sync")
+    assert code == 0, err
+    assert ", 0 moved/updated, 0 removed" in out, out
