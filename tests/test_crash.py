@@ -22,7 +22,7 @@ import icalendar
 from calsync.config import load_config
 from tests.service_support import calsync_args, child_env, run_calsync, training_ics, write_config
 
-KILLS = 8
+KILLS = 12
 SEED = int(os.environ.get("CALSYNC_CRASH_SEED", "20261126"))
 
 EventKey = tuple[str, str, str, int, str]
@@ -138,7 +138,7 @@ def test_kill_9_during_syncs_then_a_clean_sync_equals_clean_syncs(tmp_path: Path
     (tmp_path / "crash" / "plan.ics").write_text(training_ics(hard_day=3), encoding="utf-8")
     killed = 0
     for i in range(KILLS - KILLS // 2):
-        t = rng.uniform(duration * 0.2, duration * 1.1)
+        t = rng.uniform(duration * 0.4, duration * 1.05)
         moments.append(t)
         killed += kill_at(crash, t)
         assert_consistent_after_kill(crash, f"seed {SEED}, v2 kill {i} at {t:.3f}s")
