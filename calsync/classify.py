@@ -636,8 +636,7 @@ PACE_RX = _rx(
         r"pace" + SEP + r"work",
         r"time" + SEP + r"trial",
         r"tt",
-        r"(?<!easy )(?<!conversational )(?<!recovery )(?<!aerobic )(?<!comfortable )"
-        r"(?<!long run )pace" + SEP + r"runs?",
+        r"pace" + SEP + r"runs?",
         r"marathon" + SEP + r"specific",
     ),
     r"(?<![\w])(?:last|final)[ ]+\d+(?:\.\d+)?[ ]*(?:mi|miles?|km|k|min|mins)?[ ]*(?:@|at)[ ]*"
@@ -895,9 +894,10 @@ _DURATION_LABEL = re.compile(
     r"temps)\s*[:=]?\s*([^\n]{0,30})",
     re.IGNORECASE,
 )
-# Runna's first description line: "Long Run • 18km • 1h50m - 2h" (the range's upper end).
+# Runna's first description line: "Long Run • 18km • 1h50m - 2h" (the range's upper end),
+# read from the normalised line ("long run 18km 1h50m   2h").
 _RUNNA_TIME = re.compile(
-    r"•\s*(?:\d+h)?\s*(?:\d+m)?\s*-\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*$", re.MULTILINE
+    r"\d\s*(?:km|mi)\s+(?:\d+h)?\s*(?:\d+m)?\s*-?\s*(?:(?P<h>\d+)h)?\s*(?:(?P<m>\d+)m)?\s*$"
 )
 _DIGIT = re.compile(r"\d")
 _REP_BEFORE = re.compile(r"x\s*\(?\s*$")
@@ -949,7 +949,7 @@ def _minutes(extra: _Extra, description: str, run_low: str) -> int | None:
         m = _DURATION_LABEL.search(description)
         if m:
             got = _minutes_in(m[1])
-        runna = _RUNNA_TIME.search(description.split("\n", 1)[0])
+        runna = _RUNNA_TIME.search(_text(description.lstrip().split("\n", 1)[0]).low)
         if got is None and runna and (runna["h"] or runna["m"]):
             got = int(runna["h"] or 0) * 60 + int(runna["m"] or 0)
     return got
@@ -969,7 +969,12 @@ def _quote(t: _Text, m: re.Match[str]) -> str:
 
 
 def _negated(low: str, at: int) -> bool:
-    return NEGATION.search(low, max(0, at - 40), at) is not None
+    """Is the word at `at` denied ("no tempo") or qualified as easy ("easy pace run")?"""
+    if NEGATION.search(low, max(0, at - 40), at) is not None:
+        return True
+    return (
+        low.startswith("pace", at) and EASY_QUALIFIER.search(low, max(0, at - 40), at) is not None
+    )
 
 
 class _Table:
@@ -1054,6 +1059,10 @@ class _Judgement:
 
 
 _NONE = _Judgement(None, None)
+# "Easy pace run", "conversational pace": a pace that is not race pace.
+EASY_QUALIFIER = re.compile(
+    r"(?<![\w])(?:easy|conversational|recovery|aerobic|comfortable|relaxed|long\s+run)\s*$"
+)
 _ANSWERED_NO = re.compile(r"[^.?!\n]*\?\s*(?=(?:no|nope|nah|not)(?![\w]))")
 
 
