@@ -840,6 +840,12 @@ ZONE = re.compile(
     r"(?<![\w])(?:z|zone|zone\s+z|hr\s*z|hrz)\s*(?P<a>[1-5])"
     r"(?:\s*[-/]\s*z?(?P<b>[1-5]))?(?![\w])"
 )
+# Heart rate as a share of max/reserve/threshold: "85% HRmax", "70% FCM", "心率：85–90%".
+HR_PCT = re.compile(
+    r"(?P<a>\d{2,3})(?:\s*-\s*(?P<b>\d{2,3}))?\s*%\s*(?:of\s+)?(?:hr\s*max|hrmax|max\s*hr|"
+    r"mhr|fcm|fc\s*max|hf\s*max|hrr|lthr|max)(?![\w])"
+    r"|心率\D{0,3}(?P<c>\d{2,3})(?:\s*-\s*(?P<d>\d{2,3}))?\s*%"
+)
 IF_FACTOR = re.compile(r"(?<![\w])if\s*[:=]\s*(?P<v>[01]?\.\d+|1)(?![\w])")
 WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w/])|(?<![\w])watts?(?![\w])")
 # Words that point at a run in a title with no sport word ("Tempo 40 min", "5k").
@@ -1024,6 +1030,7 @@ def _scale(t: _Text, *, hard: bool) -> _Hit | None:
     rpe = RPE.finditer(low) if ("rpe" in low or "effort" in low) else ()
     zones = ZONE.finditer(low) if "z" in low else ()
     factors = IF_FACTOR.finditer(low) if "if" in low else ()
+    rates = HR_PCT.finditer(low) if "%" in low else ()
     for m in rpe:
         a = float(m["a"])
         b = float(m["b"]) if m["b"] else a
@@ -1042,6 +1049,15 @@ def _scale(t: _Text, *, hard: bool) -> _Hit | None:
             return _Hit(_quote(t, m), "is a hard zone")
         if not hard and max(a, b) <= 2:
             return _Hit(_quote(t, m), "is an easy zone")
+    for m in rates:
+        a = int(m["a"] or m["c"])
+        b = int(m["b"] or m["d"] or a)
+        if a > 100 or b > 100 or _negated(low, m.start()):
+            continue
+        if hard and max(a, b) >= 85:
+            return _Hit(_quote(t, m), "is a hard heart rate")
+        if not hard and max(a, b) <= 75:
+            return _Hit(_quote(t, m), "is an easy heart rate")
     for m in factors:
         v = float(m["v"])
         if hard and v >= 0.85:
