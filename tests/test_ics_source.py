@@ -152,9 +152,11 @@ def test_broken_event_is_skipped_naming_uid_and_line(
     assert [e.uid for e in evs] == ["good-1@broken", "good-2@broken"]
     text = caplog.text
     assert "bad-date@broken" in text and "no-start@broken" in text
+    assert "two-starts@broken" in text and "DTSTART appears more than once" in text
     if not reverse:
         assert "broken_event_skipped.ics:11:" in text  # BEGIN:VEVENT of the bad date
         assert "broken_event_skipped.ics:18:" in text
+        assert "broken_event_skipped.ics:30:" in text
         assert [e.line for e in evs] == [4, 23]
 
 
@@ -375,6 +377,8 @@ def calendars(draw: st.DrawFn) -> bytes:
             lines += [f"DTSTART:{stamp}Z", f"DTEND:{(day + timedelta(days=1)):%Y%m%d}T000000Z"]
         elif kind == "tzid":
             tz = draw(st.sampled_from(ZONES[:-1]))
+            if draw(st.booleans()):
+                tz = f'"{tz}"'
             lines += [f"DTSTART;TZID={tz}:{stamp}", f"DURATION:PT{draw(st.integers(0, 30))}H"]
         elif kind == "floating":
             lines.append(f"DTSTART:{stamp}")
@@ -387,6 +391,20 @@ def calendars(draw: st.DrawFn) -> bytes:
             lines += [f"DTSTART:{stamp}Z", f"DURATION:P{draw(st.integers(0, 2))}DT3H"]
         if draw(st.integers(0, 5)) == 0:
             lines.append(f"RRULE:FREQ=WEEKLY;COUNT={draw(st.integers(1, 6))}")
+        quirk = draw(
+            st.sampled_from(["none"] * 6 + ["alarm", "lower", "fold", "semicolon", "twice"])
+        )
+        if quirk == "alarm":
+            lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT15M", "END:VALARM"]
+        elif quirk == "lower":
+            lines = [ln.lower() if ln.startswith("DTSTART") else ln for ln in lines]
+        elif quirk == "fold":
+            lines = [ln[:9] + "\r\n " + ln[9:] if ln.startswith("DT") else ln for ln in lines]
+        elif quirk == "semicolon" and kind == "date-open":
+            at = lines.index(f"DTSTART;VALUE=DATE:{day:%Y%m%d}")
+            lines[at] = f"DTSTART;{day:%Y%m%d}"
+        elif quirk == "twice":
+            lines.append(f"DTSTART:{stamp}")
         if uid and draw(st.integers(0, 8)) == 0:
             lines.append(f"RECURRENCE-ID:{stamp}Z")
         lines.append("END:VEVENT")

@@ -258,15 +258,16 @@ class _Split:
 
 
 _NEWLINE = re.compile(r"\r*\n|\r")
+_CALENDAR = re.compile(r"^[ \t]*BEGIN:VCALENDAR[ \t]*$", re.M | re.I)
 _PROPERTY = re.compile(r"^[A-Za-z0-9-]+[;:]")
 _SEMICOLON_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*);(\d{8}(?:T\d{6}Z?)?)$")
 _TZID_PARAM = re.compile(r";TZID=(\"[^\"]*\"|[^;:]*)", re.IGNORECASE)
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def _logical_lines(text: str, first: int = 1) -> list[tuple[int, str]]:
     """Unfolded lines with the 1-based number of their first physical line."""
     out: list[tuple[int, str]] = []
-    for i, raw in enumerate(_NEWLINE.split(text), start=1):
+    for i, raw in enumerate(text.split("\n"), start=first):
         if raw[:1] in (" ", "\t"):
             if out:
                 out[-1] = (out[-1][0], out[-1][1] + raw[1:])
@@ -275,13 +276,18 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _split(data: bytes, label: str) -> _Split:
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = _logical_lines(text)
-    if not any(s.strip().upper() == "BEGIN:VCALENDAR" for _, s in lines):
-        first = next((s.strip() for _, s in lines if s.strip()), "")
+def _text(data: bytes, label: str) -> str:
+    """The calendar as text with "\n" line ends; SourceError if it is not a calendar."""
+    text = _NEWLINE.sub("\n", data.decode("utf-8", errors="replace").lstrip("\ufeff"))
+    if not _CALENDAR.search(text):
+        first = next((s.strip() for s in text.split("\n", 50) if s.strip()), "")
         what = f"it starts with {first[:60]!r}" if first else "it is empty"
         raise SourceError(f"{label}: not an iCalendar file (no BEGIN:VCALENDAR; {what})")
+    return text
+
+
+def _split(lines: Iterable[tuple[int, str]], label: str) -> _Split:
+    """Sort unfolded, numbered lines into the calendar's header and its VEVENT blocks."""
     header: list[str] = []
     blocks: list[_Block] = []
     stack: list[str] = []
@@ -469,6 +475,116 @@ def prefilter(blocks: Sequence[_Block], window: tuple[datetime, datetime]) -> li
     return kept
 
 
+# The lines the pre-filter reads; everything else is skipped at regex speed.
+_KEY_LINE = re.compile(
+    r"^(BEGIN|END|UID|DTSTART|DTEND|DURATION|RRULE|RDATE|EXRULE|RECURRENCE-ID)([;:][^\n]*)$",
+    re.M | re.I,
+)
+
+
+@dataclass(slots=True)
+class _Facts:
+    start: int  # offset of BEGIN:VEVENT in the text
+    end: int = 0  # offset of the end of its END:VEVENT line
+    uids: list[str] = field(default_factory=list)
+    doubt: bool = False  # something the text cannot settle: keep the block
+    props: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _near_window(
+    text: str, window: tuple[datetime, datetime]
+) -> tuple[int, list[tuple[int, str]]] | None:
+    """The pre-filter over the whole text, reading only the lines it needs.
+
+    Returns the number of VEVENTs and the numbered, unfolded lines of everything but the
+    VEVENTs that cannot reach the window; None when the file is too irregular for this
+    (an unclosed or nested VEVENT), and the line-by-line path, which forgives more, runs.
+    """
+    blocks: list[_Facts] = []
+    cur: _Facts | None = None
+    nested = 0
+    for m in _KEY_LINE.finditer(text):
+        name, rest = m.group(1).upper(), m.group(2)
+        if name in ("BEGIN", "END"):
+            what = rest[1:].strip().upper()
+            if cur is None:
+                if what == "VEVENT":
+                    if name == "END":
+                        return None
+                    cur = _Facts(m.start())
+            elif what == "VEVENT":
+                if name == "BEGIN" or nested:
+                    return None
+                cur.end = m.end()
+                blocks.append(cur)
+                cur = None
+            else:  # an alarm or other component inside the event
+                cur.doubt = True
+                nested += 1 if name == "BEGIN" else -1
+            continue
+        if cur is None or nested:
+            continue
+        if text.startswith((" ", "\t"), m.end() + 1):
+            cur.doubt = True  # folded: the value goes on on the next line
+        elif name == "UID":
+            cur.uids.append(rest.partition(":")[2].strip())
+        else:
+            cur.props.setdefault(name, []).append(rest)
+    if cur is not None:
+        return None
+    lo = f"{(window[0] - _MARGIN - timedelta(days=1)).date():%Y%m%d}"
+    hi = f"{(window[1] + _MARGIN).date():%Y%m%d}"
+    spans = [_span(f) for f in blocks]
+    seen: dict[str, int] = {}
+    for f in blocks:
+        for uid in f.uids:
+            seen[uid] = seen.get(uid, 0) + 1
+    lines: list[tuple[int, str]] = []
+    pos = line = 0  # `line` counts the newlines before `pos`
+
+    def emit(a: int, b: int) -> None:
+        nonlocal pos, line
+        line += text.count("\n", pos, a)
+        pos = a
+        lines.extend(_logical_lines(text[a:b], line + 1))
+
+    prev = 0
+    for f, span in zip(blocks, spans, strict=True):
+        if text[prev : f.start].strip():
+            emit(prev, f.start)
+        if span is None or any(seen[u] > 1 for u in f.uids) or (span[0] <= hi and span[1] >= lo):
+            emit(f.start, f.end)
+        prev = f.end
+    emit(prev, len(text))
+    return len(blocks), lines
+
+
+def _span(f: _Facts) -> tuple[str, str] | None:
+    """The first and last days ("YYYYMMDD", which sort as dates) a VEVENT's text gives,
+    or None when it leaves any doubt. With no DTEND the last day is the first: the
+    caller's margin covers the day such an event may last."""
+    if f.doubt or len(f.uids) > 1 or any(k not in _F_TIMES for k in f.props):
+        return None  # recurring, alarms, folded or doubled properties: keep
+    values = {}
+    for name, found in f.props.items():
+        if len(found) > 1 or '"' in found[0]:  # a quoted parameter may hold a colon
+            return None
+        rest = found[0]
+        values[name] = (rest.partition(":")[2] if ":" in rest else rest[1:]).strip()[:8]
+    start = values.get("DTSTART", "")
+    if len(start) != 8 or not start.isdigit():
+        return None
+    if "DURATION" in values:
+        return None  # rare enough to leave to icalendar
+    end = values.get("DTEND", start)
+    if len(end) != 8 or not end.isdigit():
+        return None
+    return min(start, end), max(start, end)
+
+
+_F_TIMES = frozenset({"DTSTART", "DTEND", "DURATION"})
+
+
 # --------------------------------------------------------------------------- parse
 
 
@@ -543,6 +659,9 @@ def _problem(comp: icalendar.cal.Component) -> str | None:
             return f"{name}: {message}"
     if "DTSTART" not in comp:
         return "no DTSTART"
+    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+        if isinstance(comp.get(name), list):
+            return f"{name} appears more than once"
     try:
         comp.decoded("DTSTART")
         if "DTEND" in comp:
@@ -595,10 +714,18 @@ def parse_ics(
     against).
     """
     w0, w1 = window
-    split = _split(data, label)
-    if not split.blocks:
+    text = _text(data, label)
+    fast = _near_window(text, window) if prefilter_events else None
+    if fast is not None:
+        total, lines = fast
+        split = _split(lines, label)
+        blocks = split.blocks
+    else:
+        split = _split(_logical_lines(text), label)
+        total = len(split.blocks)
+        blocks = prefilter(split.blocks, window) if prefilter_events else split.blocks
+    if not total:
         raise SourceError(f"{label}: the calendar holds no events (no VEVENT)")
-    blocks = prefilter(split.blocks, window) if prefilter_events else split.blocks
     cal = _parse(split.header, blocks, label)
     _drop_broken(cal, label, zone)
     cal = _standardise(cal, label)

@@ -1,0 +1,189 @@
+"""Generate a realistic training calendar of N events, for the benchmarks.
+
+The shape of what runners subscribe to: years of runs (easy, tempo, intervals, long runs,
+races), a few strength and rest days, one-off appointments, and some weekly recurring
+meetings with an EXDATE and a moved instance. Times mix the styles of the real calendars
+(TZID with a VTIMEZONE, UTC, all-day). The calendar ends `AHEAD` days after `NOW`, so the
+planning window near NOW holds a few weeks of a plan, and grows backwards with N, as a
+long-running feed does.
+
+Deterministic for a given (n, seed). Use it from a benchmark:
+
+    from gen_calendar import NOW, generate
+    data = generate(10_000)
+
+or from the shell: `.venv/bin/python bench/gen_calendar.py 10000 > /tmp/cal.ics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning
+AHEAD = 120  # days of plan after NOW
+PER_DAY = 3  # one-off events per day, on average
+TZ = "Europe/Berlin"
+MEETINGS = 4  # weekly recurring meetings, each with a moved instance (2 VEVENTs)
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
+
+RUNS = [
+    ("Easy run {km} km", "Zone 2, conversational pace."),
+    ("Recovery jog {km} km", "Very easy; shake out the legs."),
+    ("Tempo {km} km", "15 min warm-up, 20 min at threshold, cool-down."),
+    ("Intervals 6 x 800 m", "800 m at 5K pace, 400 m jog between."),
+    ("Hill repeats 8 x 60 s", "Hard uphill, jog down."),
+    ("Long run {km} km", "Steady; practise fuelling every 40 min."),
+    ("Fartlek {km} km", "10 x 1 min on / 1 min off."),
+    ("Strides + easy {km} km", "6 x 20 s strides at the end."),
+]
+OTHER = [
+    ("Rest day", ""),
+    ("Strength & mobility", "Core, hips, calves."),
+    ("Bike 60 min", "Cross-training, easy spin."),
+    ("Dentist", ""),
+    ("Dinner with friends", ""),
+    ("Team offsite", ""),
+]
+RACES = ["City 10K", "Half marathon", "Parkrun 5K", "Spring marathon"]
+
+VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Europe/Berlin
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE"""
+
+
+def _fold(line: str) -> str:
+    out = []
+    while len(line.encode()) > 75:
+        cut = 75
+        while len(line[:cut].encode()) > 75:
+            cut -= 1
+        out.append(line[:cut])
+        line = " " + line[cut:]
+    out.append(line)
+    return "\r\n".join(out)
+
+
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def generate(n: int, *, seed: int = 1, now: datetime = NOW) -> bytes:
+    """An ICS calendar of `n` VEVENTs: one-offs, and MEETINGS series of two VEVENTs each."""
+    rnd = random.Random(seed)
+    zone = ZoneInfo(TZ)
+    one_offs = max(n - 2 * MEETINGS, 0)
+    last_day = (now + timedelta(days=AHEAD)).astimezone(zone).date()
+    first_day = last_day - timedelta(days=max(one_offs // PER_DAY, 1))
+    stamp = "20261101T000000Z"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//calsync bench//gen_calendar//EN",
+        "CALSCALE:GREGORIAN",
+        "X-WR-CALNAME:Training",
+        VTIMEZONE,
+    ]
+    for i in range(one_offs):
+        day = first_day + timedelta(days=i * (last_day - first_day).days // max(one_offs, 1))
+        style = rnd.random()
+        roll = rnd.random()
+        if roll < 0.62:
+            title, desc = rnd.choice(RUNS)
+            title = title.format(km=rnd.choice([5, 6, 8, 10, 12, 16, 21, 25, 30]))
+        elif roll < 0.64:
+            title, desc = rnd.choice(RACES), "Race day. Good luck!"
+        else:
+            title, desc = rnd.choice(OTHER)
+        ev = ["BEGIN:VEVENT", f"UID:gen-{seed}-{i}@bench", f"DTSTAMP:{stamp}"]
+        if style < 0.2:
+            nxt = day + timedelta(days=1)
+            ev += [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{nxt:%Y%m%d}"]
+        else:
+            local = datetime.combine(day, datetime.min.time(), zone).replace(
+                hour=rnd.choice([6, 7, 12, 17, 18, 19]), minute=rnd.choice([0, 15, 30])
+            )
+            end = local + timedelta(minutes=rnd.choice([30, 45, 60, 75, 90, 120]))
+            if style < 0.45:
+                ev += [
+                    f"DTSTART:{local.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+                    f"DTEND:{end.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+                ]
+            else:
+                ev += [
+                    f"DTSTART;TZID={TZ}:{local:%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID={TZ}:{end:%Y%m%dT%H%M%S}",
+                ]
+        ev.append(f"SUMMARY:{_esc(title)}")
+        if desc:
+            ev.append(_fold(f"DESCRIPTION:{_esc(desc + ' ' + 'Notes: ' * rnd.randint(0, 6))}"))
+        if roll < 0.62 and rnd.random() < 0.3:
+            ev.append("CATEGORIES:Running,Workout")
+        if title.startswith(("Dentist", "Dinner", "Team")):
+            ev.append("TRANSP:OPAQUE")
+        ev.append("END:VEVENT")
+        lines += ev
+    for m in range(min(MEETINGS, n // 2)):
+        weekday = m % 5  # Monday..Friday
+        start_day = first_day + timedelta(days=(weekday - first_day.weekday()) % 7)
+        local = datetime.combine(start_day, datetime.min.time(), zone).replace(hour=9 + m)
+        # One instance in the planning window is moved an hour later, the next cancelled.
+        weeks = (now.astimezone(zone).date() - start_day).days // 7 + 1
+        occ = datetime.combine(start_day + timedelta(weeks=weeks), local.time(), zone)
+        uid = f"meeting-{seed}-{m}@bench"
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;TZID={TZ}:{local:%Y%m%dT%H%M%S}",
+            f"DTEND;TZID={TZ}:{local + timedelta(hours=1):%Y%m%dT%H%M%S}",
+            f"RRULE:FREQ=WEEKLY;BYDAY={WEEKDAYS[weekday]}",
+            f"EXDATE;TZID={TZ}:{occ + timedelta(weeks=1):%Y%m%dT%H%M%S}",
+            f"SUMMARY:Weekly meeting {m + 1}",
+            "TRANSP:OPAQUE",
+            "END:VEVENT",
+            "BEGIN:VEVENT",
+            f"UID:{uid}",
+            f"DTSTAMP:{stamp}",
+            f"RECURRENCE-ID;TZID={TZ}:{occ:%Y%m%dT%H%M%S}",
+            f"DTSTART;TZID={TZ}:{occ + timedelta(hours=1):%Y%m%dT%H%M%S}",
+            f"DTEND;TZID={TZ}:{occ + timedelta(hours=2):%Y%m%dT%H%M%S}",
+            f"SUMMARY:Weekly meeting {m + 1} (moved)",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def planning_window(now: datetime = NOW, horizon_days: int = 28) -> tuple[datetime, datetime]:
+    """Roughly what `calsync plan` reads: the week so far to the horizon plus taper."""
+    return now - timedelta(days=10), now + timedelta(days=horizon_days + 17)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("events", type=int, nargs="?", default=10_000)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    sys.stdout.buffer.write(generate(args.events, seed=args.seed))
+
+
+if __name__ == "__main__":
+    main()
