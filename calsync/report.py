@@ -93,6 +93,7 @@ def verdict_json(ev: Event, v: Verdict, zone: ZoneInfo) -> dict[str, Any]:
         "is_run": v.is_run,
         "intensity": v.intensity.value if v.intensity else None,
         "strength": v.strength,
+        "minutes": v.minutes,
         "reason": v.reason,
         "source": ev.source,
     }

@@ -146,11 +146,12 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
             classified.append(Classified(ev, verdict))
             if verdict.is_run:
                 runs.append(make_run(ev, verdict, config.rules, zone))
-            elif verdict.strength:
-                # The user's own strength session: timed like an all-day run would be.
+            if verdict.strength:
+                # The user's own strength session ("Easy 40 min + Gym A" is both): it counts
+                # for spacing, timed like an all-day run would be.
                 r = make_run(ev, verdict, config.rules, zone)
                 strength.append(Interval(r.start, r.end, ev.summary))
-            elif ev.busy and not ev.all_day:
+            elif not verdict.is_run and ev.busy and not ev.all_day:
                 busy.append(Interval(ev.start, ev.end, ev.summary or "busy"))
     runs.sort(key=lambda r: (r.start, r.end, r.summary))
     busy.sort(key=lambda b: (b.start, b.end, b.label))
