@@ -514,6 +514,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(CAL)
         elif p == "/html":
             self._send(b"<html><body>Login</body></html>", ctype="text/html")
+        elif p == "/garbage":
+            self.wfile.write(b"this is not HTTP\r\n\r\n")
+            self.close_connection = True
         elif p == "/500":
             self.send_error(500, "Internal Server Error")
         else:
@@ -638,3 +641,18 @@ def test_unreachable_host_names_the_url(tmp_path: Path) -> None:
         SourceError, match=r"^http://127\.0\.0\.1:9/cal\.ics: cannot reach the server"
     ):
         src.read(YEAR)
+
+
+def test_http_garbage_answer_names_the_url(server: str, tmp_path: Path) -> None:
+    src = _src(f"{server}/garbage", tmp_path)
+    with pytest.raises(SourceError, match=r"/garbage: cannot read: .*BadStatusLine"):
+        src.read(YEAR)
+
+
+def test_unusable_url_is_a_source_error(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"^http://\[bad/cal\.ics: not a usable URL"):
+        _src("http://[bad/cal.ics", tmp_path).read(YEAR)
+    with pytest.raises(SourceError, match=r"^http://: cannot reach the server"):
+        _src("http://", tmp_path).read(YEAR)
+    with pytest.raises(SourceError, match=r"unsupported URL scheme 'ftp://'"):
+        _src("ftp://example.com/cal.ics", tmp_path).read(YEAR)

@@ -17,6 +17,7 @@ test proves it yields exactly what the full parse yields.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import re
 import time
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 USER_AGENT = f"calsync/{__version__} (+https://github.com/calsync/calsync)"
 
 # Private property put on each VEVENT before parsing, so every occurrence that
@@ -101,7 +103,8 @@ class IcsSource:
 def http_url(url: str) -> str | None:
     """The http(s) URL to fetch (webcal:// is https://), or None for a local file."""
     url = url.strip()
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    m = _SCHEME.match(url)
+    scheme = m.group(1).lower() if m else ""
     if scheme == "webcal":
         return "https" + url[len("webcal") :]
     if scheme in ("http", "https"):
@@ -115,7 +118,8 @@ def fetch(settings: SourceSettings, tx: StateTx | None = None) -> bytes:
     remote = http_url(url)
     if remote is not None:
         return _fetch_http(remote, settings, tx)
-    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    m = _SCHEME.match(url)
+    scheme = m.group(1).lower() if m else ""
     if scheme == "file":
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
     elif len(scheme) > 1:  # one letter is a Windows drive, not a scheme
@@ -159,9 +163,9 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             headers["If-None-Match"] = cached.etag
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
-    req = urllib.request.Request(url, headers=headers)
     deadline = time.monotonic() + settings.timeout_seconds
     try:
+        req = urllib.request.Request(url, headers=headers)
         with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
             length = resp.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > settings.max_bytes:
@@ -181,8 +185,10 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
         raise SourceError(f"{_at(label, url)}: cannot reach the server: {e.reason}") from None
     except TimeoutError:
         raise _timed_out(label, url, settings.timeout_seconds) from None
-    except OSError as e:
-        raise SourceError(f"{_at(label, url)}: cannot read: {e}") from None
+    except (OSError, http.client.HTTPException) as e:
+        raise SourceError(f"{_at(label, url)}: cannot read: {e!r}") from None
+    except ValueError as e:  # urllib's word for a URL it cannot use
+        raise SourceError(f"{_at(label, url)}: not a usable URL ({e})") from None
     if encoding in ("gzip", "x-gzip"):
         body = _gunzip(raw, settings.max_bytes, label, url)
     elif encoding in ("", "identity"):
