@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.synchronize
+import os
 import sqlite3
 import stat
 import time
@@ -284,3 +285,30 @@ def test_sync_log_is_bounded(tmp_path: Path) -> None:
     with store.reader() as v:
         last = v.last_sync()
         assert last is not None and last.message == "249"
+
+
+def _crash_mid_sync(path: str) -> None:
+    store = StateStore(Path(path))
+    with store.writer() as tx:
+        tx.set("a", "half-written")
+        tx.put_session("ics", _session(key="new"))
+        os._exit(3)  # the process dies: no commit, no rollback, no cleanup
+
+
+def test_a_killed_sync_leaves_the_previous_state(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = StateStore(path)
+    with store.writer() as tx:
+        tx.set("a", "before")
+    ctx = multiprocessing.get_context("spawn")
+    proc = ctx.Process(target=_crash_mid_sync, args=(str(path),))
+    proc.start()
+    proc.join(30)
+    assert proc.exitcode == 3
+    store = StateStore(path)
+    with store.reader() as v:
+        assert v.get("a") == "before" and v.sessions("ics") == {}
+    with store.writer(wait_seconds=1) as tx:  # the dead process's lock went with it
+        tx.set("a", "after")
+    with store.reader() as v:
+        assert v.get("a") == "after"
