@@ -277,6 +277,15 @@ def test_stray_text_lines_are_dropped_with_a_warning(caplog: pytest.LogCaptureFi
     assert "stray.ics:4: dropped a line" in caplog.text
 
 
+def test_a_file_cut_short_is_read_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    data = (FIXTURES / "broken_event_skipped.ics").read_bytes()
+    cut = data[: data.index(b"SUMMARY:Long run")]  # inside good-2, no END lines at all
+    with caplog.at_level(logging.WARNING):
+        evs = parse_ics(cut, label="cut.ics", zone=BERLIN, window=YEAR)
+    assert [e.uid for e in evs] == ["good-1@broken", "good-2@broken"]
+    assert "cut.ics:23: event UID 'good-2@broken' has no END:VEVENT" in caplog.text
+
+
 # --------------------------------------------------------------------------- real calendars
 
 # Events a correct reader does not return, per calendar, and why.

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
@@ -377,108 +377,11 @@ def _alias_tzid(m: re.Match[str]) -> str:
 # --------------------------------------------------------------------------- pre-filter
 
 
-_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_DURATION = re.compile(r"^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
-_RECURRING = ("RRULE", "RDATE", "EXRULE", "RECURRENCE-ID")
-
-
-def _value(line: str) -> str:
-    """The value of a content line: after the first colon outside quotes."""
-    quoted = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            quoted = not quoted
-        elif ch == ":" and not quoted:
-            return line[i + 1 :].strip()
-    return ""
-
-
 def _name(line: str) -> str:
     for i, ch in enumerate(line):
         if ch in ";:":
             return line[:i].upper()
     return line.upper()
-
-
-def _text_date(value: str) -> date | None:
-    m = _DATE.match(value)
-    if not m:
-        return None
-    try:
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    except ValueError:
-        return None
-
-
-def _text_days(value: str) -> int | None:
-    """Whole days (rounded up) of an ICS DURATION, or None when unreadable."""
-    m = _DURATION.match(value.strip().upper())
-    if not m or m.group(1) == "-":
-        return None
-    weeks, days, hours, minutes, seconds = (int(g) if g else 0 for g in m.groups()[1:])
-    total = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    return -(-total // timedelta(days=1))
-
-
-def _block_facts(block: _Block) -> tuple[str | None, bool, date | None, date | None]:
-    """(uid, recurring, first date, last date) read from the text; dates None if unsure."""
-    uid: str | None = None
-    recurring = False
-    start = end = None
-    days: int | None = None
-    has_end = False
-    depth = 0
-    for line in block.lines[1:-1]:
-        name = _name(line)
-        if name == "BEGIN":
-            depth += 1
-        elif name == "END":
-            depth -= 1
-        if depth or name in ("BEGIN", "END"):
-            continue  # properties of an alarm are not the event's
-        if name == "UID":
-            uid = _value(line)
-        elif name in _RECURRING:
-            recurring = True
-        elif name == "DTSTART":
-            start = _text_date(_value(line))
-        elif name == "DTEND":
-            has_end = True
-            end = _text_date(_value(line))
-        elif name == "DURATION":
-            has_end = True
-            days = _text_days(_value(line))
-    if start is None:
-        return uid, recurring, None, None
-    if days is not None:
-        end = start + timedelta(days=days)
-    elif not has_end:
-        end = start + timedelta(days=1)
-    if end is None:
-        return uid, recurring, None, None
-    return uid, recurring, min(start, end), max(start, end)
-
-
-def prefilter(blocks: Sequence[_Block], window: tuple[datetime, datetime]) -> list[_Block]:
-    """The blocks that may have an occurrence in the window (a superset, never fewer)."""
-    lo = (window[0] - _MARGIN).date()
-    hi = (window[1] + _MARGIN).date()
-    facts = [_block_facts(b) for b in blocks]
-    seen: dict[str, int] = {}
-    for uid, *_ in facts:
-        if uid is not None:
-            seen[uid] = seen.get(uid, 0) + 1
-    kept = []
-    for block, (uid, recurring, first, last) in zip(blocks, facts, strict=True):
-        if (
-            recurring
-            or first is None
-            or last is None
-            or (uid is not None and seen[uid] > 1)
-            or (first <= hi and last >= lo)
-        ):
-            kept.append(block)
-    return kept
 
 
 # The lines the pre-filter reads; everything else is skipped at regex speed.
@@ -630,8 +533,8 @@ def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Cal
 
 
 def _uid_of(b: _Block) -> str:
-    uid = _block_facts(b)[0]
-    return f"UID {uid!r}" if uid else "(no UID)"
+    uids = [ln.partition(":")[2].strip() for ln in b.lines if _name(ln) == "UID"]
+    return f"UID {uids[0]!r}" if uids else "(no UID)"
 
 
 def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
@@ -726,12 +629,15 @@ def parse_ics(
         total, lines = fast
         split = _split(lines, label)
         blocks = split.blocks
-    else:
+    else:  # asked to, or the file is too irregular for the pre-filter: parse it all
         split = _split(_logical_lines(text), label)
         total = len(split.blocks)
-        blocks = prefilter(split.blocks, window) if prefilter_events else split.blocks
+        blocks = split.blocks
     if not total:
         raise SourceError(f"{label}: the calendar holds no events (no VEVENT)")
+    for b in blocks:
+        if not b.closed:
+            log.warning("%s:%d: event %s has no END:VEVENT (cut short?)", label, b.line, _uid_of(b))
     cal = _parse(split.header, blocks, label)
     _drop_broken(cal, label, zone)
     cal = _standardise(cal, label)
