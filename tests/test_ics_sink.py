@@ -129,6 +129,25 @@ def test_second_sync_changes_no_byte_and_does_not_touch_the_file(tmp_path: Path)
     assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
 
 
+def test_a_deleted_output_file_is_written_again(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    first = cfg.output_ics.path.read_bytes()
+    cfg.output_ics.path.unlink()
+    report = sync(cfg, PLAN, NOW + timedelta(hours=1))
+    assert report.writes == 0  # type: ignore[attr-defined]
+    assert cfg.output_ics.path.read_bytes() == first
+
+
+def test_output_path_that_is_a_directory_is_a_sink_error(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    cfg.output_ics.path.mkdir(parents=True)
+    with pytest.raises(SinkError, match=r"strength\.ics: cannot read the current file"):
+        sync(cfg, PLAN, NOW)
+
+
 def test_a_change_bumps_sequence_and_last_modified_of_that_event_only(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert cfg.output_ics is not None
