@@ -397,7 +397,8 @@ def calendars(draw: st.DrawFn) -> bytes:
         elif kind == "date-open":
             lines.append(f"DTSTART;VALUE=DATE:{day:%Y%m%d}")
         else:
-            lines += [f"DTSTART:{stamp}Z", f"DURATION:P{draw(st.integers(0, 2))}DT3H"]
+            dur = draw(st.sampled_from(["P{}DT3H", "PT{}H", "P{}W", "P{}D", "-PT{}H", "PT{}X"]))
+            lines += [f"DTSTART:{stamp}Z", "DURATION:" + dur.format(draw(st.integers(0, 30)))]
         if draw(st.integers(0, 5)) == 0:
             lines.append(f"RRULE:FREQ=WEEKLY;COUNT={draw(st.integers(1, 6))}")
         quirk = draw(

@@ -479,16 +479,37 @@ def _span(f: _Facts) -> tuple[str, str] | None:
         if len(found) > 1 or '"' in found[0]:  # a quoted parameter may hold a colon
             return None
         rest = found[0]
-        values[name] = (rest.partition(":")[2] if ":" in rest else rest[1:]).strip()[:8]
+        value = (rest.partition(":")[2] if ":" in rest else rest[1:]).strip()
+        values[name] = value if name == "DURATION" else value[:8]
     start = values.get("DTSTART", "")
     if len(start) != 8 or not start.isdigit():
         return None
     if "DURATION" in values:
-        return None  # rare enough to leave to icalendar
+        days = _duration_days(values["DURATION"])
+        if days is None:
+            return None
+        try:
+            first = date(int(start[:4]), int(start[4:6]), int(start[6:]))
+        except ValueError:
+            return None
+        return start, f"{first + timedelta(days=days):%Y%m%d}"
     end = values.get("DTEND", start)
     if len(end) != 8 or not end.isdigit():
         return None
     return min(start, end), max(start, end)
+
+
+_DURATION = re.compile(r"^\+?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def _duration_days(value: str) -> int | None:
+    """Whole days, rounded up, of a non-negative ICS DURATION; None when unreadable."""
+    m = _DURATION.match(value.strip().upper())
+    if not m:
+        return None
+    w, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
+    total = timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=sec)
+    return -(-total // timedelta(days=1))
 
 
 _F_TIMES = frozenset({"DTSTART", "DTEND", "DURATION"})
