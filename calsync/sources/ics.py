@@ -3,16 +3,17 @@
 Layers, each small:
 
     fetch (file | http(s) | webcal, cached validators)      -> bytes
-    split (text): lines, unfold, repair, VEVENT blocks      -> header + blocks with lines
-    pre-filter (text): drop blocks that cannot reach the window
+    pre-filter (regex over the text): skip VEVENTs that cannot reach the window
+    split (lines): unfold, repair defects, VEVENT blocks     -> header + blocks with lines
     parse (icalendar) -> drop broken events, naming UID and line
     x-wr-timezone -> recurring-ical-events over the window  -> occurrences
     occurrences -> Events (aware, in the configured zone), sorted
 
-The pre-filter is why a calendar of years of runs costs little: only events near the
-window are ever parsed by icalendar. It is conservative (it keeps anything recurring,
-anything whose dates it cannot read, every event whose UID appears twice), and a property
-test proves it yields exactly what the full parse yields.
+The pre-filter is why a calendar of years of runs costs little: only the few key lines of
+each VEVENT are read, and only events near the window are ever parsed by icalendar. It
+is conservative (it keeps anything recurring, with an alarm, with folded or doubled or
+quoted time properties, every event whose UID appears twice, and whole files it finds
+irregular), and a property test proves it yields exactly what the full parse yields.
 """
 
 from __future__ import annotations
