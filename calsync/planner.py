@@ -51,6 +51,31 @@ Interpretations of RULES.md (where it is silent or ambiguous):
 - Horizon: the local days `today .. today + horizon_days - 1`; today only after "now".
 - At most one session a day, even when `min_hours_between_sessions` is set below a day:
   two strength sessions on one day help no runner.
+- "Some is better than none" is read per week: after the total count, the plan prefers
+  more weeks with at least one session (a week already holding a fixed one counts).
+
+Memory of earlier syncs (`previous`, `skipped`):
+
+- Past sessions (start < now) are history: returned as they were (`past=True`), counted
+  in their week and for H4, never checked against today's calendar.
+- Pinned sessions (moved or edited by the user) are kept where the user put them and
+  planned around; any rule they break is listed in their `rules` ("note, your choice
+  breaks H3: ...").
+- Frozen: a planned session starting within `freeze_hours` of now stays unless it now
+  breaks a hard rule (H1-H6 against runs, busy time and the fixed sessions, or the week's
+  cap); otherwise it is re-planned like the rest.
+- Stability: any other previous session earns a bonus at its exact time, ranked below
+  the kind of day and the 48 h preference and above the preferred time, so re-planning an
+  unchanged calendar returns the same sessions, and a change moves only sessions whose
+  rules it touches. A session kept at its time keeps its key; new ones take the lowest
+  slot number free in their week (keys of past, pinned, kept and skipped sessions are
+  taken), so a session that moves within its week usually keeps its key too.
+
+Explanations: every day of the horizon says what kept it empty, decisive rule first:
+rules that close the whole day on their own (phrased from the slot that came closest),
+then rules that close it together, then the week's cap (H5) and the other sessions (H4).
+Slot checks are cheap codes (`_Facts.slot_codes`); words are made only for the messages
+shown (`_Facts.code_message`).
 """
 
 from __future__ import annotations
