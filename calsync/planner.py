@@ -919,6 +919,10 @@ def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> S
             parts.append("rest day (lift_on_rest_days = always)")
         else:
             parts.append("rest day as a fallback: hard days could not hold the week's target")
+            before = f.runs_by_day.get(d - timedelta(days=1), [])
+            hard_before = [r for r in before if r.is_hard]
+            if hard_before:
+                parts.append(f"the day after {f.run_name(hard_before[-1])}, no better day left")
         allowed.append("H3: rest day")
     allowed.append(f"H4: ≥ {_num(rules.min_hours_between_sessions)} h from every other session")
     allowed.append(f"H5: within the week's target of {w.target} ({w.phase.value} week)")

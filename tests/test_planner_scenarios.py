@@ -505,3 +505,12 @@ def test_one_session_a_day_even_when_h4_allows_more() -> None:
         "Sat 18:00",
         "Sun 18:00",
     ]
+
+
+def test_the_day_after_a_hard_day_is_the_last_resort_and_says_so() -> None:
+    runs = [run(1, "19:00", 60, "hard"), run(3, "07:00", 45, "easy"), run(5, "08:00", 90, "easy")]
+    c = Case(runs, now=at(1, "00:00"), days=2)
+    assert c.placed() == ["Wed 18:00"]
+    reason = c.plan.sessions[0].reason
+    assert reason.startswith("rest day as a fallback: hard days could not hold the week's target")
+    assert "the day after Tuesday's hard run 'Intervals' (19:00), no better day left" in reason
