@@ -423,8 +423,10 @@ class _Facts:
         k = bisect.bisect_right(self.busy_start, end_ts + self.buffer_s - 1) - 1
         if k >= 0 and self.busy_end[k] > ts - self.buffer_s:
             out.append(f"H6:{k}")
-        k = bisect.bisect_left(self.fixed_ts, ts - self.between_s + 1)
-        while k < len(self.fixed) and self.fixed[k].ts < ts + self.between_s:
+        # Never overlapping a fixed session either, however small H4's setting.
+        reach = max(self.between_s, self.session_s + self.buffer_s)
+        k = bisect.bisect_left(self.fixed_ts, ts - reach + 1)
+        while k < len(self.fixed) and self.fixed[k].ts < ts + reach:
             if self.fixed[k] is not ignore:
                 out.append(f"H4:{k}")
             k += 1

@@ -140,6 +140,12 @@ def test_every_session_passes_the_independent_checker(w: World) -> None:
     assert [d.day for d in p.days] == w.horizon_days()
     for d in p.days:
         assert d.sessions or d.blocked, d
+    # Every week touching the horizon is summed up; a missed target says why.
+    starts = sorted({w.week_of(d) for d in w.horizon_days()})
+    assert [x.start for x in p.weeks] == starts
+    for week in p.weeks:
+        assert week.met == (week.placed >= week.target)
+        assert week.met or week.why_not
 
 
 @SLOW
