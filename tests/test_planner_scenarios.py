@@ -437,6 +437,10 @@ def test_make_run_multi_day_all_day_and_timed_without_duration() -> None:
     r2 = make_run(flash, Verdict(True, Intensity.HARD, "t", minutes=50), rules, ZoneInfo(BERLIN))
     assert (r2.start, r2.end) == (at(3, "06:00"), at(3, "06:50"))
     assert r2.is_hard
+    # The user's own all-day gym event (no intensity) gets times the same way.
+    gym = Event(uid=None, summary="Gym", start=s, end=s + timedelta(days=1), all_day=True)
+    g = make_run(gym, Verdict(False, None, "strength", strength=True), rules, ZoneInfo(BERLIN))
+    assert (g.start, g.end, g.is_hard) == (at(2, "07:00"), at(2, "08:15"), False)
 
 
 def test_frozen_session_gives_way_when_the_week_is_already_full() -> None:
