@@ -666,3 +666,83 @@ def test_unusable_url_is_a_source_error(tmp_path: Path) -> None:
         _src("http://", tmp_path).read(YEAR)
     with pytest.raises(SourceError, match=r"unsupported URL scheme 'ftp://'"):
         _src("ftp://example.com/cal.ics", tmp_path).read(YEAR)
+
+
+ICS_LINES = st.sampled_from(
+    [
+        "BEGIN:VEVENT",
+        "END:VEVENT",
+        "BEGIN:VALARM",
+        "END:VALARM",
+        "BEGIN:VTIMEZONE",
+        "END:VTIMEZONE",
+        "BEGIN:STANDARD",
+        "END:STANDARD",
+        "TZID:Custom",
+        "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0200",
+        "UID:x",
+        "UID:y",
+        "DTSTART:20261124T070000Z",
+        "DTSTART;TZID=Custom:20261124T070000",
+        "DTSTART;VALUE=DATE:20261124",
+        "DTSTART;20261125",
+        "DTSTART:2026",
+        "DTSTART:20261124T250000",
+        "DTEND:20261124T080000Z",
+        "DTEND;VALUE=DATE:20261120",
+        "DURATION:PT1H",
+        "DURATION:P-1D",
+        "DURATION:nonsense",
+        "RRULE:FREQ=DAILY;COUNT=3",
+        "RRULE:FREQ=WEEKLY;UNTIL=20261201",
+        "RRULE:FREQ=SOMETIMES",
+        "RDATE:20261126T070000Z",
+        "RDATE;VALUE=PERIOD:20261126T070000Z/PT1H",
+        "EXDATE:20261125T070000Z",
+        "RECURRENCE-ID:20261125T070000Z",
+        "RECURRENCE-ID;VALUE=DATE:20261125",
+        "SUMMARY:Tempo, 5 km",
+        "DESCRIPTION:line\\nnext",
+        "CATEGORIES:Run,,Hard",
+        "TRANSP:TRANSPARENT",
+        "STATUS:CANCELLED",
+        "X-WR-TIMEZONE:Nowhere/Else",
+        "X-WR-TIMEZONE:UTC",
+        "X-CALSYNC-KEY:k",
+        " folded continuation",
+        "...",
+        "",
+        "END:VCALENDAR",
+        "BEGIN:VCALENDAR",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            ICS_LINES.map(lambda ln: [ln]),
+            st.lists(ICS_LINES, max_size=8).map(lambda b: ["BEGIN:VEVENT", *b, "END:VEVENT"]),
+        ),
+        max_size=12,
+    )
+)
+def test_any_mess_gives_events_or_a_source_error(parts: list[list[str]]) -> None:
+    """Whatever the lines, parse_ics returns sane events or raises SourceError."""
+    lines = [ln for part in parts for ln in part]
+    data = "\r\n".join(["BEGIN:VCALENDAR", *lines]).encode()
+    logging.disable(logging.WARNING)
+    try:
+        for pre in (True, False):
+            try:
+                evs = parse_ics(data, label="m", zone=BERLIN, window=YEAR, prefilter_events=pre)
+            except SourceError as e:
+                assert str(e).startswith("m: ")
+                continue
+            for ev in evs:
+                assert ev.start.tzinfo is not None and ev.end >= ev.start
+                assert ev.start < YEAR[1] and ev.end >= YEAR[0]
+    finally:
+        logging.disable(logging.NOTSET)

@@ -564,6 +564,7 @@ def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
     good = []
     unknown_zones: set[str] = set()
     for comp in cal.subcomponents:
+        _prune_nested(comp, label)
         if comp.name != "VEVENT":
             good.append(comp)
             continue
@@ -584,13 +585,29 @@ def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
         log.warning("%s: unknown time zone %r: its times are read in %s", label, tzid, zone.key)
 
 
+_TOP_ONLY = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VCALENDAR"})
+
+
+def _prune_nested(comp: icalendar.cal.Component, label: str) -> None:
+    """Drop components nested where they cannot be (a VEVENT inside a VEVENT, when an
+    END:VEVENT went missing): recurring-ical-events would read them as events."""
+    for sub in comp.subcomponents:
+        _prune_nested(sub, label)
+    kept = [sub for sub in comp.subcomponents if sub.name not in _TOP_ONLY]
+    if len(kept) != len(comp.subcomponents):
+        log.warning(
+            "%s:%s: ignored components nested inside %s", label, comp.get(_LINE_PROP), comp.name
+        )
+        comp.subcomponents[:] = kept
+
+
 def _problem(comp: icalendar.cal.Component) -> str | None:
     for name, message in comp.errors:
         if str(name).upper() in _VITAL:
             return f"{name}: {message}"
     if "DTSTART" not in comp:
         return "no DTSTART"
-    for name in ("DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
+    for name in ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
         if isinstance(comp.get(name), list):
             return f"{name} appears more than once"
     try:
@@ -609,6 +626,8 @@ def _standardise(cal: icalendar.Calendar, label: str) -> icalendar.Calendar:
     wr = cal.get("X-WR-TIMEZONE")
     if wr is None:
         return cal
+    # Removed once applied (or found unusable): recurring-ical-events would apply it again.
+    del cal["X-WR-TIMEZONE"]
     try:
         zone = ZoneInfo(str(wr).strip())
     except (ZoneInfoNotFoundError, ValueError):
