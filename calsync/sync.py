@@ -160,6 +160,17 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
     return Inputs(tuple(classified), tuple(runs), tuple(busy), tuple(strength))
 
 
+def recent(
+    planned: Sequence[PriorSession], window: tuple[datetime, datetime]
+) -> list[PriorSession]:
+    """The last plan's sessions that still matter: those ending inside the read window.
+
+    Older history can no longer affect a rule (the window reaches back past the current
+    week and the spacing rules), so dropping it keeps the state from growing forever.
+    """
+    return [p for p in planned if p.end >= window[0]]
+
+
 def merge_previous(
     planned: Sequence[PriorSession], snapshots: Sequence[SinkSnapshot]
 ) -> tuple[list[PriorSession], list[PriorSession]]:
@@ -283,7 +294,7 @@ def compute(config: Config, now: datetime, store: StateStore | None = None) -> S
     texts: dict[str, SessionText] = {}
     if store is not None:
         with store.reader() as view:
-            previous = list(view.planned())
+            previous = recent(view.planned(), window)
             texts = load_texts(view)
     the_plan = make_plan(config, now, inputs, previous, texts=texts)
     return SyncResult(plan=the_plan, inputs=inputs, dry_run=True)
@@ -333,7 +344,7 @@ def _sync_in(
     inputs = sort_inputs(per_source, config)
     sinks = build_sinks(config)
     snapshots = [sink.snapshot(tx, window) for sink in sinks]
-    previous, skipped = merge_previous(tx.planned(), snapshots)
+    previous, skipped = merge_previous(recent(tx.planned(), window), snapshots)
     the_plan = make_plan(config, now, inputs, previous, skipped, texts=load_texts(tx))
     if not force:
         _refuse_mass_deletion(inputs, the_plan, snapshots, now)

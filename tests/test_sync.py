@@ -76,3 +76,13 @@ def test_sink_pins_override_the_last_plan_and_deletions_become_skips() -> None:
     previous, skipped = merge_previous(planned, [snap])
     assert previous == [PriorSession("2026-11-30/1", moved.start, moved.end, pinned=True)]
     assert skipped == [planned[1]]
+
+
+def test_history_older_than_the_window_is_dropped() -> None:
+    from calsync.sync import recent
+
+    t = datetime(2026, 12, 1, 18, tzinfo=ZONE)
+    old = PriorSession("2026-10-05/1", t - timedelta(days=56), t - timedelta(days=56, hours=-1))
+    last_week = PriorSession("2026-11-23/2", t - timedelta(days=6), t - timedelta(days=6, hours=-1))
+    window = (t - timedelta(days=10), t + timedelta(days=40))
+    assert recent([old, last_week], window) == [last_week]
