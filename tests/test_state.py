@@ -168,7 +168,7 @@ def test_second_process_gets_locked_error(tmp_path: Path) -> None:
     StateStore(path)
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Event()
-    proc = ctx.Process(target=_hold_writer, args=(str(path), 3.0, ready))
+    proc = ctx.Process(target=_hold_writer, args=(str(path), 1.5, ready))
     proc.start()
     try:
         assert ready.wait(20)

@@ -407,41 +407,46 @@ def _near_window(
     """The pre-filter over the whole text, reading only the lines it needs.
 
     Returns the number of VEVENTs and the numbered, unfolded lines of everything but the
-    VEVENTs that cannot reach the window; None when the file is too irregular for this
-    (an unclosed or nested VEVENT), and the line-by-line path, which forgives more, runs.
+    VEVENTs that cannot reach the window; None when the file is irregular (components
+    that do not nest, a file cut short), and the line-by-line path, which forgives more,
+    runs.
     """
     blocks: list[_Facts] = []
     cur: _Facts | None = None
-    nested = 0
+    stack: list[str] = []
     for m in _KEY_LINE.finditer(text):
         name, rest = m.group(1).upper(), m.group(2)
-        if name in ("BEGIN", "END"):
+        folded = text.startswith((" ", "\t"), m.end() + 1)  # the line goes on on the next
+        if name == "BEGIN":
             what = rest[1:].strip().upper()
-            if cur is None:
-                if what == "VEVENT":
-                    if name == "END":
-                        return None
-                    cur = _Facts(m.start())
-            elif what == "VEVENT":
-                if name == "BEGIN" or nested:
+            if folded or (what == "VCALENDAR") == bool(stack):
+                return None  # anything but VCALENDAR at the top, or a calendar inside
+            if what == "VEVENT":
+                if len(stack) != 1:
                     return None
+                cur = _Facts(m.start())
+            elif cur is not None:
+                cur.doubt = True  # an alarm or other component inside the event
+            stack.append(what)
+        elif name == "END":
+            what = rest[1:].strip().upper()
+            if folded or not stack or stack[-1] != what:
+                return None  # components that do not nest
+            stack.pop()
+            if what == "VEVENT" and cur is not None:
                 cur.end = m.end()
                 blocks.append(cur)
                 cur = None
-            else:  # an alarm or other component inside the event
-                cur.doubt = True
-                nested += 1 if name == "BEGIN" else -1
+        elif cur is None or len(stack) != 2:
             continue
-        if cur is None or nested:
-            continue
-        if text.startswith((" ", "\t"), m.end() + 1):
-            cur.doubt = True  # folded: the value goes on on the next line
+        elif folded:
+            cur.doubt = True
         elif name == "UID":
             cur.uids.append(rest.partition(":")[2].strip())
         else:
             cur.props.setdefault(name, []).append(rest)
-    if cur is not None:
-        return None
+    if stack:
+        return None  # cut short: the line-by-line path says what is missing
     lo = f"{(window[0] - _MARGIN - timedelta(days=1)).date():%Y%m%d}"
     hi = f"{(window[1] + _MARGIN).date():%Y%m%d}"
     spans = [_span(f) for f in blocks]
