@@ -1,11 +1,11 @@
 """Generate a realistic training calendar of N events, for the benchmarks.
 
-The shape of what runners subscribe to: years of runs (easy, tempo, intervals, long runs,
-races), a few strength and rest days, one-off appointments, and some weekly recurring
-meetings with an EXDATE and a moved instance. Times mix the styles of the real calendars
-(TZID with a VTIMEZONE, UTC, all-day). The calendar ends `AHEAD` days after `NOW`, so the
-planning window near NOW holds a few weeks of a plan, and grows backwards with N, as a
-long-running feed does.
+The shape of what runners subscribe to: years of runs (a plan's week: rest, intervals,
+easy, tempo, easy, easy, long run or race), one-off appointments in working hours and
+evenings, and a few weekly recurring meetings with an EXDATE and a moved instance.
+Times mix the styles of the real calendars (TZID with a VTIMEZONE, UTC, all-day). The
+calendar ends `AHEAD` days after `NOW`, so the planning window near NOW holds a few
+weeks of a plan, and grows backwards with N, as a long-running feed does.
 
 Deterministic for a given (n, seed). Use it from a benchmark:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday morning
@@ -41,12 +41,12 @@ RUNS = [
     ("Strides + easy {km} km", "6 x 20 s strides at the end."),
 ]
 OTHER = [
-    ("Rest day", ""),
-    ("Strength & mobility", "Core, hips, calves."),
-    ("Bike 60 min", "Cross-training, easy spin."),
+    ("Project review", ""),
     ("Dentist", ""),
     ("Dinner with friends", ""),
-    ("Team offsite", ""),
+    ("Team offsite", "Room 4, bring slides, notes, and a laptop"),
+    ("Call with the bank", ""),
+    ("Parents' evening", ""),
 ]
 RACES = ["City 10K", "Half marathon", "Parkrun 5K", "Spring marathon"]
 
@@ -85,6 +85,30 @@ def _esc(text: str) -> str:
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 
+def _pick(rnd: random.Random, day: date, slot: int) -> tuple[str, str, str]:
+    """(title, description, kind) of a day's `slot`-th event: the run first, then busy time.
+
+    A week as plans have it: rest on Monday, intervals on Tuesday, tempo on Thursday, a
+    long run on Sunday (a race every tenth Sunday), easy runs between.
+    """
+    if slot == 0:
+        wd = day.weekday()
+        km = rnd.choice([6, 8, 10, 12])
+        if wd == 0:
+            return "Rest day", "", "allday"
+        if wd == 1:
+            return rnd.choice(["Intervals 6 x 800 m", "Hill repeats 8 x 60 s"]), "", "run"
+        if wd == 3:
+            return f"Tempo {km} km", "15 min warm-up, 20 min at threshold, cool-down.", "run"
+        if wd == 6:
+            if day.toordinal() % 70 < 7:
+                return rnd.choice(RACES), "Race day. Good luck!", "run"
+            return f"Long run {rnd.choice([16, 21, 25, 30])} km", "Steady; fuel.", "run"
+        return rnd.choice(RUNS[:2])[0].format(km=km), "Zone 2, conversational pace.", "run"
+    title, desc = rnd.choice(OTHER)
+    return title, desc, "work" if slot == 1 else "evening"
+
+
 def generate(n: int, *, seed: int = 1, now: datetime = NOW) -> bytes:
     """An ICS calendar of `n` VEVENTs: one-offs, and MEETINGS series of two VEVENTs each."""
     rnd = random.Random(seed)
@@ -102,25 +126,21 @@ def generate(n: int, *, seed: int = 1, now: datetime = NOW) -> bytes:
         VTIMEZONE,
     ]
     for i in range(one_offs):
-        day = first_day + timedelta(days=i * (last_day - first_day).days // max(one_offs, 1))
-        style = rnd.random()
-        roll = rnd.random()
-        if roll < 0.62:
-            title, desc = rnd.choice(RUNS)
-            title = title.format(km=rnd.choice([5, 6, 8, 10, 12, 16, 21, 25, 30]))
-        elif roll < 0.64:
-            title, desc = rnd.choice(RACES), "Race day. Good luck!"
-        else:
-            title, desc = rnd.choice(OTHER)
+        day = first_day + timedelta(days=i // PER_DAY)
+        slot = i % PER_DAY
+        title, desc, kind = _pick(rnd, day, slot)
         ev = ["BEGIN:VEVENT", f"UID:gen-{seed}-{i}@bench", f"DTSTAMP:{stamp}"]
-        if style < 0.2:
+        style = rnd.random()
+        if kind == "allday" or (kind == "run" and style < 0.2):
             nxt = day + timedelta(days=1)
             ev += [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{nxt:%Y%m%d}"]
         else:
+            hours = {"run": [6, 7, 18, 19], "work": [9, 10, 11, 14, 15], "evening": [19, 20]}
             local = datetime.combine(day, datetime.min.time(), zone).replace(
-                hour=rnd.choice([6, 7, 12, 17, 18, 19]), minute=rnd.choice([0, 15, 30])
+                hour=rnd.choice(hours[kind]), minute=rnd.choice([0, 15, 30])
             )
-            end = local + timedelta(minutes=rnd.choice([30, 45, 60, 75, 90, 120]))
+            minutes = rnd.choice([45, 60, 75, 90]) if kind == "run" else rnd.choice([30, 60, 90])
+            end = local + timedelta(minutes=minutes)
             if style < 0.45:
                 ev += [
                     f"DTSTART:{local.astimezone(UTC):%Y%m%dT%H%M%SZ}",
@@ -134,9 +154,9 @@ def generate(n: int, *, seed: int = 1, now: datetime = NOW) -> bytes:
         ev.append(f"SUMMARY:{_esc(title)}")
         if desc:
             ev.append(_fold(f"DESCRIPTION:{_esc(desc + ' ' + 'Notes: ' * rnd.randint(0, 6))}"))
-        if roll < 0.62 and rnd.random() < 0.3:
+        if kind == "run" and rnd.random() < 0.3:
             ev.append("CATEGORIES:Running,Workout")
-        if title.startswith(("Dentist", "Dinner", "Team")):
+        if kind in ("work", "evening"):
             ev.append("TRANSP:OPAQUE")
         ev.append("END:VEVENT")
         lines += ev
