@@ -2,8 +2,10 @@
 
 The same sessions with the same stored history give the same bytes: DTSTAMP, CREATED and
 LAST-MODIFIED come from what the state store recorded for each session (not the clock),
-events are in a stable order, and the VTIMEZONE covers whole years around the sessions.
-That is what lets a sync with nothing changed leave the file (and the feed's ETag) alone.
+events are in a stable order, and the VTIMEZONE is the same whatever the sessions (the
+classic two-RRULE form, checked against zoneinfo; an explicit list of changes over fixed
+years for zones no yearly rule describes). That is what lets a sync with nothing changed
+leave the file (and the feed's ETag) alone.
 """
 
 from __future__ import annotations
