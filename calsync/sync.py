@@ -160,15 +160,21 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
     return Inputs(tuple(classified), tuple(runs), tuple(busy), tuple(strength))
 
 
+HISTORY_DAYS = 90
+
+
 def recent(
     planned: Sequence[PriorSession], window: tuple[datetime, datetime]
 ) -> list[PriorSession]:
-    """The last plan's sessions that still matter: those ending inside the read window.
+    """The last plan's sessions worth keeping: those that ended at most `HISTORY_DAYS`
+    before the read window.
 
-    Older history can no longer affect a rule (the window reaches back past the current
-    week and the spacing rules), so dropping it keeps the state from growing forever.
+    History older than the window can no longer affect a rule, but it stays in the
+    written calendar for a while (a subscribed calendar drops what the feed drops);
+    beyond that it is let go, so the state does not grow forever.
     """
-    return [p for p in planned if p.end >= window[0]]
+    cutoff = window[0] - timedelta(days=HISTORY_DAYS)
+    return [p for p in planned if p.end >= cutoff]
 
 
 def merge_previous(

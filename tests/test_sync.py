@@ -78,11 +78,14 @@ def test_sink_pins_override_the_last_plan_and_deletions_become_skips() -> None:
     assert skipped == [planned[1]]
 
 
-def test_history_older_than_the_window_is_dropped() -> None:
+def test_history_older_than_the_window_and_retention_is_dropped() -> None:
     from calsync.sync import recent
 
     t = datetime(2026, 12, 1, 18, tzinfo=ZONE)
-    old = PriorSession("2026-10-05/1", t - timedelta(days=56), t - timedelta(days=56, hours=-1))
+    old = PriorSession("2025-10-05/1", t - timedelta(days=400), t - timedelta(days=400, hours=-1))
     last_week = PriorSession("2026-11-23/2", t - timedelta(days=6), t - timedelta(days=6, hours=-1))
+    month_ago = PriorSession(
+        "2026-10-26/1", t - timedelta(days=35), t - timedelta(days=35, hours=-1)
+    )
     window = (t - timedelta(days=10), t + timedelta(days=40))
-    assert recent([old, last_week], window) == [last_week]
+    assert recent([old, month_ago, last_week], window) == [month_ago, last_week]
