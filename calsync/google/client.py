@@ -235,6 +235,11 @@ class GoogleClient:
 _clients: dict[int, tuple[Config, GoogleClient]] = {}
 
 
+def events_list(params: dict[str, Any]) -> Callable[[Any], Any]:
+    """The request maker for one page of events.list, for `GoogleClient.execute`."""
+    return lambda service: service.events().list(**params)
+
+
 def client_for(config: Config) -> GoogleClient:
     """The client shared by everything one sync does with this config (one token refresh,
     one free/busy query, one request count)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from calsync.diff import content_hash, diff
 from calsync.errors import CalsyncError, SinkError
 from calsync.google import events as gev
 from calsync.google import ids
-from calsync.google.client import GoogleApiError, GoogleClient, Op, client_for
+from calsync.google.client import GoogleApiError, GoogleClient, Op, client_for, events_list
 from calsync.model import ActionKind, PriorSession, Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.state import StateTx, StoredSession
@@ -260,7 +260,8 @@ class GoogleSink:
             p = dict(params, calendarId=self._cal_id, maxResults=PAGE_SIZE)
             if page:
                 p["pageToken"] = page
-            data = self.client.execute(_lister(p), f"reading the calendar {self.calendar_name!r}")
+            what = f"reading the calendar {self.calendar_name!r}"
+            data = self.client.execute(events_list(p), what)
             items.extend(data.get("items") or ())
             page = data.get("nextPageToken")
             if not page:
@@ -601,10 +602,6 @@ class GoogleSink:
             self._records[eid] = dict(self._records[eid], status="cancelled")
         tx.delete_session(OUTPUT, key)
         report.deleted.append(key)
-
-
-def _lister(params: dict[str, Any]) -> Callable[[Any], Any]:
-    return lambda service: service.events().list(**params)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from calsync.config import Config, SourceSettings
 from calsync.errors import SourceError
 from calsync.google import events as gev
-from calsync.google.client import GoogleApiError, GoogleClient, client_for
+from calsync.google.client import GoogleApiError, GoogleClient, client_for, events_list
 from calsync.model import Event, Role
 from calsync.state import StateTx
 
@@ -106,7 +105,7 @@ class GoogleSource:
             p = dict(params, calendarId=self.calendar, singleEvents=True, maxResults=PAGE_SIZE)
             if page:
                 p["pageToken"] = page
-            data = self.client.execute(_lister(p), f"reading events of {self.calendar!r}")
+            data = self.client.execute(events_list(p), f"reading events of {self.calendar!r}")
             items.extend(data.get("items") or ())
             page = data.get("nextPageToken")
             if not page:
@@ -181,10 +180,6 @@ class GoogleSource:
             )
         out.sort(key=lambda e: (e.start, e.uid or ""))
         return out
-
-
-def _lister(params: dict[str, Any]) -> Callable[[Any], Any]:
-    return lambda service: service.events().list(**params)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:
