@@ -190,10 +190,17 @@ RUN_NOUN = _rx(
         r"hardlopen",
         r"duurloop",
         r"hersteloop",
+        r"herstelloop",
         r"tempoloop",
         r"mlr",
+        r"d[ée]crassage",
+        r"trote",
+        r"couch" + SEP + r"to" + SEP + r"5\s*k",
+        r"c25k",
+        r"park" + SEP + r"run",
     ),
-    _any(r"跑"),
+    # Chinese 跑; Japanese 走 (ペース走, ビルドアップ走), jog, run, interval, strides (流し).
+    _any(r"跑", r"(?<![快竞])走(?!路)", r"ジョグ", r"ラン(?![チキク])", r"インターバル", r"流し"),
 )
 # French "course" is a run when it opens a title or part ("Course", "Course — tempo"),
 # not in "golf course" or "first aid course".
@@ -233,7 +240,6 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"ergo",
                 r"sweet" + SEP + r"spot",
                 r"ftp",
-                r"over" + SEP + r"unders",
                 r"grundlagenfahrt",
                 r"\w+fahrt",
             ),
@@ -366,7 +372,7 @@ STRENGTH = _rx(
         r"body" + SEP + r"pump",
         r"bodypump",
     ),
-    _any(r"力量", r"健身", r"撸铁"),
+    _any(r"力量", r"健身", r"撸铁", r"筋トレ", r"筋力"),
 )
 # Exercises that betray a strength session in a description ("Workout" + a list).
 EXERCISE = re.compile(
@@ -419,7 +425,7 @@ REST = _rx(
         r"sick",
         r"injured",
     ),
-    _any(r"休息", r"恢复日", r"主动恢复"),
+    _any(r"休息", r"恢复日", r"主动恢复", r"休養", r"休み"),
 )
 
 # Not a workout at all, whatever running words it holds ("Long Run Fuel Reminder",
@@ -476,6 +482,24 @@ ADMIN = _rx(
         r"(?:movie|netflix|tv|film|dance|gaming|binge|study|coding)" + SEP + r"marathon",
         r"race" + SEP + r"conditions?",
         r"home" + SEP + r"runs?",
+        # Helping or watching a race is not running it.
+        r"volunteer\w*",
+        r"marshal\w*",
+        r"cheer\w*",
+        r"spectat\w*",
+        r"committee",
+        r"fundrais\w*",
+        r"on" + SEP + r"tv",
+        r"live" + SEP + r"stream\w*",
+        # "Coffee run", "Chicken run": a compound where "run" is an errand or a place.
+        r"(?:coffee|beer|milk|food|grocery|supply|supplies|snack|pizza|bank|tip|dump|bus|"
+        r"print|chicken|dog|ski|sled|toboggan|bobsleigh)" + SEP + r"run",
+        # "Run payroll", "Run the dishwasher": the verb with a work or household object.
+        r"run" + SEP + r"(?:the" + SEP + r"|a" + SEP + r"|my" + SEP + r")?(?:payroll|"
+        r"backups?|reports?|tests?|test" + SEP + r"suite|scripts?|pipelines?|ci|builds?|"
+        r"deploy\w*|migrations?|queries|query|numbers|analysis|analyses|simulations?|"
+        r"dishwasher|washing" + SEP + r"machine|laundry|wash|dryer|sprint" + SEP + r"review|"
+        r"retro\w*|workshop|demo|jobs?|batch|invoices?|the" + SEP + r"show)",
         r"cancell?ed",
         r"abgesagt",
         r"annul[ée]e?",
@@ -533,8 +557,23 @@ RACE_WORD = _rx(
         r"tune" + SEP + r"up" + SEP + r"race",
         r"fun" + SEP + r"run",
         r"(?:track|xc|cross" + SEP + r"country)" + SEP + r"meet",
+        r"park" + SEP + r"run",
+        r"tune" + SEP + r"up",
+        r"league",
+        r"champs",
+        r"championships?",
+        r"(?:pb|pr)" + SEP + r"attempt",
+        r"marat[oó]n",
+        r"maratona",
+        r"mezza" + SEP + r"maratona",
+        r"halve" + SEP + r"marathon",
+        r"course" + SEP + r"sur" + SEP + r"route",
+        r"wedstrijd",
+        r"gara",
+        r"competici[oó]n",
+        r"comp[ée]tition",
     ),
-    _any(r"比赛", r"马拉松", r"半马", r"全马"),
+    _any(r"比赛", r"马拉松", r"半马", r"全马", r"マラソン", r"レース", r"大会"),
 )
 # "Marathon pace", "race effort", "HM pace": race-pace work, not a race.
 RACE_PACE = re.compile(
