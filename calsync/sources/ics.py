@@ -172,6 +172,13 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             if length and length.isdigit() and int(length) > settings.max_bytes:
                 raise _too_big(label, url, settings.max_bytes)
             raw = _read_capped(resp, settings.max_bytes, deadline, label, url)
+            # urllib returns what arrived when the server hangs up early; a calendar cut
+            # short would silently lose its later runs (and their sessions).
+            if length and length.isdigit() and len(raw) < int(length):
+                raise SourceError(
+                    f"{_at(label, url)}: the download was cut short "
+                    f"({len(raw)} of {int(length)} bytes arrived)"
+                )
             encoding = (resp.headers.get("Content-Encoding") or "").strip().lower()
             etag = resp.headers.get("ETag")
             last_modified = resp.headers.get("Last-Modified")

@@ -1,0 +1,90 @@
+"""Bugs found by driving the real CLI as a runner would; one test per bug, end to end."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from calsync.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "calendars"
+SAW = SHARED / "saw_running_plan.ics"  # daily runs, June to August 2025
+SAW_NOW = "2025-07-10T08:00"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+class _Feed(http.server.BaseHTTPRequestHandler):
+    """Serves SAW whole, or announces it whole and hangs up halfway (`cut`)."""
+
+    cut: ClassVar[bool] = False
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        body = SAW.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/calendar")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if type(self).cut else body)
+        self.close_connection = True
+
+
+@pytest.fixture()
+def feed() -> Iterator[str]:
+    _Feed.cut = False
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/plan.ics"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _config(tmp_path: Path, url: str, zone: str = "Asia/Shanghai", extra: str = "") -> str:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[schedule]\ntimezone = "{zone}"\n{extra}\n'
+        f'[[source]]\ntype = "ics"\nurl = "{url}"\n'
+        '[output.ics]\npath = "out.ics"\n[state]\npath = "state/state.sqlite3"\n',
+        encoding="utf-8",
+    )
+    return str(cfg)
+
+
+def test_a_download_cut_short_fails_and_keeps_every_session(
+    feed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: a server that hung up halfway gave half a calendar, read with a warning, and
+    # the sync removed every session after the cut.
+    cfg = _config(tmp_path, feed)
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 0, err
+    written = (tmp_path / "out.ics").read_bytes()
+    _Feed.cut = True
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 1
+    assert "removed" not in out
+    assert f"{feed}: the download was cut short" in err
+    assert "Traceback" not in err
+    assert (tmp_path / "out.ics").read_bytes() == written
+    # The state kept the last good plan: with the whole feed back, nothing changes.
+    _Feed.cut = False
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 0, err
+    assert "0 created, 0 moved/updated, 0 removed" in out
+    assert (tmp_path / "out.ics").read_bytes() == written
