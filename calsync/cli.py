@@ -283,7 +283,8 @@ def _with_sources(config: Config, sources: Sequence[str]) -> Config:
     for s in sources:
         url = s
         if "://" not in s:
-            url = str(Path(s).expanduser().resolve())
+            # absolute(), not resolve(): /dev/fd/63 from `<(curl ...)` must stay readable.
+            url = str(Path(s).expanduser().absolute())
         srcs.append(SourceSettings(type="ics", role=Role.RUNS, url=url, name=s))
     return dataclasses.replace(config, sources=tuple(srcs))
 

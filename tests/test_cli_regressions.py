@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,3 +89,41 @@ def test_a_download_cut_short_fails_and_keeps_every_session(
     assert code == 0, err
     assert "0 created, 0 moved/updated, 0 removed" in out
     assert (tmp_path / "out.ics").read_bytes() == written
+
+
+def test_classify_reads_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Found: `calsync classify <(curl ...)` said "file not found" (the path was resolved
+    # to /proc/.../pipe:[n]), and a pipe or device was read with no size cap at all.
+    r, w = os.pipe()
+    body = SAW.read_bytes()
+
+    def write() -> None:
+        with os.fdopen(w, "wb") as f:
+            f.write(body)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        code, out, err = run(
+            capsys, "classify", f"/dev/fd/{r}", "--from", "2025-07-02", "--to", "2025-07-02"
+        )
+    finally:
+        writer.join()
+        os.close(r)
+    assert code == 0, err
+    assert "3.5公里慢跑" in out and "easy" in out
+
+
+def test_a_device_source_stops_at_max_bytes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # /dev/zero has st_size 0: the cap used to be checked against that, then read forever.
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[schedule]\ntimezone = "UTC"\n'
+        '[[source]]\ntype = "ics"\nurl = "/dev/zero"\nmax_bytes = 4096\n',
+        encoding="utf-8",
+    )
+    code, _, err = run(capsys, "--config", str(cfg), "--now", SAW_NOW, "classify")
+    assert code == 1
+    assert "/dev/zero is more than max_bytes (4096) bytes" in err

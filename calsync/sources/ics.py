@@ -142,7 +142,17 @@ def _read_file(path: Path, settings: SourceSettings) -> bytes:
                 f" ({settings.max_bytes})",
                 hint="raise max_bytes for this source if the file is right",
             )
-        return path.read_bytes()
+        # st_size is 0 for a pipe or a device (`<(curl ...)`, /dev/zero): read at most
+        # one byte past the cap instead of trusting it.
+        with path.open("rb") as f:
+            data = f.read(settings.max_bytes + 1)
+        if len(data) > settings.max_bytes:
+            raise SourceError(
+                f"{_at(settings.label, path)} is more than max_bytes ({settings.max_bytes})"
+                " bytes; stopped reading",
+                hint="raise max_bytes for this source if the file is right",
+            )
+        return data
     except FileNotFoundError:
         raise SourceError(f"{_at(settings.label, path)}: file not found") from None
     except IsADirectoryError:
