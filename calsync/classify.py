@@ -35,6 +35,7 @@ pure, so the memo is invisible but for speed.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -663,6 +664,27 @@ STRIDES = re.compile(
     + "|加速跑"
 )
 STRIDES_BEFORE = re.compile("(?:" + STRIDES.pattern + r")[\s:,]*$")
+# The distance first, then the count: "400m x 10" (Japanese and Chinese plans write it so).
+REPS_BACK = re.compile(
+    r"(?<![\w.])(?P<v>\d+(?:[.,]\d+)?)\s*(?P<u>km|k|m|mi|miles?|min|mins|s|sec|secs|'|\")"
+    r"\s*x\s*(?P<n>\d{1,2})(?![\w.])"
+)
+# A ladder of track distances: "1600-1200-800-400", "200/400/600/400/200".
+LADDER = re.compile(r"(?<![\w.])[1-9]\d{2,3}(?:\s*[-/,]\s*[1-9]\d{2,3}){2,}(?![\w.])")
+# Daniels' pace letters with distances or minutes: "2 E + 5 x 1 T w/ 1 min rests + 1 E",
+# "L 15", "Q1: 8 M + 4 T". Only a text made of nothing else is read so: a lone letter
+# means little elsewhere.
+PACE_LETTER = re.compile(
+    r"(?<![\w.])(?:\d+(?:\.\d+)?\s*(?P<a>[elmtir])|(?P<b>[elmtir])\s*\d+(?:\.\d+)?)(?![\w'\"])"
+)
+_NOTATION_WORDS = frozenset(
+    """
+    x w w/ with min mins sec secs s rest rests rec recovery recoveries jog jogs st strides
+    and then pace mi mile miles km @ e m t i r l
+    """.split()  # noqa: SIM905 -- a word list reads better as text
+)
+_Q_DAY = re.compile(r"q\d")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 PACE_RX = _rx(
     RACE_PACE.pattern,
@@ -706,8 +728,13 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"piste",
                 r"bahn",
                 r"anaerobic",
+                r"ripetute",
+                r"over" + SEP + r"unders?",
+                r"cut" + SEP + r"downs?",
+                r"alternations?",
+                r"float" + SEP + r"(?:recoveries|recovery|reps)",
             ),
-            _any(r"间歇", r"亚索", r"变速跑"),
+            _any(r"间歇", r"亚索", r"变速跑", r"インターバル", r"レペティション"),
         ),
         "an interval session",
     ),
@@ -738,7 +765,8 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"tempodauerlauf",
                 r"tempoloop",
                 r"tempoduurloop",
-                r"threshold",
+                # The aerobic threshold (AeT) is the top of zone 2: easy running.
+                r"(?<!aerobic )(?<!aerobic-)threshold",
                 r"sub" + SEP + r"threshold",
                 r"lt",
                 r"lt2",
@@ -748,8 +776,11 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"schwellen\w*",
                 r"cv",
                 r"comfortably" + SEP + r"hard",
+                r"steady" + SEP + r"state",
+                r"medio" + SEP + r"veloce",
+                r"medio",
             ),
-            _any(r"节奏跑", r"节奏", r"阈值", r"乳酸"),
+            _any(r"节奏跑", r"节奏", r"阈值", r"乳酸", r"ペース走", r"閾値", r"テンポ"),
         ),
         "tempo/threshold work",
     ),
@@ -768,13 +799,16 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
         ),
         "a hill session",
     ),
-    (_words(r"fartlek", r"fahrtspiel", r"法特莱克"), "fartlek"),
+    (_rx(_words(r"fartlek", r"fahrtspiel"), _any(r"法特莱克", r"ビルドアップ")), "fartlek"),
     (
         _words(
             r"progression",
             r"progressive",
             r"progressif",
             r"progressiv",
+            r"progressivo",
+            r"progresivo",
+            r"build" + SEP + r"up" + SEP + r"run",
             r"fast" + SEP + r"finish",
             r"negative" + SEP + r"splits?",
             r"finish" + SEP + r"fast",
@@ -818,7 +852,12 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"ga1",
                 r"grundlage\w*",
                 r"regeneration",
-                r"regenerativ",
+                r"regenerativ[oa]?",
+                r"aerobic" + SEP + r"threshold",
+                r"aet",
+                r"trote",
+                r"d[ée]crassage",
+                r"herstelloop",
                 r"e" + SEP + r"pace",
                 r"@\s*e",
                 r"cool" + SEP + r"down",
@@ -835,7 +874,7 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"ga",
                 r"rec",
             ),
-            _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd"),
+            _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd", r"ジョグ", r"流し"),
         ),
         "easy effort",
     ),
@@ -1044,12 +1083,39 @@ OTHER_TABLE = _Table(OTHER_SPORT)
 PACE_TABLE = _Table(PACE_RULE)
 
 
+def _pace_letters(low: str) -> re.Match[str] | None:
+    """The first hard pace letter of a text written in Daniels' notation, else its first
+    letter; None unless the whole text is that notation."""
+    found = list(PACE_LETTER.finditer(low)) if len(low) < 80 else []
+    # Miles, kilometres or minutes at a pace: a bigger number is metres ("100m").
+    if not found or any(float(re.sub(r"[^\d.]", "", m.group())) > 40 for m in found):
+        return None
+    rest = PACE_LETTER.sub(" ", low)
+    for tok in rest.split():
+        tok = tok.strip(":,;+")
+        if tok and not (tok in _NOTATION_WORDS or _Q_DAY.fullmatch(tok) or _NUMBER.fullmatch(tok)):
+            return None
+    hard = [m for m in found if (m["a"] or m["b"]) in "mtir"]
+    return hard[0] if hard else found[0]
+
+
+def _ladder(low: str) -> re.Match[str] | None:
+    if "-" not in low and "/" not in low and "," not in low:
+        return None
+    for m in LADDER.finditer(low):
+        steps = [int(x) for x in re.findall(r"\d+", m.group())]
+        if all(x % 100 == 0 and x <= 3200 for x in steps):
+            return m
+    return None
+
+
 def _reps(t: _Text) -> re.Match[str] | None:
-    """Repeats with a distance or duration ("6 x 800m", "5x1K", "12x400", "3x8'@Z3")."""
+    """Repeats with a distance or duration ("6 x 800m", "5x1K", "12x400", "3x8'@Z3",
+    "400m x 10"), or a ladder of track distances ("1600-1200-800-400")."""
     low = t.low
     if "x" not in low:
-        return None
-    for m in REPS.finditer(low):
+        return _ladder(low)
+    for m in itertools.chain(REPS.finditer(low), REPS_BACK.finditer(low)):
         if not m["u"] and float(m["v"].replace(",", ".")) < 100:
             continue  # "3 x 8" is a set of a strength exercise
         after = low[m.end() : m.end() + 30]
@@ -1060,10 +1126,10 @@ def _reps(t: _Text) -> re.Match[str] | None:
         if _negated(low, m.start()):
             continue
         return m
-    return None
+    return _ladder(low)
 
 
-def _scale(t: _Text, *, hard: bool) -> _Hit | None:
+def _scale(t: _Text, *, hard: bool, zone3: bool = False) -> _Hit | None:
     """RPE, heart-rate/power zones, TrainingPeaks IF: the first hard (or easy) reading."""
     low = t.low
     rpe = RPE.finditer(low) if ("rpe" in low or "effort" in low) else ()
@@ -1086,6 +1152,10 @@ def _scale(t: _Text, *, hard: bool) -> _Hit | None:
             continue
         if hard and max(a, b) >= 4:
             return _Hit(_quote(t, m), "is a hard zone")
+        if zone3 and a == b == 3:
+            # Zone 3 of five is tempo: hard in a title, but it is no structure that
+            # overrides an easy title from a description ("want Z3 cardio").
+            return _Hit(_quote(t, m), "is a tempo zone")
         if not hard and max(a, b) <= 2:
             return _Hit(_quote(t, m), "is an easy zone")
     for m in rates:
@@ -1145,9 +1215,21 @@ def _intensity(t: _Text) -> _Judgement:
     hit = _scale(t, hard=True)
     if hit:
         return _Judgement(Intensity.HARD, hit, structured=True)
+    letters = _pace_letters(low)
+    if letters and (letters["a"] or letters["b"]) in "mtir":
+        return _Judgement(
+            Intensity.HARD, _Hit(_quote(t, letters), "is quality in Daniels' notation"), True
+        )
     word = HARD_TABLE.first(low, negatable=True)
+    if word and word[1] == "speed work" and STRIDES.search(low):
+        word = None  # "GA + speed 8 mi w/ 10 x 100m strides": the speed is the strides
     if word:
         return _Judgement(Intensity.HARD, _Hit(_quote(t, word[0]), f"is {word[1]}"))
+    hit = _scale(t, hard=True, zone3=True)
+    if hit:
+        return _Judgement(Intensity.HARD, hit)
+    if letters:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, letters), "is easy in Daniels' notation"))
     hit = _scale(t, hard=False)
     if hit:
         return _Judgement(Intensity.EASY, hit)
@@ -1183,6 +1265,11 @@ SKI = re.compile(
         r"water" + SEP + r"run\w*",
     )
 )
+# A run named only as the time of another activity ("Stretching after run").
+AROUND_RUN = re.compile(
+    r"(?<![\w])(?:after|before|post|pre|following|nach|vor|apr[eè]s|avant)\s+"
+    r"(?:(?:the|my|a|an|your|today's|this)\s+)?$"
+)
 # Endurance sports whose workouts share running's words ("Openers / Free Spin").
 ENDURANCE = ("cycling", "swimming", "other sport")
 
@@ -1202,7 +1289,13 @@ def _sport(s: str) -> str | None:
         return "run"
     if _not_running(s):
         return "other sport"  # cross-country skiing, aqua jogging: not running
-    if RUN_NOUN.search(s) or COURSE.search(s):
+    run = RUN_NOUN.search(s)
+    if run and AROUND_RUN.search(s, 0, run.start()):
+        # "Sports massage after long run": the event is the massage; the run is elsewhere.
+        other = OTHER_TABLE.first(s[: run.start()])
+        if other and not RUN_NOUN.search(s, run.end()):
+            return other[1]
+    if run or COURSE.search(s) or _pace_letters(s):
         return "run"
     if STRENGTH.search(s) and not MOBILITY_ONLY.search(s):
         reps = REPS.search(s) if "x" in s else None
@@ -1462,7 +1555,9 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
         assert q is not None
         return _not_run(f"'{_quote(s, q)}' is a strength session", strength=True)
 
-    is_run = bool(runny) or (cat is not None and cat[0] == "run") or meta_sport == "run"
+    # Plans and Strava exports mark runs with the runner emoji, sometimes and nothing else.
+    runner = "\U0001f3c3" in s.raw
+    is_run = bool(runny) or (cat is not None and cat[0] == "run") or meta_sport == "run" or runner
     if runny:
         # The title reads like a workout ("Tempo 40 min", "VO2max 1.25 h"); a
         # description that is about another sport ("250 W", "FTP") still wins.
