@@ -201,7 +201,17 @@ RUN_NOUN = _rx(
         r"park" + SEP + r"run",
     ),
     # Chinese 跑; Japanese 走 (ペース走, ビルドアップ走), jog, run, interval, strides (流し).
-    _any(r"跑", r"(?<![快竞])走(?!路)", r"ジョグ", r"ラン(?![チキク])", r"インターバル", r"流し"),
+    _any(
+        r"跑",
+        r"(?<=[\u30a0-\u30ff])走",
+        r"持久走",
+        r"距離走",
+        r"坂道走",
+        r"ジョグ",
+        r"ラン(?![チキク])",
+        r"インターバル",
+        r"流し",
+    ),
 )
 # French "course" is a run when it opens a title or part ("Course", "Course — tempo"),
 # not in "golf course" or "first aid course".
@@ -489,16 +499,15 @@ ADMIN = _rx(
         r"cheer\w*",
         r"spectat\w*",
         r"committee",
-        r"fundrais\w*",
         r"on" + SEP + r"tv",
         r"live" + SEP + r"stream\w*",
         # "Coffee run", "Chicken run": a compound where "run" is an errand or a place.
-        r"(?:coffee|beer|milk|food|grocery|supply|supplies|snack|pizza|bank|tip|dump|bus|"
-        r"print|chicken|dog|ski|sled|toboggan|bobsleigh)" + SEP + r"run",
+        r"(?:milk|food|grocery|supply|supplies|snack|pizza|bank|tip|dump|bus|print|chicken|"
+        r"sled|toboggan|bobsleigh)" + SEP + r"run",
         # "Run payroll", "Run the dishwasher": the verb with a work or household object.
         r"run" + SEP + r"(?:the" + SEP + r"|a" + SEP + r"|my" + SEP + r")?(?:payroll|"
-        r"backups?|reports?|tests?|test" + SEP + r"suite|scripts?|pipelines?|ci|builds?|"
-        r"deploy\w*|migrations?|queries|query|numbers|analysis|analyses|simulations?|"
+        r"backups?|reports?|test" + SEP + r"suite|scripts?|pipelines?|ci|"
+        r"deploy\w*|migrations?|queries|query|numbers|analysis|analyses|"
         r"dishwasher|washing" + SEP + r"machine|laundry|wash|dryer|sprint" + SEP + r"review|"
         r"retro\w*|workshop|demo|jobs?|batch|invoices?|the" + SEP + r"show)",
         r"cancell?ed",
@@ -558,11 +567,13 @@ RACE_WORD = _rx(
         r"tune" + SEP + r"up" + SEP + r"race",
         r"fun" + SEP + r"run",
         r"(?:track|xc|cross" + SEP + r"country)" + SEP + r"meet",
-        r"park" + SEP + r"run",
-        r"tune" + SEP + r"up",
-        r"league",
-        r"champs",
-        r"championships?",
+        r"tune" + SEP + r"up" + SEP + r"(?:\d+(?:\.\d+)?\s*(?:k|km|mi|miles?)|half|marathon)",
+        r"virtual" + SEP + r"(?:\d+(?:\.\d+)?\s*(?:k|km|mi|miles?)|half|marathon|ultra|run)",
+        r"(?:xc|cross"
+        + SEP
+        + r"country|road|running|athletics|club|parkrun)"
+        + SEP
+        + r"(?:league|champs|championships?)",
         r"(?:pb|pr)" + SEP + r"attempt",
         r"marat[oó]n",
         r"maratona",
@@ -574,6 +585,8 @@ RACE_WORD = _rx(
         r"competici[oó]n",
         r"comp[ée]tition",
     ),
+    # "Park Run" spelt apart opens the title; "Central Park run" is a training run.
+    r"(?:^\s*|(?<=saturday )|(?<=sat ))park[ -]?run(?![\w])",
     _any(r"比赛", r"马拉松", r"半马", r"全马", r"マラソン", r"レース", r"大会"),
 )
 # "Marathon pace", "race effort", "HM pace": race-pace work, not a race.
@@ -583,7 +596,9 @@ RACE_PACE = re.compile(
     + SEP
     + r"(?:pace|effort|specific|simulation|sim|allure)(?![\w])"
     r"|(?<![\w])allure\s+(?:\d+\s*k|10|5|semi|marathon|sp[ée]cifique)(?![\w])"
-    r"|马拉松配速|比赛配速|半马配速"
+    r"|(?<![\w])(?:ritmo|passo)\s+(?:de\s+|di\s+)?(?:marat[oó]n|maratona|media|mezza|carrera|gara|"
+    r"competici[oó]n)(?![\w])"
+    r"|马拉松配速|比赛配速|半马配速|マラソンペース|レースペース"
 )
 # A race word does not make a race when the title is about something around it.
 NOT_A_RACE = re.compile(
@@ -778,7 +793,7 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"comfortably" + SEP + r"hard",
                 r"steady" + SEP + r"state",
                 r"medio" + SEP + r"veloce",
-                r"medio",
+                r"medio(?=\s+\d)",
             ),
             _any(r"节奏跑", r"节奏", r"阈值", r"乳酸", r"ペース走", r"閾値", r"テンポ"),
         ),
@@ -1555,8 +1570,9 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
         assert q is not None
         return _not_run(f"'{_quote(s, q)}' is a strength session", strength=True)
 
-    # Plans and Strava exports mark runs with the runner emoji, sometimes and nothing else.
-    runner = "\U0001f3c3" in s.raw
+    # A title of nothing but the runner emoji is a run. Anywhere else emoji are noise
+    # (they never change a verdict that the words decide).
+    runner = not s.low.strip() and "\U0001f3c3" in s.raw
     is_run = bool(runny) or (cat is not None and cat[0] == "run") or meta_sport == "run" or runner
     if runny:
         # The title reads like a workout ("Tempo 40 min", "VO2max 1.25 h"); a
@@ -1659,7 +1675,13 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
     # The summary names no effort, or an easy one: the platform data and description may
     # say more. A plain word in a description ("do not turn this into a tempo") never
     # overrides an easy title; only structured quality work ("4 x 1 mi @ T") does.
-    for other, label in ((f.meta, "workout type"), (f.description, "description")):
+    # Categories come last: platforms file a workout under its kind ("Running, Tempo").
+    cats = _text(", ".join(f.categories)) if f.categories else _EMPTY
+    for other, label in (
+        (f.meta, "workout type"),
+        (f.description, "description"),
+        (cats, "category"),
+    ):
         if not other.low.strip():
             continue
         oj = _intensity(other)
