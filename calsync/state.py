@@ -197,7 +197,10 @@ def _ts(d: datetime) -> str:
 
 
 def _dt(s: str) -> datetime:
-    return datetime.fromisoformat(s)
+    d = datetime.fromisoformat(s)
+    if d.tzinfo is None:  # everything is stored with its offset; naive is a damaged row
+        raise ValueError(f"{s!r} has no UTC offset")
+    return d
 
 
 # --------------------------------------------------------------------------- views
@@ -210,33 +213,46 @@ class StateView:
         self._conn = conn
         self.path = path
 
+    @contextlib.contextmanager
+    def _decoding(self, table: str) -> Iterator[None]:
+        """A row that does not decode (a hand-edited or damaged file) is a StateError."""
+        try:
+            yield
+        except (ValueError, TypeError) as e:
+            raise StateError(
+                f"{self.path}: a row of table '{table}' cannot be read ({e})",
+                hint="restore a backup, or move the file away to start afresh",
+            ) from None
+
     def sessions(self, output: str) -> dict[str, StoredSession]:
         rows = self._conn.execute(
             'SELECT key, start, "end", content_hash, sequence, created, modified, remote_id,'
             " etag, status FROM sessions WHERE output = ? ORDER BY start, key",
             (output,),
         ).fetchall()
-        return {
-            r[0]: StoredSession(
-                key=r[0],
-                start=_dt(r[1]),
-                end=_dt(r[2]),
-                content_hash=r[3],
-                sequence=int(r[4]),
-                created=_dt(r[5]),
-                modified=_dt(r[6]),
-                remote_id=r[7],
-                etag=r[8],
-                status=r[9],
-            )
-            for r in rows
-        }
+        with self._decoding("sessions"):
+            return {
+                r[0]: StoredSession(
+                    key=r[0],
+                    start=_dt(r[1]),
+                    end=_dt(r[2]),
+                    content_hash=r[3],
+                    sequence=int(r[4]),
+                    created=_dt(r[5]),
+                    modified=_dt(r[6]),
+                    remote_id=r[7],
+                    etag=r[8],
+                    status=r[9],
+                )
+                for r in rows
+            }
 
     def planned(self) -> list[PriorSession]:
         rows = self._conn.execute(
             'SELECT key, start, "end", pinned FROM planned ORDER BY start, key'
         ).fetchall()
-        return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
+        with self._decoding("planned"):
+            return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
 
     def get(self, name: str) -> str | None:
         row = self._conn.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
@@ -249,7 +265,8 @@ class StateView:
         ).fetchone()
         if row is None:
             return None
-        return CachedSource(row[0], row[1], row[2], bytes(row[3]), _dt(row[4]))
+        with self._decoding("source_cache"):
+            return CachedSource(row[0], row[1], row[2], bytes(row[3]), _dt(row[4]))
 
     def sync_token(self, scope: str) -> str | None:
         row = self._conn.execute(
@@ -264,7 +281,8 @@ class StateView:
         ).fetchone()
         if row is None:
             return None
-        return SyncRecord(_dt(row[0]), bool(row[1]), row[2], row[3], row[4], row[5])
+        with self._decoding("sync_log"):
+            return SyncRecord(_dt(row[0]), bool(row[1]), row[2], row[3], row[4], row[5])
 
     def feed(self, name: str) -> FeedDoc | None:
         row = self._conn.execute(
@@ -272,7 +290,8 @@ class StateView:
         ).fetchone()
         if row is None:
             return None
-        return FeedDoc(row[0], bytes(row[1]), row[2], _dt(row[3]))
+        with self._decoding("feeds"):
+            return FeedDoc(row[0], bytes(row[1]), row[2], _dt(row[3]))
 
 
 class StateTx(StateView):

@@ -127,3 +127,33 @@ def test_a_device_source_stops_at_max_bytes(
     code, _, err = run(capsys, "--config", str(cfg), "--now", SAW_NOW, "classify")
     assert code == 1
     assert "/dev/zero is more than max_bytes (4096) bytes" in err
+
+
+@pytest.mark.parametrize(
+    ("table", "update"),
+    [
+        ("planned", "UPDATE planned SET start = 'garbage'"),
+        ("planned", "UPDATE planned SET start = '2025-07-20T08:00'"),  # no offset
+        ("sessions", "UPDATE sessions SET sequence = 'x'"),
+    ],
+)
+def test_a_damaged_state_row_is_a_state_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], table: str, update: str
+) -> None:
+    # Found: a state file with a hand-edited or damaged row made `sync` and `plan` die with
+    # "internal error: ValueError" (exit 70) instead of naming the file.
+    import sqlite3
+
+    cfg = _config(tmp_path, str(SAW))
+    code, _, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 0, err
+    written = (tmp_path / "out.ics").read_bytes()
+    db = tmp_path / "state" / "state.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute(update)
+    conn.close()
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 1, err
+    assert f"{db}: a row of table '{table}' cannot be read" in err
+    assert "internal error" not in err and "Traceback" not in err
+    assert (tmp_path / "out.ics").read_bytes() == written
