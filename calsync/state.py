@@ -187,6 +187,24 @@ def migrate(conn: sqlite3.Connection, path: Path, target: int = SCHEMA_VERSION) 
     return found
 
 
+def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
+    """A schema-0 file holding tables that are not ours is another program's database:
+    refuse it rather than add tables and switch it to WAL. (Our own tables may already be
+    there: another calsync can migrate the file between our reads.)"""
+    ours = {"sessions", "planned", "kv", "source_cache", "sync_log", "sync_tokens", "feeds"}
+    names = [
+        str(r[0])
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if not str(r[0]).startswith("sqlite_")
+    ]
+    foreign = sorted(set(names) - ours)
+    if foreign:
+        raise StateError(
+            f"{path}: not a calsync state file (it holds other tables: {', '.join(foreign)})",
+            hint="point [state] path at a file of calsync's own",
+        )
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -391,6 +409,8 @@ class StateStore:
                     " upgrade calsync",
                     hint=f"this calsync understands schema {SCHEMA_VERSION} and older",
                 )
+            if version == 0:
+                _refuse_foreign(conn, self.path)
             if version < SCHEMA_VERSION:
                 conn.execute("PRAGMA journal_mode = WAL")
                 migrate(conn, self.path)

@@ -157,3 +157,24 @@ def test_a_damaged_state_row_is_a_state_error(
     assert f"{db}: a row of table '{table}' cannot be read" in err
     assert "internal error" not in err and "Traceback" not in err
     assert (tmp_path / "out.ics").read_bytes() == written
+
+
+def test_another_programs_sqlite_file_is_refused_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: [state] path pointing at another program's SQLite database (schema version 0)
+    # was "migrated": calsync added its tables to it and switched it to WAL.
+    import sqlite3
+
+    db = tmp_path / "state" / "state.sqlite3"
+    db.parent.mkdir()
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE bookmarks (url TEXT)")
+    conn.close()
+    before = db.read_bytes()
+    cfg = _config(tmp_path, str(SAW))
+    code, _, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 1
+    assert f"{db}: not a calsync state file (it holds other tables: bookmarks)" in err
+    assert db.read_bytes() == before
+    assert not (tmp_path / "out.ics").exists()
