@@ -500,6 +500,9 @@ ADMIN = _rx(
         r"spectat\w*",
         r"committee",
         r"on" + SEP + r"tv",
+        r"watch" + SEP + r"party",
+        r"watch(?:ing)?\s+(?:the\s+)?(?:\w+\s+){0,2}(?:race|marathon|half|olympics|trials|"
+        r"championships?|worlds)",
         r"live" + SEP + r"stream\w*",
         # "Coffee run", "Chicken run": a compound where "run" is an errand or a place.
         r"(?:milk|food|grocery|supply|supplies|snack|pizza|bank|tip|dump|bus|print|chicken|"
@@ -581,6 +584,8 @@ RACE_WORD = _rx(
         r"halve" + SEP + r"marathon",
         r"course" + SEP + r"sur" + SEP + r"route",
         r"wedstrijd",
+        # The trail series' brand, like parkrun and Ironman: "UTMB CCC", "Lavaredo by UTMB".
+        r"utmb",
         r"gara",
         r"competici[oó]n",
         r"comp[ée]tition",
