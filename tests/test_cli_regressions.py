@@ -178,3 +178,30 @@ def test_another_programs_sqlite_file_is_refused_untouched(
     assert f"{db}: not a calsync state file (it holds other tables: bookmarks)" in err
     assert db.read_bytes() == before
     assert not (tmp_path / "out.ics").exists()
+
+
+class _Loop(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+        self.send_response(302)
+        self.send_header("Location", self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_redirect_loop_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # Found: urllib's redirect-loop reason is three lines ("...infinite loop.\nThe last
+    # 30x error message was:\nFound"), printed as the error.
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Loop)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/plan.ics"
+    try:
+        code, _, err = run(capsys, "classify", url)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 1
+    assert err == f"calsync: error: {url} redirects in a loop or too often (last: HTTP 302)\n"

@@ -196,6 +196,10 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
         if e.code == 304 and cached is not None:
             log.info("%s: not modified since last fetch, using the cached copy", label)
             return cached.body
+        if e.code in (301, 302, 303, 307, 308):  # urllib gave up: its reason is a paragraph
+            raise SourceError(
+                f"{_at(label, url)} redirects in a loop or too often (last: HTTP {e.code})"
+            ) from None
         raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}") from None
     except urllib.error.URLError as e:
         if isinstance(e.reason, TimeoutError):
