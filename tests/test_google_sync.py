@@ -519,3 +519,42 @@ def test_a_sync_that_fails_after_making_the_calendar_does_not_make_another(
     assert out.code == 0, out.err
     assert len(gworld.emu.calendar_by_summary(STRENGTH)) == 1
     assert gworld.sessions()
+
+
+def test_a_sync_failing_after_its_deletes_does_not_take_them_for_the_users(
+    gworld: GoogleWorld,
+) -> None:
+    """Google applies a delete at once; the state only commits with the whole sync. A
+    failure after a delete must not make the next sync read calsync's own deletion as the
+    runner's (which would drop that week's session for good)."""
+    before = first_sync(gworld)
+    # A race makes both weeks taper weeks: one session each, the others are deleted.
+    gworld.add_run("City 10K race", "2026-12-06T09:00:00+01:00", 60)
+    gworld.emu.add_fault(
+        "status",
+        scope="part",
+        count=1,
+        status=400,
+        reason="badRequest",
+        match=lambda method, path: method == "DELETE",
+    )
+    failed = gworld.sync(NOW)
+    assert failed.code == 1, failed.out
+    deleted_ok = [s for e in failed.log for m, _, s in e.parts if m == "DELETE" and s < 300]
+    assert deleted_ok, "the failing sync made no delete: the scenario did not happen"
+
+    again = gworld.sync(NOW)
+    assert again.code == 0, again.err
+    plan = json.loads(gworld.run("plan", "--json", now=NOW).out)
+    planned = {s["key"]: (s["start"], s["end"]) for s in plan["sessions"] if not s["past"]}
+    held = {
+        k: (
+            datetime.fromisoformat(e["start"]["dateTime"]),
+            datetime.fromisoformat(e["end"]["dateTime"]),
+        )
+        for k, e in gworld.sessions().items()
+    }
+    assert {k: tuple(map(datetime.fromisoformat, v)) for k, v in planned.items()} == held
+    assert len(held) < len(before)  # the taper really removed sessions
+    weeks = {w["start"]: w["placed"] for w in plan["weeks"]}
+    assert weeks["2026-11-23"] == weeks["2026-11-30"] == 1, plan["weeks"]  # taper: one each

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,12 @@ OUTPUT = "google"
 CALENDAR_MARK = "Strength sessions placed by calsync."
 PAGE_SIZE = 250
 SIDECAR = "google-calendars.json"  # name -> id of the calendars calsync made
+# calendar id -> {event id: end} of the events calsync is deleting, written before the
+# deletes are sent: Google applies a delete at once, while the state file only commits
+# with the whole sync. Without this record a sync that fails after a delete would read
+# calsync's own deletion back as the user's, and drop that week's session for good.
+DELETING_SIDECAR = "google-deleting.json"
+DELETING_KEEP_DAYS = 120
 
 
 def calendar_state_key(name: str) -> str:
@@ -163,6 +169,7 @@ class GoogleSink:
         cache = _load(tx.get(self._cache_name()))
         token = tx.sync_token(self._scope())
         self._ours_deleted = set(cache["ours_deleted"]) if cache else set()
+        self._ours_deleted |= set(self._deleting().get(str(self._cal_id), {}))
         new_token: str | None = None
         full = True
         if token and cache is not None:
@@ -246,6 +253,40 @@ class GoogleSink:
             os.replace(tmp, path)
         except OSError as e:
             log.warning("could not write %s: %s", path, e)
+
+    def _deleting(self) -> dict[str, dict[str, str]]:
+        try:
+            path = self.config.state_dir / DELETING_SIDECAR
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {str(c): dict(v) for c, v in data.items() if isinstance(v, dict)}
+
+    def _note_deleting(self, ends: dict[str, datetime], now: datetime) -> None:
+        """Record, durably and before sending them, the deletes calsync is about to make."""
+        data = self._deleting()
+        mine = data.setdefault(str(self._cal_id), {})
+        mine.update({eid: end.isoformat() for eid, end in ends.items()})
+        oldest = now - timedelta(days=DELETING_KEEP_DAYS)
+        for cal in data.values():
+            for eid, end in list(cal.items()):
+                try:
+                    if datetime.fromisoformat(end) < oldest:
+                        del cal[eid]
+                except ValueError:
+                    del cal[eid]
+        path = self.config.state_dir / DELETING_SIDECAR
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            # Not being able to keep the record is worth stopping for: without it a
+            # failure later in this sync would lose the runner's sessions.
+            raise SinkError(f"cannot write {path}: {e.strerror or e}") from None
 
     def _save(self, tx: StateTx) -> None:
         tx.set(
@@ -407,6 +448,13 @@ class GoogleSink:
             return
         cal_id = self._ensure_calendar(tx)
         assert cal_id
+        deleting = {
+            ids.event_id(key): snapshot.managed[key].end
+            for verb, key in (op.id.split(" ", 1) for op in ops)
+            if verb == "delete"
+        }
+        if deleting:
+            self._note_deleting(deleting, now)
         results = self.client.batch(ops, f"writing calendar {self.calendar_name!r}")
         failures: list[str] = []
         for op in ops:
