@@ -253,6 +253,29 @@ class SessionText:
 
 
 TEXTS_KEY = "sync.session_texts"
+SKIPPED_KEY = "sync.skipped"
+
+
+def load_skipped(view: StateView) -> list[PriorSession]:
+    """The sessions the user deleted from a sink, as the last sync found them."""
+    raw = view.get(SKIPPED_KEY)
+    if not raw:
+        return []
+    try:
+        return [
+            PriorSession(
+                d["key"], datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"])
+            )
+            for d in json.loads(raw)
+        ]
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring unreadable %s in the state file", SKIPPED_KEY)
+        return []
+
+
+def save_skipped(tx: StateTx, skipped: Sequence[PriorSession]) -> None:
+    data = [{"key": p.key, "start": p.start.isoformat(), "end": p.end.isoformat()} for p in skipped]
+    tx.set(SKIPPED_KEY, json.dumps(data, sort_keys=True) if data else None)
 
 
 def load_texts(view: StateView) -> dict[str, SessionText]:
@@ -297,12 +320,16 @@ def compute(config: Config, now: datetime, store: StateStore | None = None) -> S
     per_source = read_events(build_sources(config), window, None)
     inputs = sort_inputs(per_source, config)
     previous: list[PriorSession] = []
+    skipped: list[PriorSession] = []
     texts: dict[str, SessionText] = {}
     if store is not None:
+        # What the last sync learnt from the sinks (pins are in `planned`; deletions the
+        # user made are kept apart), so `plan` shows the plan `sync` writes.
         with store.reader() as view:
             previous = recent(view.planned(), window)
+            skipped = recent(load_skipped(view), window)
             texts = load_texts(view)
-    the_plan = make_plan(config, now, inputs, previous, texts=texts)
+    the_plan = make_plan(config, now, inputs, previous, skipped, texts=texts)
     return SyncResult(plan=the_plan, inputs=inputs, dry_run=True)
 
 
@@ -360,6 +387,7 @@ def _sync_in(
     if not dry_run:
         tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
         save_texts(tx, the_plan.sessions)
+        save_skipped(tx, skipped)
         c = sum(len(r.created) for r in result.reports)
         u = sum(len(r.updated) for r in result.reports)
         d = sum(len(r.deleted) for r in result.reports)

@@ -176,6 +176,10 @@ def test_a_session_the_user_deleted_stays_deleted(gworld: GoogleWorld) -> None:
         assert key not in gworld.sessions()
         assert not [p for e in out.log for p in e.parts if p[0] == "POST"]
         assert not [p for e in out.log for p in e.parts if p[0] == "PUT"]
+    # `calsync plan` shows the plan the sync wrote: without the deleted session.
+    plan = json.loads(gworld.run("plan", "--json", now=NOW).out)
+    assert key not in {s["key"] for s in plan["sessions"]}
+    assert {s["key"] for s in plan["sessions"] if not s["past"]} == set(gworld.sessions())
 
 
 def test_foreign_events_in_the_strength_calendar_are_never_touched(gworld: GoogleWorld) -> None:
