@@ -205,3 +205,26 @@ def test_a_redirect_loop_is_one_line(capsys: pytest.CaptureFixture[str]) -> None
         httpd.server_close()
     assert code == 1
     assert err == f"calsync: error: {url} redirects in a loop or too often (last: HTTP 302)\n"
+
+
+def test_an_output_path_holding_the_runners_own_calendar_is_not_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: [output.ics] path set to an existing calendar (here the training plan itself)
+    # replaced it with calsync's sessions: the runner's events were gone.
+    mine = SAW.read_bytes()
+    (tmp_path / "out.ics").write_bytes(mine)
+    cfg = _config(tmp_path, str(SAW))
+    for extra in (["--dry-run"], []):
+        code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync", *extra)
+        assert code == 1
+        assert f"{tmp_path / 'out.ics'} exists and was not written by calsync" in err
+        assert (tmp_path / "out.ics").read_bytes() == mine
+    # An empty file (`touch out.ics`) is fine, and calsync's own file is rewritten in place.
+    (tmp_path / "out.ics").write_bytes(b"")
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 0, err
+    assert b"X-CALSYNC-KEY" in (tmp_path / "out.ics").read_bytes()
+    code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
+    assert code == 0, err
+    assert "0 created, 0 moved/updated, 0 removed" in out

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import SinkError
+from calsync.errors import SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
 from calsync.model import Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
@@ -46,6 +46,8 @@ class IcsSink:
         self.refresh_minutes = out.refresh_minutes if out is not None else 60
 
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        if self.path is not None:
+            _refuse_foreign_file(self.path)
         managed = {
             key: ManagedEvent(key, s.start, s.end, s.content_hash, None, None, s.sequence)
             for key, s in tx.sessions(OUTPUT).items()
@@ -121,6 +123,21 @@ class IcsSink:
         if self.path is not None and write_atomic(self.path, strength):
             log.info("wrote %s (%d sessions)", self.path, len(sessions))
         return report
+
+
+def _refuse_foreign_file(path: Path) -> None:
+    """calsync owns its output file whole, so it must never replace a file it did not
+    write (say, `path` set to the runner's own training calendar)."""
+    try:
+        data = path.read_bytes() if path.is_file() else b""
+    except OSError:
+        return  # write_atomic reports what is wrong with the path
+    ours = b"PRODID:-//calsync//"  # ics_write.PRODID, of any version
+    if data.strip() and ours not in data:
+        raise SafetyError(
+            f"{path} exists and was not written by calsync; it would be replaced",
+            hint="set [output.ics] path to a file of calsync's own, or move this one away",
+        )
 
 
 def write_atomic(path: Path, data: bytes) -> bool:
