@@ -66,16 +66,28 @@ class AppContext:
         return self.now_override
 
 
+# Planning reaches years around "now" (horizon up to 3660 days, the read window, the
+# taper): beyond these, date arithmetic overflows instead of giving a plan.
+_YEARS = (1900, 9000)
+
+
+def _check_year(value: str, d: date) -> None:
+    if not _YEARS[0] <= d.year <= _YEARS[1]:
+        raise click.BadParameter(f"{value!r} is outside the years {_YEARS[0]}..{_YEARS[1]}")
+
+
 def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        now = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO 8601 date-time like 2026-11-26T08:00 or "
             "2026-11-26T08:00+01:00"
         ) from None
+    _check_year(value, now.date())
+    return now
 
 
 _VERBOSE = 0
@@ -218,9 +230,11 @@ def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) ->
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-12-01") from None
+    _check_year(value, day)
+    return day
 
 
 @cli.command()

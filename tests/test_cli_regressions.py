@@ -228,3 +228,24 @@ def test_an_output_path_holding_the_runners_own_calendar_is_not_replaced(
     code, out, err = run(capsys, "--config", cfg, "--now", SAW_NOW, "sync")
     assert code == 0, err
     assert "0 created, 0 moved/updated, 0 removed" in out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--now", "9999-12-31T23:00", "plan"],
+        ["--now", "0001-01-10T00:00", "plan"],
+        ["classify", str(SAW), "--from", "0001-01-01"],
+        ["classify", str(SAW), "--to", "9999-12-31"],
+    ],
+)
+def test_years_out_of_reach_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    # Found: --now or --from/--to near year 1 or 9999 ended in "internal error:
+    # OverflowError: date value out of range" (exit 70).
+    cfg = _config(tmp_path, str(SAW))
+    code, _, err = run(capsys, "--config", cfg, *args)
+    assert code == 2, err
+    assert "is outside the years 1900..9000" in err
+    assert "internal error" not in err
