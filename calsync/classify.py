@@ -1106,7 +1106,9 @@ PACE_TABLE = _Table(PACE_RULE)
 def _pace_letters(low: str) -> re.Match[str] | None:
     """The first hard pace letter of a text written in Daniels' notation, else its first
     letter; None unless the whole text is that notation."""
-    found = list(PACE_LETTER.finditer(low)) if len(low) < 80 else []
+    if len(low) >= 80 or not _DIGIT.search(low):
+        return None
+    found = list(PACE_LETTER.finditer(low))
     # Miles, kilometres or minutes at a pace: a bigger number is metres ("100m").
     if not found or any(float(re.sub(r"[^\d.]", "", m.group())) > 40 for m in found):
         return None
@@ -1681,7 +1683,8 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
     # say more. A plain word in a description ("do not turn this into a tempo") never
     # overrides an easy title; only structured quality work ("4 x 1 mi @ T") does.
     # Categories come last: platforms file a workout under its kind ("Running, Tempo").
-    cats = _text(", ".join(f.categories)) if f.categories else _EMPTY
+    kinds = [c for c in f.categories if c not in _CAT_SPORT]  # "Running" says no effort
+    cats = _text(", ".join(kinds)) if kinds else _EMPTY
     for other, label in (
         (f.meta, "workout type"),
         (f.description, "description"),
