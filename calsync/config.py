@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -178,11 +179,38 @@ class SourceSettings:
 
     @property
     def label(self) -> str:
-        """How messages name the source: its name and where it is."""
-        where = self.url or f"{self.type}:{self.calendar}"
+        """How messages and logs name the source: its name and where it is.
+
+        Feed URLs often carry their secret (a query token, a "private-…" path segment):
+        the label shows the URL with those parts elided, since logs go to the journal.
+        """
+        where = redact_url(self.url) if self.url else f"{self.type}:{self.calendar}"
         if self.type == "caldav" and self.calendar:
             where = f"{self.url} calendar {self.calendar!r}"
         return f"{self.name} ({where})" if self.name and self.name != where else where
+
+
+_TOKENISH = re.compile(r"(?=.*\d)[A-Za-z0-9]{20,}|[A-Za-z0-9_\-%.]{32,}")
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for messages: no user:password, no query, no token-like path segment."""
+    if "://" not in url:
+        return url  # a local path: not a secret
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        return url.split("?", 1)[0]  # not a usable URL: the fetch says so, naming it
+    segments = []
+    for seg in parts.path.split("/"):
+        stem, dot, ext = seg.rpartition(".") if seg.endswith((".ics", ".ical")) else (seg, "", "")
+        token = _TOKENISH.fullmatch(stem) or _TOKENISH.fullmatch(stem.rsplit("-", 1)[-1])
+        segments.append(f"…{dot}{ext}" if token else seg)
+    query = "?…" if parts.query else ""
+    return f"{parts.scheme}://{host}{'/'.join(segments)}{query}"
 
 
 @dataclass(frozen=True, slots=True)

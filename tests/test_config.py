@@ -138,3 +138,26 @@ def test_durations(text: str | int, seconds: float) -> None:
 
 def test_preferred_time_can_be_switched_off() -> None:
     assert parse_config({"schedule": {"preferred_time": ""}}).schedule.preferred_time is None
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "https://calendar.google.com/calendar/ical/me%40gmail.com/private-0123456789abcdef0123/basic.ics",
+            "https://calendar.google.com/calendar/ical/me%40gmail.com/…/basic.ics",
+        ),
+        ("https://user:pw@example.org/feed.ics?token=abc123", "https://example.org/feed.ics?…"),
+        ("webcal://x.example/u/4f8a9b2c3d4e5f60718293a4b5c6d7e8.ics", "webcal://x.example/u/….ics"),
+        ("http://127.0.0.1:8080/plan.ics", "http://127.0.0.1:8080/plan.ics"),
+        (
+            "https://example.org/plans/marathon_2027.ics",
+            "https://example.org/plans/marathon_2027.ics",
+        ),
+    ],
+)
+def test_source_labels_never_show_a_feed_secret(url: str, shown: str) -> None:
+    cfg = parse_config({"source": [{"type": "ics", "url": url, "name": "coach"}]})
+    assert cfg.sources[0].url == url  # the real URL is still used to fetch
+    assert cfg.sources[0].label == f"coach ({shown})"
+    assert "pw@" not in cfg.sources[0].label
