@@ -191,6 +191,7 @@ RUN_NOUN = _rx(
         r"hardlopen",
         r"duurloop",
         r"hersteloop",
+        r"\w{3,}loop",  # Dutch compounds: duurloop, herstelduurloop, bosloop
         r"herstelloop",
         r"tempoloop",
         r"mlr",
@@ -208,6 +209,7 @@ RUN_NOUN = _rx(
         r"距離走",
         r"坂道走",
         r"ジョグ",
+        r"ジョギング",
         r"ラン(?![チキク])",
         r"インターバル",
         r"流し",
@@ -239,6 +241,7 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"spin",
                 r"spinning",
                 r"zwift",
+                r"gran" + SEP + r"fondo",
                 r"peloton",
                 r"mtb",
                 r"gravel",
@@ -378,6 +381,7 @@ STRENGTH = _rx(
         r"gainage",
         r"circuit" + SEP + r"training",
         r"circuits",
+        r"circuit" + SEP + r"(?:class|session|workout)",
         r"legs?" + SEP + r"day",
         r"(?:upper|lower|full)" + SEP + r"body",
         r"body" + SEP + r"pump",
@@ -495,6 +499,13 @@ ADMIN = _rx(
         r"home" + SEP + r"runs?",
         # Helping or watching a race is not running it.
         r"volunteer\w*",
+        r"tail" + SEP + r"walk\w*",
+        r"timekeep\w*",
+        r"run" + SEP + r"director",
+        r"agm",
+        r"podcasts?" + SEP + r"(?:recording|episode|interview)",
+        r"(?:leaders?|leadership|coach\w*|first" + SEP + r"aid)" + SEP + r"course",
+        r"certification",
         r"marshal\w*",
         r"cheer\w*",
         r"spectat\w*",
@@ -569,6 +580,7 @@ RACE_WORD = _rx(
         r"goal" + SEP + r"race",
         r"tune" + SEP + r"up" + SEP + r"race",
         r"fun" + SEP + r"run",
+        r"beer" + SEP + r"mile",
         r"(?:track|xc|cross" + SEP + r"country)" + SEP + r"meet",
         r"tune" + SEP + r"up" + SEP + r"(?:\d+(?:\.\d+)?\s*(?:k|km|mi|miles?)|half|marathon)",
         r"virtual" + SEP + r"(?:\d+(?:\.\d+)?\s*(?:k|km|mi|miles?)|half|marathon|ultra|run)",
@@ -643,7 +655,7 @@ MULTISPORT_RACE = re.compile(_words(r"triathlon", r"duathlon", r"aquathlon", r"i
 RACE_DISTANCE_END = re.compile(
     r"^(?P<name>.*?)\s*(?<![\w.])(?:(?:5|8|10|12|15|20|21|21\.1|25|30|42|42\.2|50|56|100)\s*"
     r"(?:k|km)|(?:5|10|13\.1|26\.2|50|100)\s*(?:mi|mile|miles)|\d+\s*miler|half\s+marathon|"
-    r"marathon|half)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
+    r"marathon|half|13\.1|26\.2)(?:\s+(?:run|race|road\s+race|trail\s+race))?\s*$"
 )
 # "Hal Higdon: 3 mi run": a label before a colon names the plan, not the event.
 LABEL = re.compile(r"^[^:]{1,24}:\s+")
@@ -827,6 +839,8 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
             r"progressif",
             r"progressiv",
             r"progressivo",
+            r"endbeschleunigung",
+            r"schlussbeschleunigung",
             r"progresivo",
             r"build" + SEP + r"up" + SEP + r"run",
             r"fast" + SEP + r"finish",
@@ -894,7 +908,7 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"ga",
                 r"rec",
             ),
-            _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd", r"ジョグ", r"流し"),
+            _any(r"慢跑", r"轻松", r"恢复跑", r"有氧", r"lsd", r"ジョグ", r"ジョギング", r"流し"),
         ),
         "easy effort",
     ),
@@ -909,6 +923,9 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"sortie" + SEP + r"longue",
                 r"langer" + SEP + r"lauf",
                 r"lungo",
+                r"fondo",
+                r"fondo" + SEP + r"lento",
+                r"\w*duurloop",
                 r"lunga",
                 r"tirada" + SEP + r"larga",
                 r"largo",
@@ -1317,6 +1334,11 @@ def _sport(s: str) -> str | None:
         other = OTHER_TABLE.first(s[: run.start()])
         if other and not RUN_NOUN.search(s, run.end()):
             return other[1]
+    if run and run.group() == "treadmill":
+        # Equipment, not a sport: "Treadmill 30 min incline walk" is a walk.
+        other = OTHER_TABLE.first(s)
+        if other and not RUN_NOUN.search(s, run.end()):
+            return other[1]
     if run or COURSE.search(s) or _pace_letters(s):
         return "run"
     if STRENGTH.search(s) and not MOBILITY_ONLY.search(s):
@@ -1612,7 +1634,10 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     return _not_run("empty title: no run words")
 
 
-_RACE_ENDINGS = ("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race")
+_RACE_ENDINGS = (
+    *("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race"),
+    *("13.1", "26.2"),  # half and full marathon in miles, the unit left out
+)
 
 
 def _multisport_hint(low: str) -> bool:

@@ -1,9 +1,10 @@
-"""The classifier on a held-out batch: titles written before the rules were read.
+"""The classifier on held-out batches: titles written before the rules were read.
 
 `classify_holdout.tsv` measures how the classifier generalises to calendars it has never
-seen (first time: 83.6%); the rules were then fixed by general mechanisms (structure,
-vocabulary), never by listing its titles. It must stay right on every row but three races
-known only by name (KNOWN_MISSES: 99.0%), and the invariants of
+seen. First batch (287 rows): 83.6% first time; the rules were then fixed by general
+mechanisms (structure, vocabulary), never by listing its titles. Second batch (95 rows,
+written after those fixes): 85.3% first time, fixed the same way. It must stay right on
+every row but the KNOWN_MISSES (98.7% in all), and the invariants of
 test_classify (case, emoji and punctuation never change a verdict) must hold on it too.
 The guards below pin the false positives those mechanisms could bring.
 """
@@ -87,10 +88,19 @@ def test_holdout_is_big_covers_every_label_and_is_really_held_out() -> None:
 
 
 # Races known only by their names: no word, distance or structure says "race", and every
-# rule tried for them also made races of everyday titles ("Pushup challenge 100"). The
-# user's `#race` tag or a `[classify] race` pattern is the way to name them. Listed here so
+# rule tried for them also made races of everyday titles ("Pushup challenge 100", "Golden
+# Gate Bridge run"); and pacing a friend, which reads like any appointment. The user's
+# `#race`/`#easy` tags or `[classify]` patterns are the way to name them. Listed here so
 # that the accuracy printed is the true one, and so that fixing one (or a new miss) shows.
-KNOWN_MISSES = frozenset({"Dam tot Damloop", "Bay to Breakers", "Western States 100"})
+KNOWN_MISSES = frozenset(
+    {
+        "Dam tot Damloop",
+        "Bay to Breakers",
+        "Western States 100",
+        "Great North Run",
+        "Pacing Sarah at her first half",
+    }
+)
 
 
 def test_holdout_accuracy() -> None:
@@ -185,6 +195,17 @@ def test_holdout_emoji_do_not_change_the_verdict(r: Row, data: st.DataObject) ->
         # Aerobic threshold is easy, but intervals stay intervals.
         ("Aerobic threshold intervals 3x15' @ AeT", "hard"),
         ("Tempo, watch the pace", "hard"),
+        # Equipment is not a sport; a ride is not a long run.
+        ("Treadmill walk 20 min", "norun"),
+        ("Treadmill run + walk cooldown", "easy"),
+        ("Gran Fondo Nove Colli", "norun"),
+        # Club admin is not running, a run with a podcast is.
+        ("Running podcast recording", "norun"),
+        ("Podcast run 40 min", "easy"),
+        ("Coaching course", "norun"),
+        # 13.1 and 26.2 after a name are the race; after a run word, the distance.
+        ("Chicago 26.2", "race"),
+        ("Long run 13.1", "easy"),
     ],
 )
 def test_new_mechanisms_do_not_overreach(summary: str, expected: str) -> None:
