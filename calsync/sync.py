@@ -88,14 +88,20 @@ def build_sources(config: Config) -> list[Source]:
 
 
 def build_sinks(config: Config) -> list[Sink]:
-    """The ICS sink always runs: it also renders the feed documents the server serves."""
+    """The sinks, remote ones first.
+
+    The ICS sink always runs (it also renders the feed documents the server serves) and
+    runs last: a remote sink that fails stops the sync before the file is replaced, so
+    the file and the feed never show a plan the state did not commit.
+    """
     from calsync.sinks.ics import IcsSink
 
-    sinks: list[Sink] = [IcsSink(config)]
+    sinks: list[Sink] = []
     if config.output_google is not None:
         from calsync.sinks.google import GoogleSink
 
         sinks.append(GoogleSink(config))
+    sinks.append(IcsSink(config))
     return sinks
 
 

@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import icalendar
+
 from calsync.google import ids
 from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
 
@@ -562,3 +564,22 @@ def test_a_sync_failing_after_its_deletes_does_not_take_them_for_the_users(
     assert len(held) < len(before)  # the taper really removed sessions
     weeks = {w["start"]: w["placed"] for w in plan["weeks"]}
     assert weeks["2026-11-23"] == weeks["2026-11-30"] == 1, plan["weeks"]  # taper: one each
+
+
+def test_a_google_failure_leaves_the_ics_file_as_it_was(gworld: GoogleWorld) -> None:
+    """Both outputs: when Google refuses the writes, the ICS file keeps the last plan the
+    state committed (the file is written last), and the next sync brings both up to date."""
+    gworld.write_config(extra='\n[output.ics]\npath = "strength.ics"\n')
+    first_sync(gworld)
+    ics = gworld.dir / "strength.ics"
+    before = ics.read_bytes()
+    gworld.add_run("City 10K race", "2026-12-06T09:00:00+01:00", 60)
+    gworld.emu.add_fault("status", scope="part", count=100, status=400, reason="badRequest")
+    failed = gworld.sync(NOW)
+    assert failed.code == 1
+    assert ics.read_bytes() == before
+    gworld.emu.faults.clear()
+    assert gworld.sync(NOW).code == 0
+    cal = icalendar.Calendar.from_ical(ics.read_bytes())
+    written = {str(e["X-CALSYNC-KEY"]) for e in cal.walk("VEVENT")}
+    assert written == set(gworld.sessions())
