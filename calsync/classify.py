@@ -497,24 +497,12 @@ ADMIN = _rx(
         r"(?:movie|netflix|tv|film|dance|gaming|binge|study|coding)" + SEP + r"marathon",
         r"race" + SEP + r"conditions?",
         r"home" + SEP + r"runs?",
-        # Helping or watching a race is not running it.
-        r"volunteer\w*",
-        r"tail" + SEP + r"walk\w*",
-        r"timekeep\w*",
-        r"run" + SEP + r"director",
+        # Club business and courses about running.
         r"agm",
         r"podcasts?" + SEP + r"(?:recording|episode|interview)",
         r"(?:leaders?|leadership|coach\w*|first" + SEP + r"aid)" + SEP + r"course",
         r"certification",
-        r"marshal\w*",
-        r"cheer\w*",
-        r"spectat\w*",
         r"committee",
-        r"on" + SEP + r"tv",
-        r"watch" + SEP + r"party",
-        r"watch(?:ing)?\s+(?:the\s+)?(?:\w+\s+){0,2}(?:race|marathon|half|olympics|trials|"
-        r"championships?|worlds)",
-        r"live" + SEP + r"stream\w*",
         # "Coffee run", "Chicken run": a compound where "run" is an errand or a place.
         r"(?:milk|food|grocery|supply|supplies|snack|pizza|bank|tip|dump|bus|print|chicken|"
         r"sled|toboggan|bobsleigh)" + SEP + r"run",
@@ -529,6 +517,24 @@ ADMIN = _rx(
         r"annul[ée]e?",
         r"取消",
     ),
+)
+# Helping at or watching a race is not running it: an activity of its own, so that a run
+# in another part of the title still counts ("Parkrun, then volunteer at junior parkrun").
+SPECTATE = re.compile(
+    _words(
+        r"volunteer\w*",
+        r"tail" + SEP + r"walk\w*",
+        r"timekeep\w*",
+        r"run" + SEP + r"director",
+        r"marshal\w*",
+        r"cheer\w*",
+        r"spectat\w*",
+        r"on" + SEP + r"tv",
+        r"watch" + SEP + r"party",
+        r"watch(?:ing)?\s+(?:the\s+)?(?:\w+\s+){0,2}(?:race|marathon|half|olympics|trials|"
+        r"championships?|worlds)",
+        r"live" + SEP + r"stream\w*",
+    )
 )
 NO_RUN = re.compile(
     _words(
@@ -1328,6 +1334,8 @@ def _sport(s: str) -> str | None:
         return "run"
     if _not_running(s):
         return "other sport"  # cross-country skiing, aqua jogging: not running
+    if SPECTATE.search(s):
+        return "spectating"
     run = RUN_NOUN.search(s)
     if run and AROUND_RUN.search(s, 0, run.start()):
         # "Sports massage after long run": the event is the massage; the run is elsewhere.
