@@ -13,8 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from calsync.model import Action, ActionKind, Session
-from calsync.sinks.base import SinkSnapshot
+from calsync.model import Action, ActionKind, Session, SinkSnapshot
 
 
 def content_hash(session: Session) -> str:

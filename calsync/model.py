@@ -11,7 +11,7 @@ All datetimes are timezone-aware. Dates ("local days") are in the user's zone.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -228,3 +228,25 @@ class Action:
     # Sink-specific handle of the existing event (Google event id + etag, ...).
     remote_id: str | None = None
     etag: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManagedEvent:
+    """One of calsync's events as a sink (ICS file, Google, ...) holds it now."""
+
+    key: str
+    start: datetime
+    end: datetime
+    content_hash: str  # hash of what calsync last wrote for this key
+    remote_id: str | None = None
+    etag: str | None = None
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSnapshot:
+    managed: Mapping[str, ManagedEvent] = field(default_factory=dict)
+    # Sessions the user moved or edited: the planner keeps them where they are.
+    pins: Sequence[PriorSession] = ()
+    # Sessions the user deleted: not put back in their week.
+    deleted_by_user: Sequence[PriorSession] = ()

@@ -7,37 +7,18 @@ with that, and the sink then applies the difference between the plan and its sna
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from calsync.model import PriorSession, Session
+# ManagedEvent and SinkSnapshot are plain values the pure diff takes: they live in model.
+from calsync.model import ManagedEvent, Session, SinkSnapshot
 
 if TYPE_CHECKING:
     from calsync.state import StateTx
 
-
-@dataclass(frozen=True, slots=True)
-class ManagedEvent:
-    """One of calsync's events as a sink holds it now."""
-
-    key: str
-    start: datetime
-    end: datetime
-    content_hash: str  # hash of what calsync last wrote for this key
-    remote_id: str | None = None
-    etag: str | None = None
-    sequence: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SinkSnapshot:
-    managed: Mapping[str, ManagedEvent] = field(default_factory=dict)
-    # Sessions the user moved or edited: the planner keeps them where they are.
-    pins: Sequence[PriorSession] = ()
-    # Sessions the user deleted: not put back in their week.
-    deleted_by_user: Sequence[PriorSession] = ()
+__all__ = ["ManagedEvent", "Sink", "SinkReport", "SinkSnapshot"]
 
 
 @dataclass(slots=True)
