@@ -22,9 +22,12 @@ Verdict flags: `strength` is True for the user's own strength session, and also 
 whose event holds one ("Easy 40 min + Gym A": an easy run, and a strength session that
 day). `minutes` is the stated duration of the run's part (or of the strength session).
 
-Rules describe workout *structure* ("6 x 800m", "last 6 @ MP", "RPE 7", "Z4") and
-vocabulary in the languages the calendars use (English, French, German, Chinese,
-Luxembourgish), never exact titles. Every verdict names the words that decided it.
+Rules describe workout *structure* ("6 x 800m", "400m x 10", "1600-1200-800-400",
+"last 6 @ MP", "2 E + 5 x 1 T + 1 E", "RPE 7", "Z4") and vocabulary in the languages
+plans are written in (English, French, German, Spanish, Italian, Dutch, Chinese, Japanese,
+Luxembourgish), never exact titles. Every verdict names the words that decided it. How
+well that generalises is measured on titles written before the rules were read
+(tests/classify_holdout.tsv).
 
 Text is normalised once per field into a lower-case copy of the same length as the
 original, with emoji and most punctuation turned into spaces, so that case, emoji and
