@@ -442,12 +442,12 @@ class StateStore:
                 try:
                     yield StateTx(conn, self.path)
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    _rollback(conn)
                     raise
                 try:
                     conn.execute("COMMIT")
                 except sqlite3.DatabaseError as e:
-                    conn.execute("ROLLBACK")
+                    _rollback(conn)
                     raise StateError(f"{self.path}: cannot save the state ({e})") from None
             finally:
                 conn.close()
@@ -506,3 +506,10 @@ class StateStore:
 
     def close(self) -> None:
         """Nothing stays open between transactions; kept for symmetry with other stores."""
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back, quietly: SQLite may have ended the transaction itself after an error
+    ("no transaction is active"), and the error that got us here is the one to report."""
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("ROLLBACK")
