@@ -249,3 +249,23 @@ def test_years_out_of_reach_are_usage_errors(
     assert code == 2, err
     assert "is outside the years 1900..9000" in err
     assert "internal error" not in err
+
+
+RUNAWAY = ROOT / "tests" / "calendars" / "rrule_secondly_minutely_runaway.ics"
+
+
+@pytest.mark.timeout(60)
+def test_a_secondly_or_minutely_rrule_is_skipped_not_expanded(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Found: one event with RRULE:FREQ=SECONDLY (from 2020) made classify and sync spin
+    # for minutes expanding it up to the window; MINUTELY gave thousands of "runs".
+    code, out, err = run(
+        capsys, "classify", str(RUNAWAY), "--from", "2026-12-01", "--to", "2026-12-14"
+    )
+    assert code == 0, err
+    # (warnings go to the log; the CLI's stderr handler is bound to the first test's stderr)
+    assert "UID 'every-second@test': RRULE repeats secondly" in caplog.text
+    assert "UID 'every-minute@test': RRULE repeats minutely" in caplog.text
+    assert out.count("Tempo run 6 mi") == 2  # the rest of the calendar is still read
+    assert "Easy run" not in out and "Recovery jog" not in out

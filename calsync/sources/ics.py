@@ -636,6 +636,14 @@ def _problem(comp: icalendar.cal.Component) -> str | None:
     for name in ("UID", "DTSTART", "DTEND", "DURATION", "RECURRENCE-ID"):
         if isinstance(comp.get(name), list):
             return f"{name} appears more than once"
+    rules = comp.get("RRULE")
+    for rule in rules if isinstance(rules, list) else [] if rules is None else [rules]:
+        freq = rule.get("FREQ") if hasattr(rule, "get") else None
+        freq = freq[0] if isinstance(freq, list) and freq else freq
+        # Expanding these up to the window can take minutes (or forever): no training
+        # plan repeats a workout more than hourly, so the event is broken, not a plan.
+        if str(freq).upper() in ("SECONDLY", "MINUTELY"):
+            return f"RRULE repeats {str(freq).lower()}: not a training plan"
     try:
         comp.decoded("DTSTART")
         if "DTEND" in comp:
