@@ -466,7 +466,7 @@ def create_server(app: FeedApp, listen: str, *, threads: int = 8) -> Any:
 
     try:
         return waitress_server(app, listen=listen, threads=threads, **WAITRESS_LIMITS)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # waitress: ValueError for a host it cannot parse
         raise ConfigError("[feed] listen", [f"cannot listen on {listen}: {e}"]) from None
 
 

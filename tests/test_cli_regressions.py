@@ -269,3 +269,16 @@ def test_a_secondly_or_minutely_rrule_is_skipped_not_expanded(
     assert "UID 'every-minute@test': RRULE repeats minutely" in caplog.text
     assert out.count("Tempo run 6 mi") == 2  # the rest of the calendar is still read
     assert "Easy run" not in out and "Recovery jog" not in out
+
+
+@pytest.mark.parametrize("listen", ["999.1.1.1:8765", "256.0.0.1:8765"])
+def test_serve_on_an_impossible_address_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], listen: str
+) -> None:
+    # Found: `calsync serve --listen 999.1.1.1:80` (or that [feed] listen) passed the
+    # HOST:PORT check, then waitress's ValueError came out as an internal error (exit 70).
+    cfg = _config(tmp_path, str(SAW))
+    code, _, err = run(capsys, "--config", cfg, "serve", "--listen", listen)
+    assert code == 1, err
+    assert f"cannot listen on {listen}" in err
+    assert "internal error" not in err
