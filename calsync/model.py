@@ -15,6 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+# How long past sessions stay in the plan, and so in the written calendar, after they
+# stop mattering to any rule (a subscribed calendar drops what the feed drops).
+HISTORY_DAYS = 90
+
 
 class Intensity(enum.StrEnum):
     HARD = "hard"

@@ -21,6 +21,7 @@ from calsync.classify import classify
 from calsync.config import Config, SourceSettings
 from calsync.errors import LockedError, SafetyError, SourceError
 from calsync.model import (
+    HISTORY_DAYS,
     ActionKind,
     Event,
     Interval,
@@ -164,9 +165,6 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
     strength.sort(key=lambda b: (b.start, b.end, b.label))
     classified.sort(key=lambda c: (c.event.start, c.event.uid or "", c.event.summary))
     return Inputs(tuple(classified), tuple(runs), tuple(busy), tuple(strength))
-
-
-HISTORY_DAYS = 90
 
 
 def recent(

@@ -220,3 +220,31 @@ def test_time_passing_rewrites_nothing(
     code, out, err = run(capsys, "--config", cfg, "--now", later, "sync")
     assert code == 0, err
     assert ", 0 moved/updated, 0 removed" in out, out
+
+
+def _keys(path: Path) -> set[str]:
+    return {
+        str(e["X-CALSYNC-KEY"])
+        for e in icalendar.Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    }
+
+
+def test_history_is_let_go_after_its_retention(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Past sessions stay in the calendar for a while, then leave the file and the state."""
+    import sqlite3
+
+    cfg = str(example / "config.toml")
+    out_file = example / "strength.ics"
+    assert run(capsys, "--config", cfg, "--now", NOW, "sync")[0] == 0
+    first_keys = _keys(out_file)
+    assert run(capsys, "--config", cfg, "--now", "2026-12-30T07:00", "sync")[0] == 0
+    assert first_keys <= _keys(out_file)  # a month on, the first sessions are still there
+    for later in ("2027-01-30T07:00", "2027-03-30T07:00", "2027-05-30T07:00"):
+        assert run(capsys, "--config", cfg, "--now", later, "sync")[0] == 0
+    assert not first_keys & _keys(out_file)  # six months on, they are gone from the file
+    db = sqlite3.connect(example / "calsync-state" / "state.sqlite3")
+    stored = {k for (k,) in db.execute("SELECT key FROM sessions")}
+    db.close()
+    assert not first_keys & stored  # ... and from the state

@@ -14,14 +14,14 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from calsync.config import Config
 from calsync.diff import content_hash
 from calsync.errors import SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
-from calsync.model import Session
+from calsync.model import HISTORY_DAYS, Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.state import FeedDoc, StateTx, StoredSession
 
@@ -91,7 +91,10 @@ class IcsSink:
                 report.unchanged.append(key)
         gone = sorted(k for k, old in stored.items() if k not in desired and old.start >= now)
         # What started before now stays recorded as history even when the plan no longer
-        # carries it, so a key that comes back continues its SEQUENCE.
+        # carries it, so a key that comes back continues its SEQUENCE; once the plan has
+        # let it go for good (HISTORY_DAYS), so does the state.
+        expired = now - timedelta(days=HISTORY_DAYS + 30)
+        forgotten = sorted(k for k, old in stored.items() if k not in desired and old.end < expired)
         report.deleted.extend(gone)
 
         strength = render_calendar(
@@ -114,7 +117,7 @@ class IcsSink:
 
         for key in report.created + report.updated:
             tx.put_session(OUTPUT, records[key])
-        for key in gone:
+        for key in gone + forgotten:
             tx.delete_session(OUTPUT, key)
         for name, body in ((FEED_STRENGTH, strength), (FEED_BUSY, busy)):
             old_doc = tx.feed(name)
