@@ -146,10 +146,9 @@ def test_reader_sees_last_commit_while_writer_holds_a_transaction(tmp_path: Path
         tx.set("a", "committed")
     with store.writer() as tx:
         tx.set("a", "uncommitted")
-        t = time.monotonic()
+        # Same thread: were the reader to wait for the writer, it could never return.
         with store.reader() as v:
             assert v.get("a") == "committed"
-        assert time.monotonic() - t < 2
         assert tx.get("a") == "uncommitted"  # the writer sees its own writes
     with store.reader() as v:
         assert v.get("a") == "uncommitted"
