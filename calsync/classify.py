@@ -499,6 +499,8 @@ ADMIN = _rx(
         r"training" + SEP + r"week",
         r"(?:movie|netflix|tv|film|dance|gaming|binge|study|coding)" + SEP + r"marathon",
         r"race" + SEP + r"conditions?",
+        # "Dress rehearsal 8 mi @ goal pace" is a run; a running order is a schedule.
+        r"running" + SEP + r"order",
         r"home" + SEP + r"runs?",
         # Club business and courses about running.
         r"agm",
@@ -621,7 +623,8 @@ RACE_PACE = re.compile(
     r"\d+(?:\.\d+)?\s*(?:k|km|mi|mile|miles))(?:[ -]+goal)?"
     + SEP
     + r"(?:pace|effort|specific|simulation|sim|allure)(?![\w])"
-    r"|(?<![\w])allure\s+(?:\d+\s*k|10|5|semi|marathon|sp[ée]cifique)(?![\w])"
+    r"|(?<![\w])allure\s+(?:sp[ée]cifique\s+(?:\d+\s*k|10|5|semi|marathon)|\d+\s*k|10|5|semi|"
+    r"marathon|sp[ée]cifique)(?![\w])"
     r"|(?<![\w])(?:ritmo|passo)\s+(?:de\s+|di\s+)?(?:marat[oó]n|maratona|media|mezza|carrera|gara|"
     r"competici[oó]n)(?![\w])"
     r"|马拉松配速|比赛配速|半马配速|マラソンペース|レースペース"
@@ -737,6 +740,8 @@ PACE_RX = _rx(
         r"[tirm]" + SEP + r"pace",
         r"pace" + SEP + r"work",
         r"time" + SEP + r"trial",
+        r"cronometro",
+        r"crono",
         r"tt",
         r"pace" + SEP + r"runs?",
         r"marathon" + SEP + r"specific",
@@ -767,6 +772,10 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"cruise" + SEP + r"intervals?",
                 r"track",
                 r"piste",
+                # Dutch track ("baan" alone is also a job).
+                r"op" + SEP + r"de" + SEP + r"baan",
+                r"baan" + SEP + r"training",
+                r"intervaltraining",
                 r"bahn",
                 r"anaerobic",
                 r"ripetute",
@@ -790,6 +799,7 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"speedwork",
                 r"sprints?",
                 r"hill" + SEP + r"sprints?",
+                r"\w*ダッシュ(?!ボ)",  # not ダッシュボード, a dashboard
                 r"all" + SEP + r"out",
                 r"max" + SEP + r"effort",
             ),

@@ -1,11 +1,15 @@
 """The classifier on held-out batches: titles written before the rules were read.
 
 `classify_holdout.tsv` measures how the classifier generalises to calendars it has never
-seen. First batch (287 rows): 83.6% first time; the rules were then fixed by general
-mechanisms (structure, vocabulary), never by listing its titles. Second batch (95 rows,
-written after those fixes): 85.3% first time, fixed the same way. It must stay right on
-every row but the KNOWN_MISSES (98.7% in all), and the invariants of
-test_classify (case, emoji and punctuation never change a verdict) must hold on it too.
+seen, first time, batch by batch; after each, the rules were fixed by general mechanisms
+(structure, vocabulary), never by listing its titles:
+
+- first batch (287 rows): 83.6% first time;
+- second batch (95 rows, written after the first fixes): 85.3% first time;
+- third batch (62 rows, written after the second fixes): 88.7% first time.
+
+It must stay right on every row but the KNOWN_MISSES (98.9% of all 444), and the
+invariants of test_classify (case and emoji never change a verdict) must hold on it too.
 The guards below pin the false positives those mechanisms could bring.
 """
 
@@ -208,6 +212,9 @@ def test_holdout_emoji_do_not_change_the_verdict(r: Row, data: st.DataObject) ->
         # 13.1 and 26.2 after a name are the race; after a run word, the distance.
         ("Chicago 26.2", "race"),
         ("Long run 13.1", "easy"),
+        # Dutch "baan" is a job unless it is "op de baan"; a dashboard is no dash.
+        ("Sollicitatie nieuwe baan", "norun"),
+        ("ダッシュボード レビュー", "norun"),
     ],
 )
 def test_new_mechanisms_do_not_overreach(summary: str, expected: str) -> None:
