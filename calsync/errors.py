@@ -39,6 +39,14 @@ class SourceError(CalsyncError):
     """A calendar source could not be read: unreachable, not ICS, empty, refused."""
 
 
+class EmptyCalendarError(SourceError):
+    """A source is a valid calendar with no event at all.
+
+    For a training plan that is almost surely a broken export, so it stops the sync; an
+    empty busy calendar (a new or quiet work calendar) is only worth a warning.
+    """
+
+
 class SinkError(CalsyncError):
     """An output could not be written, or refused a change."""
 

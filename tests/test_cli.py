@@ -248,3 +248,18 @@ def test_history_is_let_go_after_its_retention(
     stored = {k for (k,) in db.execute("SELECT key FROM sessions")}
     db.close()
     assert not first_keys & stored  # ... and from the state
+
+
+def test_an_empty_busy_calendar_is_a_warning_an_empty_plan_an_error(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = (ROOT / "tests" / "calendars" / "empty_calendar.ics").read_bytes()
+    cfg = str(example / "config.toml")
+    (example / "examples" / "work.ics").write_bytes(empty)  # a quiet work calendar
+    code, out, err = run(capsys, "--config", cfg, "--now", NOW, "sync")
+    assert code == 0, err
+    assert "holds no events" in err and "work" in err
+    (example / "examples" / "plan.ics").write_bytes(empty)  # a training plan gone empty
+    code, _, err = run(capsys, "--config", cfg, "--now", NOW, "sync")
+    assert code == 1
+    assert "training plan" in err and "holds no events" in err

@@ -40,7 +40,7 @@ import x_wr_timezone
 
 from calsync import __version__
 from calsync.config import Config, SourceSettings
-from calsync.errors import SourceError
+from calsync.errors import EmptyCalendarError, SourceError
 from calsync.model import Event, Role
 
 if TYPE_CHECKING:
@@ -98,7 +98,13 @@ class IcsSource:
 
     def read(self, window: tuple[datetime, datetime], tx: StateTx | None = None) -> list[Event]:
         data = fetch(self.settings, tx)
-        return parse_ics(data, label=self.label, zone=self.zone, window=window)
+        try:
+            return parse_ics(data, label=self.label, zone=self.zone, window=window)
+        except EmptyCalendarError as e:
+            if self.role is Role.RUNS:
+                raise
+            log.warning("%s (no busy time from it)", e)
+            return []
 
 
 def http_url(url: str) -> str | None:
@@ -709,7 +715,7 @@ def parse_ics(
         total = len(split.blocks)
         blocks = split.blocks
     if not total:
-        raise SourceError(f"{label}: the calendar holds no events (no VEVENT)")
+        raise EmptyCalendarError(f"{label}: the calendar holds no events (no VEVENT)")
     for b in blocks:
         if not b.closed:
             log.warning("%s:%d: event %s has no END:VEVENT (cut short?)", label, b.line, _uid_of(b))
