@@ -299,7 +299,9 @@ def _with_sources(config: Config, sources: Sequence[str]) -> Config:
         if "://" not in s:
             # absolute(), not resolve(): /dev/fd/63 from `<(curl ...)` must stay readable.
             url = str(Path(s).expanduser().absolute())
-        srcs.append(SourceSettings(type="ics", role=Role.RUNS, url=url, name=s))
+        # A URL names itself, redacted (it may carry a token); a path as it was typed.
+        name = s if "://" not in s else ""
+        srcs.append(SourceSettings(type="ics", role=Role.RUNS, url=url, name=name))
     return dataclasses.replace(config, sources=tuple(srcs))
 
 

@@ -282,3 +282,21 @@ def test_serve_on_an_impossible_address_is_a_config_error(
     assert code == 1, err
     assert f"cannot listen on {listen}" in err
     assert "internal error" not in err
+
+
+def test_errors_do_not_print_a_feed_token_or_password(
+    feed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: the source label redacts the URL, but every fetch error then added the raw
+    # URL in parentheses ("http://host/….ics?… (http://host/private-….ics?token=...)"),
+    # and `classify URL` used the raw URL as the source's name: the secret was printed.
+    _Feed.cut = True  # any fetch error will do
+    secret = "private-abcdefghijklmnopqrstuvwxyz0123456789"
+    url = feed.replace("/plan.ics", f"/{secret}.ics?token=SECRET42")
+    cfg = _config(tmp_path, url)
+    for args in (["--config", cfg, "--now", SAW_NOW, "classify"], ["classify", url]):
+        code, _, err = run(capsys, *args)
+        assert code == 1
+        assert "the download was cut short" in err
+        assert secret not in err and "SECRET42" not in err
+        assert "/….ics?…" in err

@@ -39,7 +39,7 @@ import recurring_ical_events
 import x_wr_timezone
 
 from calsync import __version__
-from calsync.config import Config, SourceSettings
+from calsync.config import Config, SourceSettings, redact_url
 from calsync.errors import EmptyCalendarError, SourceError
 from calsync.model import Event, Role
 
@@ -259,8 +259,10 @@ def _gunzip(raw: bytes, cap: int, label: str, url: str) -> bytes:
 
 
 def _at(label: str, where: object) -> str:
-    """The source's label, with its path or URL unless the label already names it."""
-    w = str(where)
+    """The source's label, with its path or URL unless the label already names it.
+
+    A URL is redacted like the label (it may carry a password or a feed token)."""
+    w = redact_url(str(where))
     return label if w in label else f"{label} ({w})"
 
 
