@@ -847,7 +847,9 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
 def load_config(path: Path) -> Config:
     """Read and validate a config file. Raises ConfigError naming the file and every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows may start the file with a byte-order mark, which
+        # TOML would report as "Invalid statement (at line 1, column 1)".
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(
             str(path),

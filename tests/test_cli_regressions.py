@@ -300,3 +300,15 @@ def test_errors_do_not_print_a_feed_token_or_password(
         assert "the download was cut short" in err
         assert secret not in err and "SECRET42" not in err
         assert "/….ics?…" in err
+
+
+def test_a_config_saved_with_a_byte_order_mark_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: a config saved by a Windows editor (UTF-8 with BOM) was refused with
+    # "not valid TOML: Invalid statement (at line 1, column 1)": an invisible cause.
+    cfg = Path(_config(tmp_path, str(SAW)))
+    cfg.write_bytes(b"\xef\xbb\xbf" + cfg.read_bytes())
+    code, out, err = run(capsys, "--config", str(cfg), "--now", SAW_NOW, "plan", "--json")
+    assert code == 0, err
+    assert '"timezone": "Asia/Shanghai"' in out
