@@ -312,3 +312,15 @@ def test_a_config_saved_with_a_byte_order_mark_is_read(
     code, out, err = run(capsys, "--config", str(cfg), "--now", SAW_NOW, "plan", "--json")
     assert code == 0, err
     assert '"timezone": "Asia/Shanghai"' in out
+
+
+def test_a_password_in_a_feed_url_gets_a_clear_message(
+    feed: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found: http://user:password@host/plan.ics failed with "cannot reach the server:
+    # Name or service not known" (urllib took "user:password@host" for the host name).
+    url = feed.replace("http://", "http://alice:s3cret@")
+    code, _, err = run(capsys, "--config", _config(tmp_path, url), "--now", SAW_NOW, "classify")
+    assert code == 1
+    assert "a user name or password in the URL is not supported" in err
+    assert "s3cret" not in err

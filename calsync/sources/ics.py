@@ -182,6 +182,12 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             headers["If-Modified-Since"] = cached.last_modified
     deadline = time.monotonic() + settings.timeout_seconds
     try:
+        if urllib.parse.urlsplit(url).username is not None:
+            # urllib would take "user:password@host" for the host name and fail to find it.
+            raise SourceError(
+                f"{_at(label, url)}: a user name or password in the URL is not supported",
+                hint="use the calendar's secret address (a token URL) instead",
+            )
         req = urllib.request.Request(url, headers=headers)
         with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
             length = resp.headers.get("Content-Length")
