@@ -273,7 +273,10 @@ def classify(
     if to is not None:
         end = datetime.combine(to + timedelta(days=1), time(0), zone)
     if end <= start:
-        raise click.BadParameter("--to is before --from")
+        # Only one of them may be given: name the other end as what it is.
+        first = "--from" if from_ is not None else f"the default start ({start.date()})"
+        last = "--to" if to is not None else f"the default end ({end.date()})"
+        raise click.BadParameter(f"{last} is before {first}")
     per_source = read_events(build_sources(config), (start, end), None)
     inputs = sort_inputs(per_source, config)
     items = [(c.event, c.verdict) for c in inputs.classified]

@@ -324,3 +324,20 @@ def test_a_password_in_a_feed_url_gets_a_clear_message(
     assert code == 1
     assert "a user name or password in the URL is not supported" in err
     assert "s3cret" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--to", "2020-01-01"], "--to is before the default start (2025-07-04)"),
+        (["--from", "2030-01-01"], "the default end (2025-08-24) is before --from"),
+        (["--from", "2025-08-01", "--to", "2025-07-01"], "--to is before --from"),
+    ],
+)
+def test_an_empty_classify_window_names_the_ends_given(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    # Found: `classify --to 2020-01-01` alone said "--to is before --from".
+    code, _, err = run(capsys, "--now", SAW_NOW, "classify", str(SAW), *args)
+    assert code == 2
+    assert message in err
