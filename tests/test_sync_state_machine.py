@@ -31,6 +31,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -63,6 +64,14 @@ ZONE = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=ZONE)  # a Sunday evening
 DAY0 = date(2026, 11, 23)
 SCALE = int(os.environ.get("CALSYNC_SM_SCALE", "1"))
+# What the machines did, printed by the tests under `pytest -s` (to see they are not idle).
+STATS: Counter[str] = Counter()
+
+
+def note(what: str) -> None:
+    event(what)
+    STATS[what] += 1
+
 
 TITLES = {
     "hard": ("Intervals 6x800m", "Tempo run 40 min", "Hill repeats 8 x 1 min"),
@@ -256,7 +265,9 @@ class SyncMachine(RuleBasedStateMachine):
         self.sync()
 
     def add(self, r: RunSpec) -> None:
-        self.runs[f"run-{self.next_uid}@test"] = r
+        """A run `r.day` days from today (the plan grows ahead as time passes)."""
+        today = max((self.now.astimezone(ZONE).date() - DAY0).days, 0)
+        self.runs[f"run-{self.next_uid}@test"] = dataclasses.replace(r, day=r.day + today)
         self.next_uid += 1
         self.write_source()
 
@@ -283,6 +294,11 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(hours=st.integers(0, 72))
     def advance(self, hours: int) -> None:
         self.now += timedelta(hours=hours)
+
+    @rule(weeks=st.integers(1, 2))
+    def weeks_pass(self, weeks: int) -> None:
+        """Long gaps between syncs, so that history older than the read window exists."""
+        self.now += timedelta(weeks=weeks)
 
     # ---------------------------------------------------------------- syncing
 
@@ -322,6 +338,7 @@ class SyncMachine(RuleBasedStateMachine):
                 result = self.run(force=True)
         except CalsyncError as e:
             assert "cannot" in str(e) and str(self.output) in str(e), str(e)
+            note(f"ICS fault: {how}: the sync failed")
         else:
             # Nothing to write (the file was already right): the fault never fired.
             assert how == "replace fails"
@@ -355,6 +372,8 @@ class SyncMachine(RuleBasedStateMachine):
     def check_success(self, result: SyncResult, before: list[PriorSession]) -> None:
         self.syncs += 1
         out = read_ics(self.output)  # invariant 2
+        past = sum(1 for s in result.plan.sessions if s.past)
+        note(f"sessions after a sync: {min(len(out), 6)}+, past ones: {min(past, 3)}+")
         # The file holds the plan, and the feed serves the file.
         assert {s.key for s in result.plan.sessions} == set(out)
         with StateStore(self.config.state_path).reader() as view:
@@ -471,6 +490,7 @@ class GoogleMachine(SyncMachine):
         body = {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}}
         moved = self.emu.user_patch(cal, ev["id"], body)
         self.moved[key] = Moved(start.isoformat(), end.isoformat(), moved["etag"])
+        note("Google: the user moved a session")
         self.prev_out[key] = Written(start.astimezone(UTC), end.astimezone(UTC))
 
     @precondition(lambda self: bool(self.google_sessions()))
@@ -485,6 +505,7 @@ class GoogleMachine(SyncMachine):
         start = datetime.fromisoformat(ev["start"]["dateTime"])
         end = datetime.fromisoformat(ev["end"]["dateTime"])
         self.deleted[key] = PriorSession(key, start, end)
+        note("Google: the user deleted a session")
         self.moved.pop(key, None)
         self.prev_out.pop(key, None)
 
@@ -511,13 +532,23 @@ class GoogleMachine(SyncMachine):
         kind=st.sampled_from(["status", "drop", "drop_after"]),
         where=st.sampled_from(["batch", "any", "event list", "insert part"]),
         count=st.sampled_from([1, 2, 1000]),
+        churn=st.one_of(st.none(), runs),
+        data=st.data(),
     )
-    def sync_with_fault(self, kind: str, where: str, count: int) -> None:  # type: ignore[override]
+    def sync_with_fault(  # type: ignore[override]
+        self, kind: str, where: str, count: int, churn: RunSpec | None, data: st.DataObject
+    ) -> None:
         """Invariant 5 for Google: 500s and dropped connections, passing or for good.
 
-        The emulator's calendar cannot be copied, so the reference is the plan a dry
-        run made just before the failing sync: from the same state, the same calendar.
+        `churn` changes the plan first (a run replaced by another), so that the failing
+        sync has sessions to create, move and delete. The emulator's calendar cannot be
+        copied, so the reference is the plan a dry run made just before the failing
+        sync: from the same state, the same calendar.
         """
+        if churn is not None:
+            if len(self.runs) > 1:
+                del self.runs[data.draw(st.sampled_from(sorted(self.runs)))]
+            self.add(churn)
         matches = {
             "batch": lambda m, p: "batch" in p,
             "any": None,
@@ -538,6 +569,7 @@ class GoogleMachine(SyncMachine):
         try:
             result = self.run(force=True)
         except CalsyncError:
+            note(f"Google fault: {kind} {where} x{count}: the sync failed")
             self.emu.faults.clear()
             assert state_rows(self.config.state_path) == before_rows
             result = self.run(force=True)
@@ -560,8 +592,13 @@ class GoogleMachine(SyncMachine):
         for key, m in self.moved.items():
             start, end = datetime.fromisoformat(m.start), datetime.fromisoformat(m.end)
             by_key[key] = PriorSession(key, start, end, pinned=True)
-        for key in self.deleted:
-            by_key.pop(key, None)
+        # A deletion the sync can see (inside its read window) takes the session out of
+        # the plan. One that has slid out of the window is history: the last plan's
+        # record of it stands (H7), and Google is not asked to put it back (it is past).
+        w0, w1 = read_window(self.config, self.now)
+        for key, gone in self.deleted.items():
+            if gone.end > w0 and gone.start < w1:
+                by_key.pop(key, None)
         return sorted(by_key.values(), key=lambda p: (p.start, p.key))
 
     def skipped_for_checker(self) -> list[PriorSession]:
@@ -598,7 +635,8 @@ class GoogleMachine(SyncMachine):
         # The future of the plan is what Google holds (pins included).
         now = self.now.astimezone(UTC)
         want = {s.key for s in result.plan.sessions if s.start >= now}
-        assert want <= set(sessions), want - set(sessions)
+        have = {k for k, w in self.current_output().items() if w.start >= now}
+        assert want == have, (sorted(want - have), sorted(have - want))
         super().check_success(result, before)
 
     def check_idempotent(self) -> None:
@@ -624,11 +662,15 @@ GOOGLE_SETTINGS = settings(
 
 
 def test_ics_syncs_keep_every_promise() -> None:
+    STATS.clear()
     run_state_machine_as_test(SyncMachine, settings=ICS_SETTINGS)
+    print(sorted(STATS.items()))
 
 
 def test_google_syncs_keep_every_promise(fast_retries: None) -> None:
+    STATS.clear()
     run_state_machine_as_test(GoogleMachine, settings=GOOGLE_SETTINGS)
+    print(sorted(STATS.items()))
 
 
 @pytest.mark.parametrize(
