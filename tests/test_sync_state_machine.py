@@ -695,3 +695,39 @@ def test_the_source_writer_makes_runs_calsync_reads_as_meant(spec: RunSpec) -> N
     verdict = classify(events[0], config.classify)
     assert verdict.intensity is not None and verdict.intensity.value == spec.kind
     assert events[0].all_day is (spec.minute is None)
+
+
+def test_deletions_of_a_failed_sync_are_not_taken_for_the_users(gworld: GoogleWorld) -> None:
+    """The state a failed sync wrote is rolled back, the deletes it made in Google are not:
+    the next syncs must not read them as the user's ("not put back that week").
+
+    The machine reaches this only rarely (a batch whose deletes pass and whose moves fail
+    for good), so it is spelled out here.
+    """
+    plan = {
+        "a@t": RunSpec("hard", 0, 1, 18 * 60),
+        "b@t": RunSpec("hard", 1, 3, 18 * 60),
+        "c@t": RunSpec("easy", 0, 6, 9 * 60),
+        "d@t": RunSpec("hard", 0, 8, 18 * 60),
+        "e@t": RunSpec("hard", 1, 10, 18 * 60),
+    }
+    source = gworld.dir / "plan.ics"
+    source.write_bytes(render_source(plan))
+    config = load_config(gworld.write_config(runs=str(source)))
+    run_sync(config, T0)
+    first = {k: (e["start"], e["end"]) for k, e in gworld.sessions().items()}
+    # A race on 5 December: two taper weeks of one session each.
+    source.write_bytes(render_source(dict(plan, race=RunSpec("race", 0, 12, 9 * 60))))
+    dry = run_sync(config, T0, dry_run=True).reports[-1]
+    assert dry.deleted and dry.updated  # the failing sync has both to do
+    gworld.emu.add_fault(
+        "status", status=500, count=1000, scope="part", match=lambda m, p: m != "DELETE"
+    )
+    with pytest.raises(CalsyncError, match="change"):
+        run_sync(config, T0)
+    gworld.emu.faults.clear()
+    run_sync(config, T0)
+    # The race is off again: every session of the first plan comes back.
+    source.write_bytes(render_source(plan))
+    run_sync(config, T0)
+    assert {k: (e["start"], e["end"]) for k, e in gworld.sessions().items()} == first
