@@ -12,9 +12,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from calsync import workouts
 from calsync.classify import classify
@@ -225,13 +225,10 @@ def make_plan(
     filled = []
     rules = config.rules
     freeze = timedelta(hours=rules.freeze_hours)
+    per_week = _sessions_per_week(p, config, now)
     for s in p.sessions:
-        # A/B alternation counts sessions by the week's target (taper weeks hold fewer).
-        per_week = (
-            rules.taper_sessions_per_week if s.phase is Phase.TAPER else rules.sessions_per_week
-        )
         w = workouts.workout_for(
-            s, config.workout, config.schedule.session_minutes, per_week=max(per_week, 1)
+            s, config.workout, config.schedule.session_minutes, per_week=per_week(s)
         )
         s = dataclasses.replace(s, workout=w, title=workouts.title_for(s, w))
         s = dataclasses.replace(s, description=workouts.describe(s, w))
@@ -241,6 +238,37 @@ def make_plan(
             s = dataclasses.replace(s, title=old.title, description=old.description)
         filled.append(s)
     return dataclasses.replace(p, sessions=tuple(filled))
+
+
+def _sessions_per_week(p: Plan, config: Config, now: datetime) -> Callable[[Session], int]:
+    """How many sessions a session's week holds, for the A/B alternation.
+
+    The count the plan placed, so that weeks where only one session fits still alternate
+    A | B | A instead of repeating A; for a week the horizon cuts (its last days are
+    planned by a later sync) the week's target, so its first session does not change
+    template when the rest of the week is filled in.
+    """
+    rules = config.rules
+    placed: dict[str, int] = {}
+    for s in p.sessions:
+        week = s.key.partition("/")[0]
+        placed[week] = placed.get(week, 0) + 1
+    horizon_end = (now + timedelta(days=config.schedule.horizon_days)).astimezone(
+        config.schedule.zone
+    )
+
+    def count(s: Session) -> int:
+        week = s.key.partition("/")[0]
+        target = (
+            rules.taper_sessions_per_week if s.phase is Phase.TAPER else rules.sessions_per_week
+        )
+        try:
+            cut = date.fromisoformat(week) + timedelta(days=7) > horizon_end.date()
+        except ValueError:
+            cut = True
+        return max(target if cut else placed.get(week, 1), 1)
+
+    return count
 
 
 @dataclass(frozen=True, slots=True)

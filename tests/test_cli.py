@@ -263,3 +263,41 @@ def test_an_empty_busy_calendar_is_a_warning_an_empty_plan_an_error(
     code, _, err = run(capsys, "--config", cfg, "--now", NOW, "sync")
     assert code == 1
     assert "training plan" in err and "holds no events" in err
+
+
+ONE_HARD_DAY = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//t//one hard day a week//EN\r
+BEGIN:VEVENT\r
+UID:tue@t\r
+DTSTAMP:20260101T000000Z\r
+DTSTART;TZID=America/New_York:20260106T063000\r
+DTEND;TZID=America/New_York:20260106T073000\r
+RRULE:FREQ=WEEKLY;BYDAY=TU\r
+SUMMARY:Hill repeats 8 x 90 s\r
+END:VEVENT\r
+BEGIN:VEVENT\r
+UID:easy@t\r
+DTSTAMP:20260101T000000Z\r
+DTSTART;TZID=America/New_York:20260107T063000\r
+DTEND;TZID=America/New_York:20260107T071500\r
+RRULE:FREQ=WEEKLY;BYDAY=MO,WE,TH,FR,SA,SU\r
+SUMMARY:Easy run 5 mi\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+def test_templates_alternate_when_only_one_session_fits_a_week(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One hard day a week and no rest day: one session a week, and still A, B, A, B."""
+    (example / "examples" / "plan.ics").write_text(ONE_HARD_DAY, newline="")
+    code, out, err = run(
+        capsys, "--config", str(example / "config.toml"), "--now", NOW, "plan", "--json"
+    )
+    assert code == 0, err
+    sessions = sorted(json.loads(out)["sessions"], key=lambda s: s["start"])
+    templates = [s["workout"]["template"] for s in sessions]
+    assert len(templates) >= 3, sessions
+    assert all(a != b for a, b in zip(templates, templates[1:], strict=False)), templates
