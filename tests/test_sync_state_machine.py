@@ -19,7 +19,8 @@ After every successful sync the machine checks what a user relies on:
 6. a Google event the user moved stays where the user put it; one the user deleted is
    not put back.
 
-`CALSYNC_SM_SCALE=20 pytest tests/test_sync_state_machine.py` runs 20 times the examples.
+`CALSYNC_SM_SCALE=20 pytest --timeout 0 tests/test_sync_state_machine.py` runs 20 times
+the examples (about 2.5 minutes per machine; the per-test timeout would cut it short).
 """
 
 from __future__ import annotations
