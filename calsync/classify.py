@@ -817,7 +817,8 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"tempoloop",
                 r"tempoduurloop",
                 # The aerobic threshold (AeT) is the top of zone 2: easy running.
-                r"(?<!aerobic )(?<!aerobic-)threshold",
+                # (fixed-width look-behinds: emoji between the words leave several spaces)
+                "".join(rf"(?<!aerobic\s{{{n}}})" for n in range(1, 9)) + r"(?<!aerobic-)threshold",
                 r"sub" + SEP + r"threshold",
                 r"lt",
                 r"lt2",

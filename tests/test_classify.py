@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import collections
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
@@ -18,75 +16,10 @@ from calsync.classify import _classify, classify
 from calsync.config import ClassifyRules
 from calsync.errors import ConfigError
 from calsync.model import Event, Intensity, Verdict
+from tests.classify_table import HERE, LABELS, TABLE, Case, ev, label, load
 
-HERE = Path(__file__).parent
-TABLE = HERE / "classify_cases.tsv"
 SHARED = HERE.parent.parent / "shared" / "calendars"
-T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-LABELS = ("hard", "easy", "race", "strength", "norun")
-
-
-@dataclass(frozen=True)
-class Case:
-    line: int
-    summary: str
-    description: str
-    categories: tuple[str, ...]
-    expected: str
-    note: str
-
-    def event(self) -> Event:
-        return ev(self.summary, self.description, self.categories)
-
-
-def load_cases() -> list[Case]:
-    out = []
-    for n, line in enumerate(TABLE.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or (line.startswith("#") and "\t" not in line):
-            continue
-        cols = line.split("\t")
-        assert len(cols) == 5, f"{TABLE.name}:{n}: expected 5 tab-separated columns"
-        summary, desc, cats, expected, note = cols
-        assert expected in LABELS, f"{TABLE.name}:{n}: unknown label {expected!r}"
-        out.append(
-            Case(
-                n,
-                summary,
-                desc.replace("\\n", "\n"),
-                tuple(c for c in cats.split(",") if c),
-                expected,
-                note,
-            )
-        )
-    return out
-
-
-CASES = load_cases()
-
-
-def ev(
-    summary: str,
-    description: str = "",
-    categories: tuple[str, ...] = (),
-    extra: dict[str, str] | None = None,
-) -> Event:
-    return Event(
-        uid=None,
-        summary=summary,
-        start=T0,
-        end=T0,
-        description=description,
-        categories=categories,
-        extra=extra or {},
-    )
-
-
-def label(v: Verdict) -> str:
-    if v.is_run:
-        assert v.intensity is not None
-        return v.intensity.value
-    assert v.intensity is None
-    return "strength" if v.strength else "norun"
+CASES = load(TABLE)
 
 
 def key(v: Verdict) -> tuple[object, ...]:

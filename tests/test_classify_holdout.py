@@ -16,69 +16,15 @@ The guards below pin the false positives those mechanisms could bring.
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from calsync.classify import classify
-from calsync.model import Event, Verdict
-
-HERE = Path(__file__).parent
-HOLDOUT = HERE / "classify_holdout.tsv"
-TABLE = HERE / "classify_cases.tsv"
-LABELS = ("hard", "easy", "race", "strength", "norun")
-T0 = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Row:
-    line: int
-    summary: str
-    description: str
-    categories: tuple[str, ...]
-    expected: str
-    note: str
-
-    def event(self, summary: str | None = None, description: str | None = None) -> Event:
-        return ev(
-            self.summary if summary is None else summary,
-            self.description if description is None else description,
-            self.categories,
-        )
-
-
-def load(path: Path) -> list[Row]:
-    out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip() or (line.startswith("#") and "\t" not in line):
-            continue
-        cols = line.split("\t")
-        assert len(cols) == 5, f"{path.name}:{n}: expected 5 tab-separated columns"
-        summary, desc, cats, expected, note = cols
-        assert expected in LABELS, f"{path.name}:{n}: unknown label {expected!r}"
-        categories = tuple(c for c in cats.split(",") if c)
-        out.append(Row(n, summary, desc.replace("\\n", "\n"), categories, expected, note))
-    return out
-
+from tests.classify_table import HOLDOUT, LABELS, TABLE, Case, ev, label, load
 
 ROWS = load(HOLDOUT)
-
-
-def ev(summary: str, description: str = "", categories: tuple[str, ...] = ()) -> Event:
-    return Event(
-        uid=None, summary=summary, start=T0, end=T0, description=description, categories=categories
-    )
-
-
-def label(v: Verdict) -> str:
-    if v.is_run:
-        assert v.intensity is not None
-        return v.intensity.value
-    return "strength" if v.strength else "norun"
 
 
 def test_holdout_is_big_covers_every_label_and_is_really_held_out() -> None:
@@ -146,7 +92,7 @@ def _insert(text: str, data: st.DataObject, pieces: list[str]) -> str:
 
 @FAST
 @given(st.sampled_from(ROWS), st.data())
-def test_holdout_case_does_not_change_the_verdict(r: Row, data: st.DataObject) -> None:
+def test_holdout_case_does_not_change_the_verdict(r: Case, data: st.DataObject) -> None:
     how = data.draw(st.sampled_from([str.upper, str.lower, str.title]))
     changed = r.event(how(r.summary), how(r.description))
     assert label(classify(changed)) == label(classify(r.event()))
@@ -154,7 +100,7 @@ def test_holdout_case_does_not_change_the_verdict(r: Row, data: st.DataObject) -
 
 @FAST
 @given(st.sampled_from([r for r in ROWS if r.summary.strip(" 🏃")]), st.data())
-def test_holdout_emoji_do_not_change_the_verdict(r: Row, data: st.DataObject) -> None:
+def test_holdout_emoji_do_not_change_the_verdict(r: Case, data: st.DataObject) -> None:
     changed = r.event(_insert(r.summary, data, EMOJI))
     assert label(classify(changed)) == label(classify(r.event()))
 
