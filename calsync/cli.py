@@ -174,14 +174,22 @@ def sync(app: AppContext, dry_run: bool, force: bool) -> None:
     from calsync.sync import run_sync
 
     config = app.load_config()
+    out = config.output_ics.path if config.output_ics is not None else None
+    before = _file_stamp(out)
     result = run_sync(config, app.now(config), dry_run=dry_run, force=force)
     click.echo(report.sync_summary(result.reports, dry_run), nl=False)
-    if config.output_ics is not None and not dry_run:
-        click.echo(
-            f"wrote {config.output_ics.path}"
-            if any(r.writes for r in result.reports if r.name == "ics")
-            else f"{config.output_ics.path} is up to date"
-        )
+    if out is not None and not dry_run:
+        # The file's own stamp tells: it is rewritten only when its bytes change (and
+        # re-created when it was deleted, even with nothing else to do).
+        click.echo(f"wrote {out}" if _file_stamp(out) != before else f"{out} is up to date")
+
+
+def _file_stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_ino) if st is not None else None
 
 
 # --------------------------------------------------------------------------- plan

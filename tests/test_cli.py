@@ -301,3 +301,16 @@ def test_templates_alternate_when_only_one_session_fits_a_week(
     templates = [s["workout"]["template"] for s in sessions]
     assert len(templates) >= 3, sessions
     assert all(a != b for a, b in zip(templates, templates[1:], strict=False)), templates
+
+
+def test_sync_says_whether_it_wrote_the_file(
+    example: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = str(example / "config.toml")
+    out_file = example / "strength.ics"
+    assert f"wrote {out_file}" in run(capsys, "--config", cfg, "--now", NOW, "sync")[1]
+    assert f"{out_file} is up to date" in run(capsys, "--config", cfg, "--now", NOW, "sync")[1]
+    before = out_file.read_bytes()
+    out_file.unlink()  # deleted by hand: the next sync puts the same calendar back
+    assert f"wrote {out_file}" in run(capsys, "--config", cfg, "--now", NOW, "sync")[1]
+    assert out_file.read_bytes() == before
