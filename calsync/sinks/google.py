@@ -616,10 +616,7 @@ class GoogleSink:
                 res = ev  # our own earlier attempt got through
             elif r is not None and (r["edited"] or r["status"] == "cancelled"):
                 # The user moved, edited or deleted it since we read it: theirs now.
-                self._records[str(ev["id"])] = r
-                log.warning("session %s was changed in Google during the sync; kept as is", key)
-                self.replan_needed = True
-                report.unchanged.append(key)
+                self._yield_to_user(key, ev, r, report)
                 return
             else:
                 res = self.client.execute(
@@ -628,16 +625,23 @@ class GoogleSink:
         self._remember(res, s, now, tx)
         report.updated.append(key)
 
+    def _yield_to_user(
+        self, key: str, ev: dict[str, Any], r: dict[str, Any], report: SinkReport
+    ) -> None:
+        """The user changed the event after the snapshot (a 412): their version stands,
+        and the next plan places around it."""
+        self._records[str(ev["id"])] = r
+        log.warning("session %s was changed in Google during the sync; kept as is", key)
+        self.replan_needed = True
+        report.unchanged.append(key)
+
     def _deleted(self, key: str, res: Any, tx: StateTx, report: SinkReport) -> None:
         eid = ids.event_id(key)
         if isinstance(res, GoogleApiError) and res.status == 412:
             ev = self._get(key)
             r = record(ev, self.config)
             if r is not None and r["edited"]:
-                self._records[eid] = r
-                log.warning("session %s was edited in Google during the sync; kept", key)
-                self.replan_needed = True
-                report.unchanged.append(key)
+                self._yield_to_user(key, ev, r, report)
                 return
             try:
                 res = self.client.execute(self._delete_op(key, ev.get("etag")), f"deleting {key}")
