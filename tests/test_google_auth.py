@@ -70,7 +70,9 @@ def test_auth_google_stores_a_0600_token_with_only_the_needed_scopes(
     info = json.loads(gworld.token_path.read_text())
     assert info["refresh_token"] in gworld.emu.refresh_tokens
     # The config has a runs calendar and the output: no free/busy scope asked for.
-    assert sorted(info["scopes"]) == sorted([gauth.EVENTS_READONLY, gauth.APP_CREATED])
+    assert sorted(info["scopes"]) == sorted(
+        [gauth.EVENTS_READONLY, gauth.APP_CREATED, gauth.CALENDARLIST_READONLY]
+    )
     assert "calendar.freebusy" not in browser.opened[0]
     assert gworld.token_path.stat().st_mode & 0o777 == 0o600
     # And the token works for a sync.

@@ -28,12 +28,16 @@ _BASE = "https://www.googleapis.com/auth/"
 EVENTS_READONLY = _BASE + "calendar.events.readonly"
 FREEBUSY = _BASE + "calendar.freebusy"
 APP_CREATED = _BASE + "calendar.app.created"
+CALENDARLIST_READONLY = _BASE + "calendar.calendarlist.readonly"
 
 # Every scope calsync may ask for, and what it is used for (shown by `calsync doctor`).
 SCOPES: dict[str, str] = {
     EVENTS_READONLY: "read the runs in your calendars (read-only)",
     FREEBUSY: "read only busy/free time of your busy calendars",
     APP_CREATED: "create the strength calendar and write only in calendars calsync created",
+    CALENDARLIST_READONLY: "see the names of your calendars, so calsync finds the strength "
+    "calendar it made before instead of making a second one (after a lost answer from "
+    "Google or a lost state folder); calendar.app.created alone cannot list calendars",
 }
 
 REAUTH = "run `calsync auth google --client-secrets FILE`"
@@ -56,7 +60,13 @@ def needed_scopes(config: Config) -> list[str]:
     if any(s.role is Role.BUSY for s in google):
         need.append(FREEBUSY)
     if config.output_google is not None:
-        need.append(APP_CREATED)
+        # calendars.insert chooses the new calendar's id, and calendar.app.created may
+        # not list calendars (calendarList.list is not among its methods in Google's
+        # discovery document): without a scope that lists them, an insert whose answer
+        # is lost, or a lost state folder, would make a second calendar. The narrowest
+        # scope that lists calendars is calendarlist.readonly (names and colours, no
+        # events).
+        need += [APP_CREATED, CALENDARLIST_READONLY]
     return need or list(SCOPES)
 
 

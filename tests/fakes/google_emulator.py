@@ -39,41 +39,102 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import googleapiclient
 from dateutil import rrule
 
 SCOPE = "https://www.googleapis.com/auth/"
 FULL = SCOPE + "calendar"
-READ_SCOPES = {
-    FULL,
-    SCOPE + "calendar.readonly",
-    SCOPE + "calendar.events",
-    SCOPE + "calendar.events.readonly",
-}
-FREEBUSY_SCOPES = READ_SCOPES | {SCOPE + "calendar.freebusy"}
 APP_CREATED = SCOPE + "calendar.app.created"
+# The discovery document google-api-python-client ships: the methods, their paths and the
+# scopes each accepts, exactly as Google publishes them.
+DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache/documents/calendar.v3.json"
+
+
+@dataclass(frozen=True)
+class _Method:
+    id: str  # e.g. "calendar.calendarList.list"
+    http: str
+    pattern: re.Pattern[str]
+    scopes: frozenset[str]
+
+
+def _methods() -> list[_Method]:
+    doc = json.loads(DISCOVERY.read_text(encoding="utf-8"))
+    out: list[_Method] = []
+
+    def walk(resources: dict[str, Any]) -> None:
+        for res in resources.values():
+            for m in res.get("methods", {}).values():
+                rx = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(m["path"]))
+                out.append(
+                    _Method(m["id"], m["httpMethod"], re.compile(rx + "$"), frozenset(m["scopes"]))
+                )
+            walk(res.get("resources", {}))
+
+    walk(doc["resources"])
+    # Literal paths first: "calendars/{id}/events/import" is not events.get.
+    out.sort(key=lambda m: m.pattern.pattern.count("[^/]+"))
+    return out
+
+
+METHODS = _methods()
 BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
 SYNC_FORBIDDEN = ("timeMin", "timeMax", "orderBy", "q", "privateExtendedProperty", "updatedMin")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    410: "FAILED_PRECONDITION",
+    412: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+}
+
+
 class ApiFailure(Exception):
+    """An error answer in Google's JSON shape (`error.code/message/errors[]/status`)."""
+
     def __init__(
-        self, code: int, reason: str, message: str, headers: dict[str, str] | None = None
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        error_message: str | None = None,
+        domain: str = "global",
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.headers = headers or {}
+        self.error_message = error_message or message
+        self.domain = domain
+        self.details = details
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "errors": [{"domain": "global", "reason": self.reason, "message": self.message}],
-            }
+        err: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "errors": [
+                {"message": self.error_message, "domain": self.domain, "reason": self.reason}
+            ],
         }
+        if self.code in STATUS_NAMES:
+            err["status"] = STATUS_NAMES[self.code]
+        if self.details:
+            err["details"] = self.details
+        return {"error": err}
 
 
 @dataclass
@@ -136,7 +197,13 @@ class _Token:
 class CalendarEmulator:
     """The server and its state. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, *, primary: str = "runner@example.com", max_page: int = 250) -> None:
+    def __init__(
+        self,
+        *,
+        primary: str = "runner@example.com",
+        max_page: int = 250,
+        write_burst: int | None = 30,
+    ) -> None:
         self.lock = threading.RLock()
         self.primary = primary
         self.max_page = max_page
@@ -151,6 +218,8 @@ class CalendarEmulator:
         self.refresh_tokens: dict[str, frozenset[str]] = {}
         self.revoked: set[str] = set()
         self.codes: dict[str, frozenset[str]] = {}
+        self.write_burst: int | None = write_burst
+        self.recent_writes: list[float] = []
         self.client_id = "calsync-test.apps.googleusercontent.com"
         self.client_secret = "emulator-secret"
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -365,69 +434,81 @@ class CalendarEmulator:
     ) -> dict[str, Any] | None:
         if not path.startswith("/calendar/v3/"):
             raise ApiFailure(404, "notFound", f"no such path {path}")
-        segs = [urllib.parse.unquote(s) for s in path[len("/calendar/v3/") :].split("/")]
+        rel = path[len("/calendar/v3/") :]
+        api = _method_of(method, rel)
+        if api is None:
+            raise ApiFailure(404, "notFound", f"Not Found: {method} {path}")
+        self._need(token, api)
+        segs = [urllib.parse.unquote(s) for s in rel.split("/")]
         data = json.loads(body) if body else {}
         q = {k: v[-1] for k, v in query.items()}
-        if segs == ["users", "me", "calendarList"] and method == "GET":
-            self._need(token, READ_SCOPES | {APP_CREATED})
-            return self._calendar_list(token)
-        if segs == ["calendars"] and method == "POST":
-            self._need(token, {FULL, APP_CREATED})
+        name = api.id.removeprefix("calendar.")
+        if name == "calendarList.list":
+            return self._calendar_list()
+        if name == "calendars.insert":
             return self._insert_calendar(data)
-        if segs == ["freeBusy"] and method == "POST":
-            self._need(token, FREEBUSY_SCOPES)
+        if name == "freebusy.query":
             return self._freebusy(data)
-        if len(segs) >= 2 and segs[0] == "calendars":
-            cal = self._calendar(segs[1])
-            if len(segs) == 2:
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._calendar_json(cal)
-                if method == "DELETE":
-                    self._need_write(token, cal)
-                    del self.calendars[cal.id]
-                    return None
-            if len(segs) == 3 and segs[2] == "events":
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._list(cal, q, query)
-                if method == "POST":
-                    self._need_write(token, cal)
-                    return self._insert(cal, data)
-            if len(segs) == 4 and segs[2] == "events":
-                eid = segs[3]
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._get(cal, eid)
-                if method in ("PATCH", "PUT"):
-                    self._need_write(token, cal)
-                    return self._patch(
-                        cal, eid, data, headers.get("if-match"), replace=method == "PUT"
-                    )
-                if method == "DELETE":
-                    self._need_write(token, cal)
-                    self._delete(cal, eid, headers.get("if-match"))
-                    return None
-        raise ApiFailure(404, "notFound", f"Not Found: {method} {path}")
+        if name == "calendarList.get":
+            cal = self._calendar(segs[3])
+            self._need_calendar(token, api, cal)
+            return self._calendar_json(cal) | {
+                "kind": "calendar#calendarListEntry",
+                "accessRole": "owner",
+            }
+        if segs[0] != "calendars" or len(segs) < 2:
+            raise ApiFailure(501, "notImplemented", f"the emulator does not serve {api.id}")
+        cal = self._calendar(segs[1])
+        self._need_calendar(token, api, cal)
+        if name == "calendars.get":
+            return self._calendar_json(cal)
+        if name == "calendars.delete":
+            del self.calendars[cal.id]
+            return None
+        if name == "events.list":
+            return self._list(cal, q, query)
+        if name == "events.insert":
+            self._write_rate(token)
+            return self._insert(cal, data)
+        if name == "events.get":
+            return self._get(cal, segs[3])
+        if name in ("events.patch", "events.update"):
+            self._write_rate(token)
+            return self._patch(
+                cal, segs[3], data, headers.get("if-match"), replace=name == "events.update"
+            )
+        if name == "events.delete":
+            self._write_rate(token)
+            self._delete(cal, segs[3], headers.get("if-match"))
+            return None
+        raise ApiFailure(501, "notImplemented", f"the emulator does not serve {api.id}")
 
     # ------------------------------------------------------------------ scopes
 
     @staticmethod
-    def _need(token: _Token, allowed: set[str]) -> None:
-        if not token.scopes & allowed:
-            raise ApiFailure(
-                403, "insufficientPermissions", "Request had insufficient authentication scopes."
-            )
+    def _need(token: _Token, api: _Method) -> None:
+        if not token.scopes & api.scopes:
+            raise _scope_failure(api)
 
-    def _need_read(self, token: _Token, cal: _Calendar) -> None:
-        if cal.app_created and APP_CREATED in token.scopes:
-            return
-        self._need(token, READ_SCOPES)
+    @staticmethod
+    def _need_calendar(token: _Token, api: _Method, cal: _Calendar) -> None:
+        """What the discovery document cannot say: `calendar.app.created` reaches only
+        the calendars this app made."""
+        usable = token.scopes & api.scopes
+        if usable == {APP_CREATED} and not cal.app_created:
+            raise _scope_failure(api)
 
-    def _need_write(self, token: _Token, cal: _Calendar) -> None:
-        if cal.app_created and APP_CREATED in token.scopes:
-            return
-        self._need(token, {FULL, SCOPE + "calendar.events"})
+    def _write_rate(self, token: _Token) -> None:
+        """Google's write-rate limit: a burst of writes gets 403 `rateLimitExceeded`
+        ("Rate Limit Exceeded"), to be retried with backoff. Google publishes no figure;
+        the emulator refuses more than `write_burst` writes per user in one second."""
+        now = time.monotonic()
+        recent = [t for t in self.recent_writes if now - t < 1.0]
+        if self.write_burst is not None and len(recent) >= self.write_burst:
+            self.recent_writes = recent
+            raise ApiFailure(403, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits")
+        recent.append(now)
+        self.recent_writes = recent
 
     # ------------------------------------------------------------------ calendars
 
@@ -451,12 +532,10 @@ class CalendarEmulator:
             "etag": f'"{hashlib.sha1(cal.id.encode()).hexdigest()[:12]}"',
         }
 
-    def _calendar_list(self, token: _Token) -> dict[str, Any]:
-        full = bool(token.scopes & READ_SCOPES)
+    def _calendar_list(self) -> dict[str, Any]:
         items = [
             self._calendar_json(c) | {"kind": "calendar#calendarListEntry", "accessRole": "owner"}
             for c in self.calendars.values()
-            if full or c.app_created
         ]
         return {"kind": "calendar#calendarList", "items": items}
 
@@ -786,6 +865,45 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _scope_failure(api: _Method) -> ApiFailure:
+    """Google's answer to a token without any of the method's scopes."""
+    return ApiFailure(
+        403,
+        "insufficientPermissions",
+        "Request had insufficient authentication scopes.",
+        {
+            "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
+            'error="insufficient_scope", scope="' + " ".join(sorted(api.scopes)) + '"'
+        },
+        error_message="Insufficient Permission",
+        details=[
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                "domain": "googleapis.com",
+                "metadata": {
+                    "service": "calendar-json.googleapis.com",
+                    "method": "calendar.v3." + _rpc_name(api.id),
+                },
+            }
+        ],
+    )
+
+
+def _method_of(http_method: str, rel: str) -> _Method | None:
+    """The discovery document's method for a request path (under /calendar/v3/)."""
+    for m in METHODS:
+        if m.http == http_method and m.pattern.match(rel):
+            return m
+    return None
+
+
+def _rpc_name(method_id: str) -> str:
+    """ "calendar.calendarList.list" -> "CalendarList.List" (the name in Google's errors)."""
+    _, resource, verb = method_id.split(".")
+    return resource[0].upper() + resource[1:] + "." + verb[0].upper() + verb[1:]
 
 
 def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
