@@ -101,6 +101,15 @@ def google(app: Any, client_secrets: Path, no_browser: bool, port: int | None) -
     path = gauth.token_path(config)
     gauth.save_credentials(creds, path)
     click.echo(f"saved the Google authorisation to {path} (mode 0600)")
+    held = set(creds.scopes or ())
+    missing = [s for s in scopes if s not in held]
+    if missing:
+        raise AuthError(
+            "Google granted only part of what calsync asked for: "
+            + ", ".join(gauth.short(s) for s in missing)
+            + " was left unticked on the consent screen",
+            hint=f"{gauth.REAUTH} again and tick " + gauth.tick_hint(missing),
+        )
 
 
 def doctor_lines(config: Config) -> list[str]:
@@ -127,8 +136,9 @@ def doctor_lines(config: Config) -> list[str]:
     for s in gauth.needed_scopes(config):
         if s not in held:
             lines.append(
-                f"google:    PROBLEM: missing scope {s.rsplit('/', 1)[-1]} "
-                f"(to {gauth.SCOPES[s]}): {gauth.REAUTH}"
+                f"google:    PROBLEM: missing scope {gauth.short(s)} "
+                f"(to {gauth.SCOPES[s]}): {gauth.REAUTH} and tick the box "
+                f"{gauth.CONSENT_BOXES.get(s, gauth.short(s))!r}"
             )
     if not info.get("refresh_token"):
         lines.append(f"google:    PROBLEM: the token has no refresh token: {gauth.REAUTH}")

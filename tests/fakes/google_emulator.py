@@ -217,7 +217,10 @@ class CalendarEmulator:
         self.access_tokens: dict[str, _Token] = {}
         self.refresh_tokens: dict[str, frozenset[str]] = {}
         self.revoked: set[str] = set()
-        self.codes: dict[str, frozenset[str]] = {}
+        self.codes: dict[str, tuple[frozenset[str], bool]] = {}  # code -> (scopes, refresh?)
+        # Granular consent: the boxes the user leaves unticked on the consent screen.
+        self.untick: set[str] = set()
+        self.consented = False  # Google gives a refresh token once, unless prompt=consent
         self.write_burst: int | None = write_burst
         self.recent_writes: list[float] = []
         self.client_id = "calsync-test.apps.googleusercontent.com"
@@ -799,7 +802,7 @@ class CalendarEmulator:
                 if code not in self.codes:
                     err = {"error": "invalid_grant", "error_description": "Bad code."}
                     return 400, headers, json.dumps(err).encode()
-                scopes = self.codes.pop(code)
+                scopes, with_refresh = self.codes.pop(code)
                 refresh = "1//r-" + secrets.token_urlsafe(12)
                 self.refresh_tokens[refresh] = scopes
             else:
@@ -813,7 +816,7 @@ class CalendarEmulator:
             "scope": " ".join(sorted(scopes)),
             "token_type": "Bearer",
         }
-        if grant == "authorization_code":
+        if grant == "authorization_code" and with_refresh:
             out["refresh_token"] = refresh
         return 200, headers, json.dumps(out).encode()
 
@@ -821,12 +824,19 @@ class CalendarEmulator:
         q = {k: v[-1] for k, v in query.items()}
         code = "4/c-" + secrets.token_urlsafe(8)
         with self.lock:
-            self.codes[code] = frozenset(q.get("scope", "").split())
+            granted = frozenset(q.get("scope", "").split()) - self.untick
+            # A refresh token comes with access_type=offline, and only on the first
+            # consent unless the app asks for the consent screen again.
+            with_refresh = q.get("access_type") == "offline" and (
+                not self.consented or q.get("prompt") == "consent"
+            )
+            self.consented = True
+            self.codes[code] = (granted, with_refresh)
         target = (
             q["redirect_uri"]
             + "?"
             + urllib.parse.urlencode(
-                {"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")}
+                {"code": code, "state": q.get("state", ""), "scope": " ".join(sorted(granted))}
             )
         )
         return 302, {"Location": target}, b""
