@@ -6,14 +6,16 @@
   no-op costs one request). The events are kept in the state file between reads; a 410
   `fullSyncRequired`, or a window that has moved past what the full read covered, starts
   over with a full read.
-- role "busy": all busy Google calendars of the config are read with one
-  `freebusy.query` (scope `calendar.freebusy`: times only, no titles).
+- role "busy": all busy Google calendars of the config are read together with
+  `freebusy.query` (scope `calendar.freebusy`: times only, no titles): one query per
+  30 days and 20 calendars, under Google's limits, the answers merged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 # incremental reads before another full read is needed.
 READ_AHEAD = timedelta(days=56)
 PAGE_SIZE = 250
+# freeBusy.query refuses long ranges (400 timeRangeTooLong; undocumented, reported from
+# about 60 days) and more than 50 calendars (400 tooManyCalendarsRequested). Queries are
+# split well under both, so a change on Google's side or a DST hour never reaches them.
+FREEBUSY_SPAN = timedelta(days=30)
+FREEBUSY_CALENDARS = 20
 
 
 def _z(d: datetime) -> str:
@@ -69,12 +76,7 @@ class GoogleSource:
         key = (_z(window[0]), _z(window[1]), cals)
         data = self.client.freebusy_cache.get(key)
         if data is None:
-            body = {
-                "timeMin": key[0],
-                "timeMax": key[1],
-                "items": [{"id": c} for c in cals],
-            }
-            data = self.client.execute(lambda s: s.freebusy().query(body=body), "free/busy query")
+            data = self._freebusy(window, cals)
             self.client.freebusy_cache.clear()  # a daemon's windows move: keep only the last
             self.client.freebusy_cache[key] = data
         entry = (data.get("calendars") or {}).get(self.calendar)
@@ -94,6 +96,24 @@ class GoogleSource:
             end, _ = gev.parse_when({"dateTime": b["end"]}, zone)
             out.append(Event(uid=None, summary="busy", start=start, end=end, source=self.label))
         return out
+
+    def _freebusy(self, window: tuple[datetime, datetime], cals: tuple[str, ...]) -> Any:
+        """One answer for every calendar over the whole window, from queries Google
+        accepts (see FREEBUSY_SPAN): busy lists are joined, errors kept."""
+        merged: dict[str, dict[str, list[Any]]] = {}
+        lo = window[0]
+        while lo < window[1]:
+            hi = min(lo + FREEBUSY_SPAN, window[1])
+            for i in range(0, len(cals), FREEBUSY_CALENDARS):
+                group = cals[i : i + FREEBUSY_CALENDARS]
+                body = {"timeMin": _z(lo), "timeMax": _z(hi), "items": [{"id": c} for c in group]}
+                data = self.client.execute(_freebusy_query(body), "free/busy query")
+                for cal, entry in (data.get("calendars") or {}).items():
+                    into = merged.setdefault(cal, {"busy": [], "errors": []})
+                    into["busy"] += entry.get("busy") or []
+                    into["errors"] += entry.get("errors") or []
+            lo = hi
+        return {"calendars": merged}
 
     # ------------------------------------------------------------------ runs
 
@@ -180,6 +200,10 @@ class GoogleSource:
             )
         out.sort(key=lambda e: (e.start, e.uid or ""))
         return out
+
+
+def _freebusy_query(body: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda service: service.freebusy().query(body=body)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:

@@ -81,6 +81,12 @@ def _methods() -> list[_Method]:
 
 
 METHODS = _methods()
+# freeBusy.query limits. Google documents 50 as the most calendars one query may expand
+# (`calendarExpansionMax`) and answers more with 400 tooManyCalendarsRequested. The time
+# range limit is undocumented: projects report 400 timeRangeTooLong from about 60 days
+# (cal.com measured 90); the emulator takes the low end, so it is never more lenient.
+FREEBUSY_MAX_RANGE = timedelta(days=60)
+FREEBUSY_MAX_CALENDARS = 50
 BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
 SYNC_FORBIDDEN = ("timeMin", "timeMax", "orderBy", "q", "privateExtendedProperty", "updatedMin")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
@@ -719,6 +725,21 @@ class CalendarEmulator:
 
     def _freebusy(self, data: dict[str, Any]) -> dict[str, Any]:
         lo, hi = _parse_time(data["timeMin"]), _parse_time(data["timeMax"])
+        if hi - lo > FREEBUSY_MAX_RANGE:
+            raise ApiFailure(
+                400, "timeRangeTooLong", "The requested time range is too long.", domain="calendar"
+            )
+        if hi <= lo:
+            raise ApiFailure(
+                400, "timeRangeEmpty", "The specified time range is empty.", domain="calendar"
+            )
+        if len(data.get("items", [])) > FREEBUSY_MAX_CALENDARS:
+            raise ApiFailure(
+                400,
+                "tooManyCalendarsRequested",
+                "The number of calendars requested is too large.",
+                domain="calendar",
+            )
         out: dict[str, Any] = {}
         for item in data.get("items", []):
             cal = self.calendars.get(self._resolve(item["id"]))
