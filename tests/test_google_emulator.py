@@ -105,3 +105,139 @@ def test_app_created_reaches_the_calendars_the_app_made() -> None:
         assert _call(emu, token, "POST", f"calendars/{cid}/events", ev)[0] == 200
         assert _call(emu, token, "GET", f"calendars/{cid}/events")[0] == 200
         assert _call(emu, token, "GET", f"users/me/calendarList/{cid}")[0] == 200
+
+
+FULL = SCOPE + "calendar"
+
+
+def _events(emu: CalendarEmulator, token: str, query: str) -> dict[str, Any]:
+    status, _, body = _call(emu, token, "GET", f"calendars/primary/events?{query}")
+    assert status == 200, body
+    return body  # type: ignore[no-any-return]
+
+
+def _ev(start: str, minutes: int = 60, **extra: Any) -> dict[str, Any]:
+    from datetime import datetime, timedelta
+
+    begin = datetime.fromisoformat(start)
+    return {
+        "summary": "Run",
+        "start": {"dateTime": begin.isoformat(), "timeZone": "Europe/Berlin"},
+        "end": {
+            "dateTime": (begin + timedelta(minutes=minutes)).isoformat(),
+            "timeZone": "Europe/Berlin",
+        },
+    } | extra
+
+
+def test_a_deleted_event_read_with_a_sync_token_is_only_its_id() -> None:
+    with CalendarEmulator() as emu:
+        _, token = emu.grant([FULL])
+        props = {"private": {"calsync": "1"}}
+        eid = emu.user_insert(
+            "primary", _ev("2026-12-01T18:00:00+01:00", extendedProperties=props)
+        )["id"]
+        sync = _events(emu, token, "")["nextSyncToken"]
+        emu.user_delete("primary", eid)
+        (gone,) = _events(emu, token, f"syncToken={sync}")["items"]
+        assert set(gone) <= {"kind", "etag", "id", "status"} and gone["status"] == "cancelled"
+        (full,) = _events(emu, token, f"syncToken={sync}&showDeleted=true")["items"]
+        assert full["summary"] == "Run" and full["status"] == "cancelled"
+        status, _, _ = _call(
+            emu, token, "GET", f"calendars/primary/events?syncToken={sync}&showDeleted=false"
+        )
+        assert status == 400
+        # get keeps the id and status a while, not the private properties; then 404.
+        status, _, got = _call(emu, token, "GET", f"calendars/primary/events/{eid}")
+        assert status == 200 and got["status"] == "cancelled" and "extendedProperties" not in got
+        emu.purge("primary", eid)
+        assert _call(emu, token, "GET", f"calendars/primary/events/{eid}")[0] == 404
+        again = _ev("2026-12-01T18:00:00+01:00", id=eid)
+        assert _call(emu, token, "POST", "calendars/primary/events", again)[0] == 409
+
+
+def test_recurring_instances_follow_exdate_moves_and_cancellations() -> None:
+    with CalendarEmulator() as emu:
+        _, token = emu.grant([FULL])
+        series = _ev(
+            "2026-11-23T18:00:00+01:00",
+            recurrence=["RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE;TZID=Europe/Berlin:20261130T180000"],
+        )
+        sid = emu.user_insert("primary", series)["id"]
+        emu.user_patch(
+            "primary",
+            f"{sid}_20261207T170000Z",
+            {
+                "start": {"dateTime": "2026-12-08T19:00:00+01:00"},
+                "end": {"dateTime": "2026-12-08T20:00:00+01:00"},
+            },
+        )
+        emu.user_delete("primary", f"{sid}_20261214T170000Z")
+        items = _events(emu, token, "singleEvents=true")["items"]
+        assert [(e["id"].rsplit("_", 1)[1], e["start"]["dateTime"][:16]) for e in items] == [
+            ("20261123T170000Z", "2026-11-23T18:00"),
+            ("20261207T170000Z", "2026-12-08T19:00"),  # moved: its id stays the original's
+            ("20261221T170000Z", "2026-12-21T18:00"),
+        ]
+        moved = items[1]
+        assert moved["recurringEventId"] == sid
+        assert moved["originalStartTime"]["dateTime"][:16] == "2026-12-07T18:00"
+        # Without singleEvents: the series, and its exceptions (the cancelled one too).
+        raw = _events(emu, token, "")["items"]
+        assert {e["id"]: e["status"] for e in raw} == {
+            sid: "confirmed",
+            f"{sid}_20261207T170000Z": "confirmed",
+            f"{sid}_20261214T170000Z": "cancelled",
+        }
+
+
+def test_all_day_instances_have_date_ids() -> None:
+    with CalendarEmulator() as emu:
+        _, token = emu.grant([FULL])
+        body = {
+            "summary": "Long run",
+            "start": {"date": "2026-11-29"},
+            "end": {"date": "2026-11-30"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=2"],
+        }
+        sid = emu.user_insert("primary", body)["id"]
+        items = _events(emu, token, "singleEvents=true")["items"]
+        assert [e["id"] for e in items] == [f"{sid}_20261129", f"{sid}_20261206"]
+        assert items[1]["originalStartTime"] == {"date": "2026-12-06"}
+
+
+def test_patch_merges_objects_and_replaces_arrays() -> None:
+    with CalendarEmulator() as emu:
+        _, token = emu.grant([FULL])
+        body = _ev(
+            "2026-12-01T18:00:00+01:00",
+            extendedProperties={"private": {"a": "1", "b": "2"}},
+            recurrence=["RRULE:FREQ=DAILY;COUNT=3"],
+        )
+        eid = emu.user_insert("primary", body)["id"]
+        patch = {
+            "start": {"dateTime": "2026-12-01T19:00:00+01:00"},
+            "extendedProperties": {"private": {"b": "3"}},
+            "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"],
+            "summary": None,
+        }
+        status, _, ev = _call(emu, token, "PATCH", f"calendars/primary/events/{eid}", patch)
+        assert status == 200
+        assert ev["start"] == {"dateTime": "2026-12-01T19:00:00+01:00", "timeZone": "Europe/Berlin"}
+        assert ev["extendedProperties"]["private"] == {"a": "1", "b": "3"}
+        assert ev["recurrence"] == ["RRULE:FREQ=DAILY;COUNT=2"]
+        assert "summary" not in ev
+
+
+def test_a_burst_of_writes_meets_rate_limit_403s() -> None:
+    with CalendarEmulator(write_burst=5) as emu:
+        _, token = emu.grant([FULL])
+        answers = [
+            _call(
+                emu, token, "POST", "calendars/primary/events", _ev(f"2026-12-0{i}T18:00:00+01:00")
+            )
+            for i in range(1, 9)
+        ]
+    refused = [b["error"]["errors"][0]["reason"] for s, _, b in answers if s == 403]
+    assert refused and set(refused) == {"rateLimitExceeded"}
+    assert sum(1 for s, _, _ in answers if s == 200) == 5

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -147,3 +148,39 @@ def test_freebusy_is_asked_in_chunks_google_accepts_and_merged(gworld: GoogleWor
         (WINDOW[0] + timedelta(days=d)).date() for d in (3, 70, 140)
     ]
     assert read["team00@example.com"] == []
+
+
+def test_instances_a_this_and_following_edit_removed_live_at_most_a_day(
+    gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incremental singleEvents read sends the instances a series still has, never the
+    ones a "this and following" edit cut off: the cache re-reads in full daily, and
+    keeps only its read window (changes for all time must not pile up in it)."""
+    from calsync.sources import google as gsrc
+
+    clock = [datetime(2026, 11, 16, 8, tzinfo=BERLIN)]
+    monkeypatch.setattr(gsrc, "_clock", lambda: clock[0])
+    store = StateStore(gworld.dir / "state" / "state.sqlite3")
+    src = _source(gworld)
+    series = gworld.add_run(
+        "Intervals 6x800m", "2026-11-24T18:00:00+01:00", recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"]
+    )
+    with store.writer() as tx:
+        assert len(src.read(WINDOW, tx)) == 6
+    # The user ends the series after its second week (what the web UI's "this and
+    # following" does to the original series), and adds a far-future run.
+    gworld.emu.user_patch(
+        "primary", series, {"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261202T000000Z"]}
+    )
+    gworld.add_run("Race in two years", "2028-11-24T10:00:00+01:00")
+    clock[0] += timedelta(hours=2)
+    with store.writer() as tx:
+        src.read(WINDOW, tx)
+        cached = json.loads(tx.get("google.cache.google:events:primary") or "{}")
+    assert all("2028" not in json.dumps(e["start"]) for e in cached["events"].values())
+    clock[0] += timedelta(hours=23)
+    mark = gworld.emu.mark()
+    with store.writer() as tx:
+        runs = src.read(WINDOW, tx)
+    assert "syncToken" not in gworld.emu.since(mark)[0].query  # the daily full read
+    assert [e.start.date().isoformat() for e in runs] == ["2026-11-24", "2026-12-01"]

@@ -182,7 +182,7 @@ class GoogleSink:
             except GoogleApiError as e:
                 if e.status == 404:
                     return self._calendar_gone(tx)
-                if e.status != 410:
+                if e.status not in (400, 410):  # expired token: 410, or sometimes 400
                     raise
                 log.info("google calendar %r: full read (%s)", self.calendar_name, e.reason)
         if full:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import googleapiclient
 from dateutil import rrule
@@ -192,6 +193,7 @@ class _Calendar:
     app_created: bool = False
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     seq: dict[str, int] = field(default_factory=dict)  # event id -> change number
+    purged: set[str] = field(default_factory=set)  # deleted ids Google no longer returns
 
 
 @dataclass
@@ -218,6 +220,7 @@ class CalendarEmulator:
         self.counter = itertools.count(1)
         self.change = 0
         self.token_epoch = 0  # bumping it expires every sync token (410)
+        self.stale_token_status = 410
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.access_tokens: dict[str, _Token] = {}
@@ -228,6 +231,9 @@ class CalendarEmulator:
         self.untick: set[str] = set()
         self.consented = False  # Google gives a refresh token once, unless prompt=consent
         self.write_burst: int | None = write_burst
+        self.quota_exceeded = False  # every write: 403 quotaExceeded
+        self.api_enabled = True  # False: 403 accessNotConfigured, as for a new project
+        self.refuse_tokens = False  # True: 401 for every access token, even fresh ones
         self.recent_writes: list[float] = []
         self.client_id = "calsync-test.apps.googleusercontent.com"
         self.client_secret = "emulator-secret"
@@ -332,9 +338,20 @@ class CalendarEmulator:
                 if t.refresh == refresh:
                     del self.access_tokens[k]
 
-    def expire_sync_tokens(self) -> None:
+    def expire_sync_tokens(self, status: int = 410) -> None:
+        """Every sync token given so far stops working: 410 fullSyncRequired, or the 400
+        Google also answers for stale tokens."""
         with self.lock:
             self.token_epoch += 1
+            self.stale_token_status = status
+
+    def purge(self, cal_id: str, event_id: str) -> None:
+        """Google forgets a deleted event: get answers 404, its id stays taken (409)."""
+        with self.lock:
+            cal = self.calendars[self._resolve(cal_id)]
+            assert cal.events[event_id]["status"] == "cancelled"
+            del cal.events[event_id]
+            cal.purged.add(event_id)
 
     def mark(self) -> int:
         """A point in the request log; see `since`."""
@@ -423,12 +440,36 @@ class CalendarEmulator:
     def _authenticate(self, headers: dict[str, str]) -> _Token:
         auth = headers.get("authorization", "")
         token = self.access_tokens.get(auth.removeprefix("Bearer ").strip())
-        if not auth.startswith("Bearer ") or token is None:
+        if not auth.startswith("Bearer ") or token is None or self.refuse_tokens:
             raise ApiFailure(
                 401,
                 "authError",
-                "Request had invalid authentication credentials.",
+                "Request had invalid authentication credentials. Expected OAuth 2 access "
+                "token, login cookie or other valid authentication credential.",
                 {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+                error_message="Invalid Credentials",
+            )
+        if not self.api_enabled:
+            raise ApiFailure(
+                403,
+                "accessNotConfigured",
+                "Google Calendar API has not been used in project 123456789012 before or it "
+                "is disabled. Enable it by visiting https://console.developers.google.com/"
+                "apis/api/calendar-json.googleapis.com/overview?project=123456789012 then "
+                "retry. If you enabled this API recently, wait a few minutes for the action "
+                "to propagate to our systems and retry.",
+                domain="usageLimits",
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "SERVICE_DISABLED",
+                        "domain": "googleapis.com",
+                        "metadata": {
+                            "service": "calendar-json.googleapis.com",
+                            "consumer": "projects/123456789012",
+                        },
+                    }
+                ],
             )
         return token
 
@@ -510,7 +551,12 @@ class CalendarEmulator:
     def _write_rate(self, token: _Token) -> None:
         """Google's write-rate limit: a burst of writes gets 403 `rateLimitExceeded`
         ("Rate Limit Exceeded"), to be retried with backoff. Google publishes no figure;
-        the emulator refuses more than `write_burst` writes per user in one second."""
+        the emulator refuses more than `write_burst` writes per user in one second.
+        The daily usage limit is another answer: 403 `quotaExceeded`, for hours."""
+        if self.quota_exceeded:
+            raise ApiFailure(
+                403, "quotaExceeded", "Calendar usage limits exceeded.", domain="usageLimits"
+            )
         now = time.monotonic()
         recent = [t for t in self.recent_writes if now - t < 1.0]
         if self.write_burst is not None and len(recent) >= self.write_burst:
@@ -579,7 +625,7 @@ class CalendarEmulator:
             eid = uuid.uuid4().hex
         elif not BASE32HEX.match(eid):
             raise ApiFailure(400, "invalid", "Invalid resource id value.")
-        if eid in cal.events:
+        if eid in cal.events or eid in cal.purged:
             raise ApiFailure(409, "duplicate", "The requested identifier already exists.")
         ev = dict(data)
         ev.update(
@@ -597,11 +643,35 @@ class CalendarEmulator:
     def _existing(self, cal: _Calendar, eid: str) -> dict[str, Any]:
         ev = cal.events.get(eid)
         if ev is None:
+            ev = self._materialise(cal, eid)
+        if ev is None:
             raise ApiFailure(404, "notFound", "Not Found")
         return ev
 
+    def _materialise(self, cal: _Calendar, eid: str) -> dict[str, Any] | None:
+        """An instance of a recurring event becomes an event of its own (an exception,
+        with `recurringEventId` and `originalStartTime`) when it is first changed."""
+        base_id, _, _ = eid.rpartition("_")
+        base = cal.events.get(base_id)
+        if not base_id or base is None or not base.get("recurrence"):
+            return None
+        for inst in self._instances(cal, base, None, with_exceptions=False):
+            if inst["id"] == eid:
+                ev = dict(inst, iCalUID=base.get("iCalUID"))
+                cal.events[eid] = ev
+                self._bump(cal, ev)
+                return ev
+        return None
+
     def _get(self, cal: _Calendar, eid: str) -> dict[str, Any]:
-        return self._existing(cal, eid)
+        if eid in cal.purged:
+            raise ApiFailure(404, "notFound", "Not Found")
+        ev = self._existing(cal, eid)
+        if ev.get("status") == "cancelled":
+            # Google keeps a deleted event's id, status and times for a while, not all of
+            # its data: its private extended properties are not given back.
+            return {k: v for k, v in ev.items() if k != "extendedProperties"}
+        return ev
 
     @staticmethod
     def _check_etag(ev: dict[str, Any], if_match: str | None) -> None:
@@ -617,14 +687,20 @@ class CalendarEmulator:
         *,
         replace: bool,
     ) -> dict[str, Any]:
+        if eid in cal.purged:
+            raise ApiFailure(404, "notFound", "Not Found")
         ev = self._existing(cal, eid)
         self._check_etag(ev, if_match)
         keep = {k: ev[k] for k in ("kind", "id", "iCalUID", "created", "etag", "sequence")}
+        keep |= {k: ev[k] for k in ("recurringEventId", "originalStartTime") if k in ev}
         if replace:
             new = dict(data) | keep
             new.setdefault("status", "confirmed")
         else:
             new = _merge(ev, data)
+        for k in ("start", "end"):
+            if {"date", "dateTime"} <= set(new.get(k) or {}):
+                raise ApiFailure(400, "invalid", f"Invalid {k} time: both date and dateTime.")
         if ("start" in data or "end" in data) and data.get("sequence") is None:
             new["sequence"] = int(ev.get("sequence", 0)) + 1
         cal.events[eid] = new
@@ -632,6 +708,8 @@ class CalendarEmulator:
         return new
 
     def _delete(self, cal: _Calendar, eid: str, if_match: str | None) -> None:
+        if eid in cal.purged:
+            raise ApiFailure(410, "deleted", "Resource has been deleted")
         ev = self._existing(cal, eid)
         if ev.get("status") == "cancelled":
             raise ApiFailure(410, "deleted", "Resource has been deleted")
@@ -650,15 +728,35 @@ class CalendarEmulator:
                 raise ApiFailure(
                     400, "invalid", f"syncToken cannot be combined with {', '.join(bad)}"
                 )
+            if q.get("showDeleted") == "false":
+                raise ApiFailure(400, "invalid", "showDeleted cannot be false with syncToken.")
             since = self._decode_sync_token(cal, q["syncToken"], single)
-        show_deleted = since is not None or q.get("showDeleted", "false") == "true"
-        items: list[dict[str, Any]] = []
+        asked_deleted = q.get("showDeleted", "false") == "true"
+        show_deleted = since is not None or asked_deleted
+        found: dict[str, dict[str, Any]] = {}
         for eid, ev in cal.events.items():
-            if since is not None and cal.seq[eid] <= since:
+            changed = since is None or cal.seq[eid] > since
+            exception = "recurringEventId" in ev
+            cancelled = ev.get("status") == "cancelled"
+            if single and exception:
+                # Part of its series' expansion; on its own when it changed since the token.
+                if since is not None and changed:
+                    found[eid] = ev
                 continue
-            if ev.get("status") == "cancelled" and not show_deleted:
+            if not changed:
                 continue
-            items.extend(self._expand(ev, q) if single else [ev])
+            if cancelled and not show_deleted and not exception:
+                continue  # cancelled exceptions stay in a singleEvents=false list
+            if single and not cancelled and ev.get("recurrence"):
+                for inst in self._instances(cal, ev, q.get("timeMax")):
+                    if inst.get("status") != "cancelled" or show_deleted:
+                        found[inst["id"]] = inst
+            else:
+                found[eid] = ev
+        items = [
+            e if e.get("status") != "cancelled" or asked_deleted else _minimal(e)
+            for e in found.values()
+        ]
         if since is None:
             lo = _parse_time(q["timeMin"]) if "timeMin" in q else None
             hi = _parse_time(q["timeMax"]) if "timeMax" in q else None
@@ -697,27 +795,56 @@ class CalendarEmulator:
         if cal_id != cal.id or bool(int(was_single)) != single:
             raise ApiFailure(400, "invalid", "Sync token does not match the request.")
         if int(epoch) != self.token_epoch:
+            if self.stale_token_status == 400:
+                # Google answers some stale tokens with a 400, not the documented 410.
+                raise ApiFailure(400, "invalid", "Invalid sync token value.")
             raise ApiFailure(410, "fullSyncRequired", "Sync token is no longer valid.")
         return int(change)
 
-    def _expand(self, ev: dict[str, Any], q: dict[str, str]) -> list[dict[str, Any]]:
+    def _instances(
+        self,
+        cal: _Calendar,
+        ev: dict[str, Any],
+        time_max: str | None,
+        *,
+        with_exceptions: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The instances of a recurring event: RRULE minus EXDATE, each replaced by its
+        exception (moved or cancelled) when there is one. Ids as Google makes them:
+        `{id}_{YYYYMMDDTHHMMSSZ}`, or `{id}_{YYYYMMDD}` for all-day events."""
         rules = [r for r in ev.get("recurrence", []) if r.startswith("RRULE:")]
-        if not rules or ev.get("status") == "cancelled":
+        if not rules:
             return [ev]
+        all_day = "date" in ev["start"]
         start, end = _start_of(ev), _end_of(ev)
-        hi = _parse_time(q["timeMax"]) if "timeMax" in q else start + timedelta(days=400)
+        zone = ev["start"].get("timeZone")
+        if zone and not all_day:
+            start = start.astimezone(ZoneInfo(zone))  # expand in wall time, across DST
+        hi = _parse_time(time_max) if time_max else start + timedelta(days=400)
         rule = rrule.rrulestr(rules[0].removeprefix("RRULE:"), dtstart=start)
+        excluded = _exdates(ev.get("recurrence", []))
         out = []
         for when in rule.between(start - timedelta(seconds=1), hi, inc=True):
-            inst = {k: v for k, v in ev.items() if k != "recurrence"}
-            inst["id"] = f"{ev['id']}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-            inst["recurringEventId"] = ev["id"]
-            inst["originalStartTime"] = ev["start"]
-            if "date" in ev["start"]:
-                inst["start"] = {"date": when.date().isoformat()}
-                inst["end"] = {"date": (when + (end - start)).date().isoformat()}
+            if when.astimezone(UTC) in excluded or when.date() in excluded:
+                continue
+            if all_day:
+                iid = f"{ev['id']}_{when:%Y%m%d}"
+                orig: dict[str, Any] = {"date": when.date().isoformat()}
             else:
-                tz = {"timeZone": ev["start"]["timeZone"]} if "timeZone" in ev["start"] else {}
+                iid = f"{ev['id']}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+                orig = {"dateTime": when.isoformat()} | ({"timeZone": zone} if zone else {})
+            if with_exceptions and iid in cal.events:
+                out.append(cal.events[iid])
+                continue
+            inst = {k: v for k, v in ev.items() if k != "recurrence"}
+            inst["id"] = iid
+            inst["recurringEventId"] = ev["id"]
+            inst["originalStartTime"] = orig
+            if all_day:
+                inst["start"] = orig
+                inst["end"] = {"date": (when + (end - _start_of(ev))).date().isoformat()}
+            else:
+                tz = {"timeZone": zone} if zone else {}
                 inst["start"] = {"dateTime": when.isoformat()} | tz
                 inst["end"] = {"dateTime": (when + (end - start)).isoformat()} | tz
             out.append(inst)
@@ -750,7 +877,11 @@ class CalendarEmulator:
             for ev in cal.events.values():
                 if ev.get("status") == "cancelled" or ev.get("transparency") == "transparent":
                     continue
-                for inst in self._expand(ev, {"timeMax": data["timeMax"]}):
+                if "recurringEventId" in ev:
+                    continue  # in its series' instances
+                for inst in self._instances(cal, ev, data["timeMax"]):
+                    if inst.get("status") == "cancelled":
+                        continue
                     if _overlaps(inst, lo, hi):
                         busy.append((_start_of(inst), _end_of(inst)))
             busy.sort()
@@ -938,13 +1069,43 @@ def _rpc_name(method_id: str) -> str:
 
 
 def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Patch semantics: objects merge, everything else is replaced."""
+    """Google's patch semantics: objects merge (start and end too), arrays and other
+    values are replaced, null removes a field."""
     out = dict(old)
     for k, v in new.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ("start", "end"):
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def _minimal(ev: dict[str, Any]) -> dict[str, Any]:
+    """A deleted event as Google lists it without showDeleted=true (e.g. on a syncToken
+    read): its id, status and etag, nothing of its data."""
+    keep = ("kind", "etag", "id", "status", "recurringEventId", "originalStartTime")
+    return {k: ev[k] for k in keep if k in ev}
+
+
+def _exdates(recurrence: list[str]) -> set[Any]:
+    """EXDATE values (UTC instants, or dates for all-day series)."""
+    out: set[Any] = set()
+    for line in recurrence:
+        if not line.startswith("EXDATE"):
+            continue
+        head, _, values = line.partition(":")
+        params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
+        for v in values.split(","):
+            if len(v) == 8:
+                out.add(date(int(v[:4]), int(v[4:6]), int(v[6:])))
+                continue
+            naive = datetime.strptime(v.rstrip("Z"), "%Y%m%dT%H%M%S")
+            if v.endswith("Z"):
+                out.add(naive.replace(tzinfo=UTC))
+            else:
+                out.add(naive.replace(tzinfo=ZoneInfo(params.get("TZID", "UTC"))).astimezone(UTC))
     return out
 
 

@@ -1,0 +1,64 @@
+"""Sync behaviours that only show against Google as it really answers (issue 11): what
+the Calendar web UI does to an event, deleted ids, errors that are not transient."""
+
+from __future__ import annotations
+
+import html
+import json
+
+from tests.fakes.google_fixtures import GoogleWorld
+from tests.test_google_sync import NOW, first_sync
+
+
+def _pinned(world: GoogleWorld) -> dict[str, bool]:
+    plan = json.loads(world.run("plan", "--json", now=NOW).out)
+    return {s["key"]: s["pinned"] for s in plan["sessions"]}
+
+
+def test_a_description_the_web_ui_turned_into_html_does_not_pin(gworld: GoogleWorld) -> None:
+    """Opening and saving an event in Google's web UI may store its text as HTML: the
+    session's time is unchanged, so it is not the user's decision and must not pin."""
+    sessions = first_sync(gworld)
+    key = sorted(sessions)[0]
+    text = sessions[key]["description"]
+    as_html = "<span>" + "<br>".join(html.escape(line) for line in text.split("\n")) + "</span>"
+    assert as_html != text
+    gworld.emu.user_patch(gworld.strength_id(), sessions[key]["id"], {"description": as_html})
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    assert _pinned(gworld)[key] is False
+    assert out.writes == 0
+
+
+def test_a_401_after_a_refresh_says_to_authorise_again(gworld: GoogleWorld) -> None:
+    """google-auth refreshes on a 401 and sends the call again; a second 401 means the
+    authorisation itself is no good (e.g. the OAuth client was deleted)."""
+    gworld.emu.refuse_tokens = True
+    out = gworld.sync(NOW)
+    assert out.code == 1
+    assert "calsync auth google" in out.err
+    assert "authorisation" in out.err
+    assert any(e.path == "/token" for e in out.log)  # it did refresh first
+    assert "authError" not in out.err  # the user's words, not Google's raw error
+
+
+def test_a_disabled_calendar_api_says_where_to_enable_it(gworld: GoogleWorld) -> None:
+    gworld.emu.api_enabled = False
+    out = gworld.sync(NOW)
+    assert out.code == 1
+    assert "enable the Google Calendar API" in out.err
+    assert "APIs & Services" in out.err
+    assert len([e for e in out.log if e.path.startswith("/calendar/")]) == 1  # no retries
+
+
+def test_an_expired_sync_token_answered_with_400_means_one_full_read(gworld: GoogleWorld) -> None:
+    """Google documents 410 for an expired sync token, and also answers some with 400."""
+    first_sync(gworld)
+    assert gworld.sync(NOW).requests == 2  # both calendars hold a sync token now
+    gworld.emu.expire_sync_tokens(status=400)
+    out = gworld.sync(NOW)
+    assert out.code == 0, out.err
+    assert out.writes == 0
+    reads = [e for e in out.log if e.method == "GET" and e.path.endswith("/events")]
+    assert [e.status for e in reads].count(400) == 2  # runs and strength calendar, once each
+    assert gworld.sync(NOW).requests == 2  # incremental again afterwards
