@@ -181,4 +181,3 @@ def report(scores: dict[str, FileScore]) -> str:
         )
     lines.append(f"{'ALL':38} {right:3}/{total:<3} {100 * right / total:5.1f}%  dangerous {bad}")
     return "\n".join(lines)
-
