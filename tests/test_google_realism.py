@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import json
 
+import pytest
+
 from tests.fakes.google_fixtures import GoogleWorld
 from tests.test_google_sync import NOW, first_sync
 
@@ -62,3 +64,43 @@ def test_an_expired_sync_token_answered_with_400_means_one_full_read(gworld: Goo
     reads = [e for e in out.log if e.method == "GET" and e.path.endswith("/events")]
     assert [e.status for e in reads].count(400) == 2  # runs and strength calendar, once each
     assert gworld.sync(NOW).requests == 2  # incremental again afterwards
+
+
+def test_the_strength_calendar_is_read_with_the_same_parameters_each_time(
+    gworld: GoogleWorld,
+) -> None:
+    """Google: a syncToken read must repeat the full read's parameters; without
+    showDeleted it sends a deleted event as its id alone."""
+    first_sync(gworld)
+    strength = f"/calendars/{gworld.strength_id().replace('@', '%40')}/events"
+    reads = []
+    for _ in range(2):
+        out = gworld.sync(NOW)
+        reads += [e for e in out.log if e.method == "GET" and e.path.endswith(strength)]
+    assert reads and all(e.query.get("showDeleted") == ["true"] for e in reads)
+    assert any("syncToken" in e.query for e in reads)
+
+
+def test_a_stuck_event_id_is_said_once_and_does_not_fail_every_sync(
+    gworld: GoogleWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """calsync deleted a session, Google purged it but keeps its id taken: re-creating it
+    is a 409 whose event cannot be read (404)."""
+    sessions = first_sync(gworld)
+    race = gworld.add_run("City 10K race", "2026-12-06T09:00:00+01:00", 60)
+    taper = gworld.sync(NOW)
+    assert taper.code == 0, taper.err
+    gone = [k for k in sessions if k not in gworld.sessions()]
+    assert gone, "the taper removed no session: the scenario did not happen"
+    for key in gone:
+        gworld.emu.purge(gworld.strength_id(), sessions[key]["id"])
+    gworld.emu.user_delete("primary", race)
+    back = gworld.sync(NOW)
+    assert back.code == 0, back.err
+    assert "is still taken by an event deleted earlier" in caplog.text
+    caplog.clear()
+    again = gworld.sync(NOW)
+    assert again.code == 0, again.err
+    assert "still taken" not in caplog.text
+    assert not [p for e in again.log for p in e.parts if p[0] == "POST"]  # not tried again
+    assert gworld.sync(NOW).writes == 0
