@@ -144,6 +144,15 @@ def doctor_lines(config: Config) -> list[str]:
         lines.append(f"google:    PROBLEM: the token has no refresh token: {gauth.REAUTH}")
     if info.get("expiry"):
         lines.append(f"  access token expires {info['expiry']} (refreshed automatically)")
+    if config.output_google is not None:
+        from calsync.sinks.google import quota_pause
+
+        until = quota_pause(config)
+        if until is not None:
+            lines.append(
+                "google:    PROBLEM: Google Calendar usage limits exceeded: writes paused "
+                f"until {until:%Y-%m-%d %H:%M} UTC (reads go on)"
+            )
     if config.output_google is not None and config.state_path.exists():
         from calsync.sinks.google import calendar_state_key
         from calsync.state import StateStore

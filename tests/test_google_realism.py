@@ -104,3 +104,52 @@ def test_a_stuck_event_id_is_said_once_and_does_not_fail_every_sync(
     assert "still taken" not in caplog.text
     assert not [p for e in again.log for p in e.parts if p[0] == "POST"]  # not tried again
     assert gworld.sync(NOW).writes == 0
+
+
+def test_usage_limits_pause_writes_until_a_recorded_time(
+    gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """403 quotaExceeded is not a burst: calsync stops writing until a time it records,
+    shows it in doctor, and sends no write before then (no hammering every interval)."""
+    from datetime import UTC, datetime, timedelta
+
+    from calsync.sinks import google as gsink
+
+    clock = [datetime(2026, 11, 22, 19, tzinfo=UTC)]
+    monkeypatch.setattr(gsink, "_clock", lambda: clock[0])
+    first_sync(gworld)
+    gworld.add_run("City 10K race", "2026-12-06T09:00:00+01:00", 60)  # changes to write
+    gworld.emu.quota_exceeded = True
+    hit = gworld.sync(NOW)
+    assert hit.code == 1
+    assert "usage limits exceeded" in hit.err and "2026-11-22 20:00 UTC" in hit.err
+    assert "writes paused until 2026-11-22 20:00 UTC" in gworld.run("doctor").out
+    clock[0] += timedelta(minutes=30)
+    paused = gworld.sync(NOW)
+    assert paused.code == 1 and "usage limits" in paused.err
+    assert paused.writes == 0 and not [e for e in paused.log if "batch" in e.path]
+    gworld.emu.quota_exceeded = False
+    clock[0] += timedelta(minutes=31)
+    done = gworld.sync(NOW)
+    assert done.code == 0, done.err
+    assert done.writes > 0
+    assert "usage limits" not in gworld.run("doctor").out
+
+
+def test_the_daemon_status_says_until_when_google_writes_are_paused() -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from calsync.config import DaemonSettings, default_config
+    from calsync.daemon import Daemon
+    from calsync.errors import PausedError
+
+    until = datetime(2026, 11, 22, 20, tzinfo=UTC)
+
+    def sync(config: object, now: datetime) -> object:
+        raise PausedError("Google Calendar usage limits exceeded", until)
+
+    config = dataclasses.replace(default_config(), daemon=DaemonSettings(interval_seconds=60))
+    d = Daemon(config, sync_fn=sync, notify=lambda *a: True)  # type: ignore[arg-type]
+    assert d.run_once() is False
+    assert "Google writes paused until 2026-11-22 20:00 UTC" in d._status(False, 60)

@@ -23,14 +23,14 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from calsync import retry
 from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import CalsyncError, SinkError
+from calsync.errors import CalsyncError, PausedError, SinkError
 from calsync.google import events as gev
 from calsync.google import ids
 from calsync.google.client import GoogleApiError, GoogleClient, Op, client_for, events_list
@@ -50,6 +50,38 @@ SIDECAR = "google-calendars.json"  # name -> id of the calendars calsync made
 # calsync's own deletion back as the user's, and drop that week's session for good.
 DELETING_SIDECAR = "google-deleting.json"
 DELETING_KEEP_DAYS = 120
+# Google's "Calendar usage limits exceeded" (403 quotaExceeded) is not a burst: retrying
+# soon only spends more of the quota. calsync stops writing for this long, recording
+# the time at once in a file beside the state (the state itself rolls back with the
+# failed sync), and `doctor` and the daemon's status say until when.
+QUOTA_SIDECAR = "google-quota.json"
+QUOTA_PAUSE = timedelta(hours=1)
+
+
+def _clock() -> datetime:
+    """The wall clock: a quota pause is real time, not the plan's "now"."""
+    return datetime.now(UTC)
+
+
+def quota_pause(config: Config) -> datetime | None:
+    """Until when calsync does not write to Google (usage limits), or None."""
+    try:
+        data = json.loads((config.state_dir / QUOTA_SIDECAR).read_text(encoding="utf-8"))
+        until = datetime.fromisoformat(str(data["until"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return until if until.tzinfo is not None and until > _clock() else None
+
+
+def _paused(until: datetime) -> PausedError:
+    return PausedError(
+        "Google Calendar usage limits exceeded: calsync writes nothing to Google until "
+        f"{until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        until,
+        hint="Google limits how much one account may write per day; calsync tries again "
+        "after the pause (reads go on). Many writes at once usually mean many sessions "
+        "changed: `calsync plan` shows why",
+    )
 
 
 def calendar_state_key(name: str) -> str:
@@ -291,6 +323,16 @@ class GoogleSink:
             # failure later in this sync would lose the runner's sessions.
             raise SinkError(f"cannot write {path}: {e.strerror or e}") from None
 
+    def _write_sidecar(self, name: str, data: dict[str, Any]) -> None:
+        path = self.config.state_dir / name
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as e:
+            log.warning("could not write %s: %s", path, e)
+
     def _save(self, tx: StateTx) -> None:
         tx.set(
             self._cache_name(),
@@ -439,11 +481,21 @@ class GoogleSink:
                 ops.append(Op(f"delete {a.key}", self._delete_op(a.key, a.etag)))
         if not ops:
             return
+        until = quota_pause(self.config)
+        if until is not None:
+            raise _paused(until)
         cal_id = self._ensure_calendar(tx)
         assert cal_id
         if deleting:
             self._note_deleting(deleting, now)
         results = self.client.batch(ops, f"writing calendar {self.calendar_name!r}")
+        if any(
+            isinstance(r, GoogleApiError) and r.reason == "quotaExceeded" for r in results.values()
+        ):
+            until = _clock() + QUOTA_PAUSE
+            self._write_sidecar(QUOTA_SIDECAR, {"until": until.isoformat()})
+            self._save(tx)
+            raise _paused(until)
         failures: list[str] = []
         for op in ops:
             verb, key = op.id.split(" ", 1)
