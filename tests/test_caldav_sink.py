@@ -249,3 +249,36 @@ def test_doctor_checks_connection_calendar_and_privileges(
     out = capsys.readouterr().out
     assert f"calendar {world.calendar_name!r} at" in out and "sync-collection" in out, out
     assert "can write events" in out, out
+
+
+# ("delay" is in the fault property: a request still in flight when the read-back looks is
+# written again, conditionally, and so never twice over.)
+@pytest.mark.parametrize("fault", ["drop_after"])
+def test_a_lost_put_answer_is_read_back_never_written_twice(
+    dav_server: DavServer,
+    proxy: FaultProxy,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fault: str,
+) -> None:
+    w = make_world(dav_server, proxy, tmp_path, timeout=1)
+    proxy.delay_seconds = 1.3
+    proxy.method_faults["PUT"] = [fault]  # the server stores the first session; we never hear
+    code, out, err = w.sync(capsys)
+    assert code == 0, err
+    log = [(m, p.rsplit("/", 1)[-1]) for m, p, _f in proxy.log]
+    lost = next(p for (m, p), (_, _, f) in zip(log, proxy.log, strict=True) if f == fault)
+    after = log[log.index(("PUT", lost)) + 1 :]
+    assert after[0] == ("GET", lost)  # read back first...
+    assert ("PUT", lost) not in after  # ...and found done: not written again
+    assert len(w.uids()) == len(set(w.uids())) == len(w.sessions())
+
+
+def test_a_503_with_retry_after_is_retried(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.proxy.faults = ["503", "503"]
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert [f for _m, _p, f in world.proxy.log[:2]] == ["503", "503"]
+    assert world.sessions()
