@@ -145,7 +145,7 @@ def doctor_lines(config: Config) -> list[str]:
     if info.get("expiry"):
         lines.append(f"  access token expires {info['expiry']} (refreshed automatically)")
     if config.output_google is not None:
-        from calsync.sinks.google import quota_pause
+        from calsync.sinks.google_write import quota_pause
 
         until = quota_pause(config)
         if until is not None:

@@ -113,7 +113,7 @@ def test_usage_limits_pause_writes_until_a_recorded_time(
     shows it in doctor, and sends no write before then (no hammering every interval)."""
     from datetime import UTC, datetime, timedelta
 
-    from calsync.sinks import google as gsink
+    from calsync.sinks import google_write as gsink
 
     clock = [datetime(2026, 11, 22, 19, tzinfo=UTC)]
     monkeypatch.setattr(gsink, "_clock", lambda: clock[0])
