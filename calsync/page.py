@@ -43,6 +43,11 @@ PLAN_DOC = "plan.json"
 _TEMPLATE = "week.html.j2"
 _CSS = "week.css"
 
+# English names, looked up rather than strftime'd: strftime asks the C library for the
+# locale and time zone on every call, which made it most of the page's rendering time.
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 KIND_WORDS = {"hard": "hard day", "easy": "easy day", "race": "race day", "rest": "rest day"}
 PHASE_WORDS = {"base": "base", "build": "build", "taper": "taper", "race": "race"}
 
@@ -63,6 +68,12 @@ class Item:
     reason: str = ""
     session: SessionView | None = None
 
+    @property
+    def css(self) -> str:
+        if self.kind == "run":
+            return f"item run int-{self.intensity}" + (" unsure" if self.unsure else "")
+        return f"item {self.kind}"
+
 
 @dataclass(frozen=True, slots=True)
 class Exercise:
@@ -77,6 +88,7 @@ class SessionView:
     key: str
     start_iso: str
     day: date
+    day_label: str
     when: str
     title: str
     template: str  # "A" | "B" | ""
@@ -106,7 +118,19 @@ class DayView:
 
     @property
     def label(self) -> str:
-        return f"{self.day:%a} {self.day.day} {self.day:%b}"
+        return _day_label(self.day)
+
+    @property
+    def css(self) -> str:
+        """The cell's classes: one attribute value instead of four template conditionals."""
+        out = f"day kind-{self.kind or 'none'}"
+        if self.today:
+            out += " today"
+        if self.past:
+            out += " past"
+        if not self.in_plan:
+            out += " outside"
+        return out
 
     @property
     def kind_word(self) -> str:
@@ -188,7 +212,16 @@ def meta_csp() -> str:
 
 
 def _when(dt: datetime) -> str:
-    return f"{dt:%a} {dt.day} {dt:%b %Y, %H:%M}"
+    return f"{_day_label(dt.date())} {dt.year}, {_hm(dt)}"
+
+
+def _day_label(d: date) -> str:
+    """ "Tue 1 Dec" """
+    return f"{DAY_NAMES[d.weekday()]} {d.day} {MONTH_NAMES[d.month - 1]}"
+
+
+def _hm(dt: datetime) -> str:
+    return f"{dt.hour:02d}:{dt.minute:02d}"
 
 
 def _weeks(plan: Mapping[str, Any], now: datetime) -> tuple[list[WeekView], list[SessionView]]:
@@ -212,9 +245,10 @@ def _weeks(plan: Mapping[str, Any], now: datetime) -> tuple[list[WeekView], list
             cells.append(_day(d, days_data.get(d), by_day.get(d, []), today))
         end = start + timedelta(days=6)
         span = (
-            f"{start.day} {start:%b} – {end.day} {end:%b %Y}"
+            f"{start.day} {MONTH_NAMES[start.month - 1]} – {end.day} {MONTH_NAMES[end.month - 1]}"
+            f" {end.year}"
             if (start.month, start.year) != (end.month, end.year)
-            else f"{start.day}–{end.day} {end:%b %Y}"
+            else f"{start.day}–{end.day} {MONTH_NAMES[end.month - 1]} {end.year}"
         )
         weeks.append(
             WeekView(
@@ -267,9 +301,9 @@ def _day(
         view.run_reasons = tuple(reasons)
         for b in data.get("busy", ()):
             start, end = _dt(b["start"]), _dt(b["end"])
-            items.append(
-                Item("busy", _sort(start, d), _span(start, end, d), title=str(b.get("label", "")))
-            )
+            label = str(b.get("label", ""))
+            shown = f"busy: {label}" if label and label.lower() != "busy" else "busy"
+            items.append(Item("busy", _sort(start, d), _span(start, end, d), title=shown))
         for b in data.get("own_strength", ()):
             start, end = _dt(b["start"]), _dt(b["end"])
             items.append(
@@ -299,6 +333,7 @@ def _session(s: Mapping[str, Any], now: datetime) -> SessionView:
         key=str(s["key"]),
         start_iso=str(s["start"]),
         day=start.date(),
+        day_label=_day_label(start.date()),
         when=_span(start, end, start.date()),
         title=str(s["title"]),
         template=str(w.get("template", "")),
@@ -315,14 +350,14 @@ def _session(s: Mapping[str, Any], now: datetime) -> SessionView:
 
 
 def _dt(value: object) -> datetime:
-    # The JSON's times carry the plan zone's offset, so .date() and %H:%M are local.
+    # The JSON's times carry the plan zone's offset, so .date() and the hour are local.
     return datetime.fromisoformat(str(value))
 
 
 def _sort(start: datetime, day: date, all_day: bool = False) -> tuple[int, str]:
     if all_day or start.date() < day:
         return (0, "")
-    return (1, f"{start:%H:%M}")
+    return (1, _hm(start))
 
 
 def _span(start: datetime, end: datetime, day: date) -> str:
@@ -334,8 +369,8 @@ def _span(start: datetime, end: datetime, day: date) -> str:
     to_midnight = ends_after or (end.date() == next_day and _midnight(end))
     if from_midnight and to_midnight:
         return "all day"
-    a = "…" if starts_before else f"{start:%H:%M}"
-    b = "…" if ends_after else ("24:00" if to_midnight else f"{end:%H:%M}")
+    a = "…" if starts_before else _hm(start)
+    b = "…" if ends_after else ("24:00" if to_midnight else _hm(end))
     return f"{a}–{b}"
 
 
