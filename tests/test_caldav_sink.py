@@ -17,7 +17,14 @@ from typing import Any
 import pytest
 
 from calsync import retry
-from tests.caldav_sink_support import DavServer, World, dav_server, foreign_event, make_world
+from tests.caldav_sink_support import (
+    NOW,
+    DavServer,
+    World,
+    dav_server,
+    foreign_event,
+    make_world,
+)
 from tests.fakes.fault_proxy import FaultProxy, fault_proxy
 
 __all__ = ["dav_server"]
@@ -305,3 +312,44 @@ def test_calsyncs_own_deletes_in_a_failed_sync_are_not_read_as_the_users(
     code, out, err = world.sync(capsys)
     assert code == 0, err
     assert world.sessions() == everything
+
+
+def test_an_action_the_sink_cannot_honour_is_refused_not_dropped(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sink only executes: an action naming a resource it does not hold, or the past,
+    is a SinkError with nothing sent (as in the Google sink), never a silent skip that
+    vanishes from the report."""
+    import dataclasses
+    from datetime import datetime
+
+    from calsync.config import load_config
+    from calsync.errors import SinkError
+    from calsync.model import Action, ActionKind, Phase, Session
+    from calsync.sinks.caldav import CaldavSink
+    from calsync.state import StateStore
+
+    assert world.sync(capsys)[0] == 0
+    config = load_config(world.config)
+    now = datetime.fromisoformat(NOW).replace(tzinfo=config.schedule.zone)
+    window = (now - timedelta(days=30), now + timedelta(days=30))
+    with StateStore(config.state_path).writer() as tx:
+        sink = CaldavSink(config)
+        snap = sink.snapshot(tx, window)
+        key, held = sorted(snap.managed.items())[-1]
+        assert held.start > now
+        session = Session(key, held.start, held.end, "Strength A", Phase.BUILD, "")
+        bad = [
+            Action(ActionKind.UPDATE, key, session, remote_id="/elsewhere/x.ics", etag="e"),
+            Action(ActionKind.DELETE, "2026-11-30/9", None, remote_id="/nowhere.ics"),
+            Action(
+                ActionKind.CREATE,
+                "2026-11-23/1",
+                dataclasses.replace(session, key="2026-11-23/1", start=now - timedelta(days=3)),
+            ),
+        ]
+        world.proxy.reset()
+        for a in bad:
+            with pytest.raises(SinkError, match="refusing to"):
+                sink.execute([a], tx, now)
+        assert world.proxy.writes() == []

@@ -506,13 +506,25 @@ class CaldavSink:
         for a in actions:
             if a.kind is ActionKind.KEEP:
                 report.unchanged.append(a.key)
-            elif a.kind is ActionKind.CREATE:
-                if a.session is not None and a.session.start >= now:
-                    todo.append(a)
+                continue
+            # Not decisions but refusals, as in the Google sink: `calsync.diff` never
+            # asks to write the past or what this sink did not report as its own, so
+            # such an action is a bug; nothing is sent, and it is not dropped silently
+            # (a silent skip would vanish from the report and from every count).
+            if a.kind is ActionKind.CREATE:
+                start = a.session.start if a.session is not None else None
             elif a.remote_id and self._records.get(a.remote_id, _NOBODY).key == a.key:
-                have = self._records[a.remote_id]
-                if have.start is not None and have.start >= now:
-                    todo.append(a)  # never the past, never what is not ours
+                start = self._records[a.remote_id].start
+            else:
+                raise SinkError(
+                    f"{self.label}: refusing to {a.kind} {a.key}: not an event calsync holds"
+                )
+            if start is None or start < now:
+                raise SinkError(
+                    f"{self.label}: refusing to {a.kind} {a.key}: it started before now "
+                    "(history is never written)"
+                )
+            todo.append(a)
         if not todo:
             return
         self._guard(lambda: self._ensure_calendar(tx))
