@@ -444,53 +444,31 @@ def _with_sources(config: Config, sources: Sequence[str]) -> Config:
 
 
 @cli.command()
+@_COLOR
 @click.pass_obj
-def doctor(app: AppContext) -> None:
-    """Check the setup: config, time zone, state file, last sync, authorisations."""
-    from calsync.state import StateStore
+def doctor(app: AppContext, color: str) -> None:
+    """Test the setup: every source (fetched), the outputs, the Google token and scopes,
+    the CalDAV login and calendar, the feed token file, the last sync.
+
+    One line per check, ✓ or ✗; a ✗ is followed by how to fix it. Exits 1 when
+    anything is wrong, so a script or a timer can ask.
+    """
+    from calsync import doctor as doc
+    from calsync import term
 
     config = app.load_config()
-    click.echo(f"config:    {config.path} (valid)")
-    click.echo(f"timezone:  {config.schedule.timezone}")
-    click.echo(f"now:       {app.now(config).isoformat(timespec='minutes')}")
-    for s in config.sources:
-        click.echo(f"source:    {s.type} {s.label} ({s.role.value})")
-    if config.output_ics:
-        click.echo(f"output:    ics {config.output_ics.path}")
-    if config.output_google:
-        click.echo(f"output:    google calendar {config.output_google.calendar!r}")
-    if config.output_caldav:
-        click.echo(f"output:    {config.output_caldav.label}")
-    click.echo(f"state:     {config.state_path}")
-    if config.state_path.exists():
-        store = StateStore(config.state_path)
-        try:
-            with store.reader() as view:
-                last = view.last_sync()
-        finally:
-            store.close()
-        if last is None:
-            click.echo("last sync: never")
-        else:
-            status = "ok" if last.ok else f"FAILED: {last.message}"
-            click.echo(f"last sync: {last.at.isoformat(timespec='seconds')} {status}")
-    else:
-        click.echo("last sync: never (no state file yet)")
-    for line in _extra_doctor_lines(config):
-        click.echo(line)
-
-
-def _extra_doctor_lines(config: Config) -> list[str]:
-    lines: list[str] = []
-    if config.output_google is not None or any(s.type == "google" for s in config.sources):
-        from calsync.cli_google import doctor_lines
-
-        lines.extend(doctor_lines(config))
-    if config.output_caldav is not None:
-        from calsync.sinks.caldav import CaldavSink
-
-        lines.extend(CaldavSink(config).doctor())
-    return lines
+    checks = doc.run_checks(config, app.now(config))
+    paint = term.Paint(_use_color(color))
+    for c in checks:
+        mark = paint("green", "✓") if c.ok else paint("red", "✗")
+        click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
+        if not c.ok and c.fix:
+            click.echo(f"  {'':<10} fix: {c.fix}")
+    bad = sum(1 for c in checks if not c.ok)
+    if bad:
+        click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
+        raise click.exceptions.Exit(1)
+    click.echo("All good.")
 
 
 # --------------------------------------------------------------------------- entry point
