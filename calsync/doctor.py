@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -136,7 +136,24 @@ def _outputs(config: Config, now: datetime) -> list[Check]:
         if all(c.ok for c in token):  # else the same missing token twice
             out.append(_remote_output(config, now, "google"))
     if config.output_caldav is not None:
-        out.append(_remote_output(config, now, "caldav"))
+        out.extend(_caldav_output(config))
+    return out
+
+
+def _caldav_output(config: Config) -> list[Check]:
+    """The CalDAV sink's own probe (login, calendar, privileges), as checks."""
+    from calsync.sinks.caldav import CaldavSink
+
+    fix = "check url, username, password_file and calendar in [output.caldav]"
+    out = []
+    for line in CaldavSink(config).doctor():
+        text = line.removeprefix("caldav:").strip()
+        if text.startswith("FAILED:"):
+            out.append(Check(False, "caldav", " ".join(text[7:].split()), fix))
+        elif "MISSING" in text or "cannot make it" in text:
+            out.append(Check(False, "caldav", text, "give the account write access, or " + fix))
+        else:
+            out.append(Check(True, "caldav", text))
     return out
 
 
@@ -207,38 +224,30 @@ class _Rollback(Exception):
 
 
 def _remote_output(config: Config, now: datetime, kind: str) -> Check:
-    """Ask the output for its calendar (login, calendar, scopes), then roll back."""
+    """Ask the Google output for its calendar (token, scopes, calendar), then roll back."""
+    from calsync.sinks.google import GoogleSink
     from calsync.state import StateStore
     from calsync.sync import read_window
 
-    make: Callable[[Config], Any]
-    if kind == "google":
-        from calsync.sinks.google import GoogleSink
-
-        make, what = GoogleSink, f"google calendar {config.output_google.calendar!r}"  # type: ignore[union-attr]
-    else:
-        from calsync.sinks.caldav import CaldavSink
-
-        make, what = CaldavSink, config.output_caldav.label  # type: ignore[union-attr]
+    assert kind == "google" and config.output_google is not None
+    what = f"google calendar {config.output_google.calendar!r}"
     store = StateStore(config.state_path)
     held = 0
     try:
         with store.writer(wait_seconds=5) as tx:
-            snap = make(config).snapshot(tx, read_window(config, now))
+            snap = GoogleSink(config).snapshot(tx, read_window(config, now))
             held = len(snap.managed)
             raise _Rollback
     except _Rollback:
         pass
     except CalsyncError as e:
-        fix = e.hint or (
-            "run `calsync auth google --client-secrets FILE`"
-            if kind == "google"
-            else "check url, username, password_file and calendar in [output.caldav]"
-        )
-        return Check(False, "output", _one_line(e), fix)
+        return Check(False, "output", _one_line(e), e.hint or REAUTH_HINT)
     finally:
         store.close()
     return Check(True, "output", f"{what}: reachable, {held} of calsync's sessions there")
+
+
+REAUTH_HINT = "run `calsync auth google --client-secrets FILE`"
 
 
 # --------------------------------------------------------------------------- feed, state
