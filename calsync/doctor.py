@@ -130,11 +130,11 @@ def _outputs(config: Config, now: datetime) -> list[Check]:
     out: list[Check] = []
     if config.output_ics is not None:
         out.append(_writable(config.output_ics.path))
-    if config.output_google is not None:
+    if config.output_google is not None or any(s.type == "google" for s in config.sources):
         token = _google_token(config)
         out.extend(token)
-        if all(c.ok for c in token):  # else the same missing token twice
-            out.append(_remote_output(config, now, "google"))
+        if config.output_google is not None and all(c.ok for c in token):
+            out.append(_remote_output(config, now, "google"))  # else the same problem twice
     if config.output_caldav is not None:
         out.extend(_caldav_output(config))
     return out
@@ -189,33 +189,24 @@ def _writable(path: Path) -> Check:
 
 
 def _google_token(config: Config) -> list[Check]:
-    from calsync.google import auth as gauth
+    """The Google token: its file, mode and scopes (what each is for), from the lines
+    `cli_google.doctor_lines` writes; a "PROBLEM: what: fix" line is a ✗."""
+    from calsync.cli_google import doctor_lines
 
-    path = gauth.token_path(config)
-    try:
-        info = gauth.read_token_file(path)
-    except CalsyncError as e:
-        return [Check(False, "google", _one_line(e), gauth.REAUTH)]
-    if info is None:
-        return [Check(False, "google", f"not authorised ({path} is missing)", gauth.REAUTH)]
     out: list[Check] = []
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        out.append(
-            Check(
-                False, "google", f"{path} is readable by others ({mode:04o})", f"chmod 600 {path}"
-            )
-        )
-    held = {str(s) for s in info.get("scopes") or ()}
-    missing = [s for s in gauth.needed_scopes(config) if s not in held]
-    if missing:
-        names = ", ".join(s.rsplit("/", 1)[-1] for s in missing)
-        out.append(Check(False, "google", f"token lacks the scope(s) {names}", gauth.REAUTH))
-    elif not info.get("refresh_token"):
-        out.append(Check(False, "google", "the token has no refresh token", gauth.REAUTH))
-    else:
-        scopes = ", ".join(sorted(s.rsplit("/", 1)[-1] for s in held))
-        out.append(Check(True, "google", f"token {path} ({scopes})"))
+    for line in doctor_lines(config):
+        text = line.removeprefix("google:").strip()
+        if text.startswith("PROBLEM:"):
+            problem = text.removeprefix("PROBLEM:").strip()
+            what, fix = problem, ""
+            for sep in (": run `", ": chmod "):
+                if sep in problem:
+                    what, _, rest = problem.partition(sep)
+                    fix = sep[2:] + rest
+                    break
+            out.append(Check(False, "google", what, fix or REAUTH_HINT))
+        else:
+            out.append(Check(True, "google", text))
     return out
 
 
