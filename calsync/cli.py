@@ -29,7 +29,7 @@ from calsync.config import (
     default_config_path,
     load_config,
 )
-from calsync.errors import CalsyncError, ConfigError
+from calsync.errors import CalsyncError, ConfigError, ConfigNotFoundError
 from calsync.model import Role
 
 log = logging.getLogger("calsync")
@@ -48,7 +48,17 @@ class AppContext:
         """The validated config (loaded once). Raises ConfigError with every problem."""
         if self._config is None:
             path = self.config_path or default_config_path()
-            self._config = load_config(path)
+            try:
+                self._config = load_config(path)
+            except ConfigNotFoundError as e:
+                if self.config_path is not None:
+                    e.hint = "check the path given with --config (or $CALSYNC_CONFIG)"
+                else:
+                    e.hint = (
+                        "pass --config PATH, set CALSYNC_CONFIG, or copy "
+                        f"config.example.toml to {path}"
+                    )
+                raise
         return self._config
 
     def reload_config(self) -> Config:
@@ -504,6 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _VERBOSE:
             traceback.print_exc()
         click.echo(f"calsync: error: {e}", err=True)
+        if _VERBOSE and isinstance(e, ConfigError):
+            for line in e.details:
+                click.echo(f"  {line}", err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
