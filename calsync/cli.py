@@ -274,31 +274,52 @@ def _file_stamp(path: Path | None) -> tuple[int, int] | None:
     metavar="DATE",
     help="Only the week holding DATE (e.g. 2026-12-01).",
 )
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write the week view as one self-contained HTML page to PATH (open it offline).",
+)
 @_COLOR
 @click.pass_obj
-def plan(app: AppContext, explain: bool, as_json: bool, week: date | None, color: str) -> None:
+def plan(
+    app: AppContext,
+    explain: bool,
+    as_json: bool,
+    week: date | None,
+    html_path: Path | None,
+    color: str,
+) -> None:
     """Show the plan without writing anything.
 
     A table a week at a time, fitted to the terminal ($COLUMNS): every day's runs with
     their start times and intensity, and the session placed (with the busy event that
-    set its time) or the rule that decided the day stays empty.
+    set its time) or the rule that decided the day stays empty. With --html, the same
+    plan as a week view page in one file (nothing else is written).
 
     \b
     Examples:
       calsync plan
       calsync plan --week 2026-12-07 --explain
       calsync plan --json | jq '.sessions[] | .start'
+      calsync plan --html week.html
     """
     from calsync import report
-    from calsync.state import StateStore
+    from calsync.state import StateStore, SyncRecord
     from calsync.sync import compute
 
     config = app.load_config()
     if not config.sources:
         raise ConfigError(str(config.path), ["source: at least one [[source]] is needed"])
     store = StateStore(config.state_path) if config.state_path.exists() else None
+    last: SyncRecord | None = None
     try:
-        result = compute(config, app.now(config), store)
+        now = app.now(config)
+        result = compute(config, now, store)
+        if store is not None and html_path is not None:
+            with store.reader() as view:
+                last = view.last_sync()
     finally:
         if store is not None:
             store.close()
@@ -311,18 +332,28 @@ def plan(app: AppContext, explain: bool, as_json: bool, week: date | None, color
         raise click.BadParameter(
             f"{week} is not in the planned horizon ({span})", param_hint="--week"
         )
-    if as_json:
-        _echo_json(report.plan_json(result.plan, zone))
+    data = report.plan_json(
+        result.plan, zone, busy=result.inputs.busy, own_strength=result.inputs.own_strength
+    )
+    if html_path is not None:
+        from calsync.page import render_page
+        from calsync.sinks.ics import write_atomic
+
+        page = render_page(data, now=now, last_sync=last).encode("utf-8")
+        write_atomic(html_path, page, what="the page")
+        click.echo(f"wrote {html_path}")
+    elif as_json:
+        _echo_json(data)
     else:
         paint = _use_color(color)
-        view = report.PlanView(
+        layout = report.PlanView(
             width=_columns(),
             color=paint,
             week=week,
             own=result.inputs.own_strength,
             busy=result.inputs.busy,
         )
-        text = report.plan_text(result.plan, zone, explain=explain, view=view)
+        text = report.plan_text(result.plan, zone, explain=explain, view=layout)
         click.echo(text, nl=False, color=paint)
 
 
