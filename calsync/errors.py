@@ -8,6 +8,7 @@ exception re-raises one of these with the file, line, key or server named.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 
@@ -71,6 +72,14 @@ class EmptyCalendarError(SourceError):
 
 class SinkError(CalsyncError):
     """An output could not be written, or refused a change."""
+
+
+class PausedError(SinkError):
+    """A sink stopped writing until `resume_at` (e.g. Google's usage limits)."""
+
+    def __init__(self, message: str, resume_at: datetime, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.resume_at = resume_at
 
 
 class StateError(CalsyncError):
