@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from calsync import workouts
+from calsync import extras, workouts
 from calsync.classify import classify
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
@@ -87,6 +87,7 @@ def build_source(settings: SourceSettings, config: Config) -> Source:
 
 
 def build_sources(config: Config) -> list[Source]:
+    extras.check(config)
     return [build_source(s, config) for s in config.sources]
 
 
@@ -99,6 +100,7 @@ def build_sinks(config: Config) -> list[Sink]:
     """
     from calsync.sinks.ics import IcsSink
 
+    extras.check(config)
     sinks: list[Sink] = []
     if config.output_google is not None:
         from calsync.sinks.google import GoogleSink
@@ -378,6 +380,7 @@ def run_sync(
     """Read, plan and write every sink; one state transaction for the whole sync."""
     if not config.sources:
         raise SourceError("no [[source]] in the configuration: nothing to read runs from")
+    extras.check(config)  # before the state file is made or touched
     store = StateStore(config.state_path)
     try:
         try:
