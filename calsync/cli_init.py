@@ -47,10 +47,8 @@ UNIT_FILES = (
     "calsync-sync.timer",
     "calsync-feed.service",
 )
-# Where `calsync init` sends the sessions; CalDAV once this calsync has its sink.
-DESTINATIONS = ("ics", "feed", "google") + (
-    ("caldav",) if "output_caldav" in Config.__dataclass_fields__ else ()
-)
+# Where `calsync init` sends the sessions.
+DESTINATIONS = ("ics", "feed", "google", "caldav")
 OUTPUT_NAME = "Strength training"
 
 

@@ -59,5 +59,5 @@ def check(config: Config) -> None:
             require(source.type, f'{where}[[source]] type = "{source.type}"')
     if config.output_google is not None:
         require("google", f"{where}[output.google]")
-    if getattr(config, "output_caldav", None) is not None:  # once the CalDAV sink lands
+    if config.output_caldav is not None:
         require("caldav", f"{where}[output.caldav]")
