@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -117,3 +121,35 @@ def test_auth_google_and_doctor_without_the_google_extra(
     out, _ = capsys.readouterr()
     assert code == 0
     assert "google:    PROBLEM: the config needs Google Calendar support" in out
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_third_party_import_is_declared() -> None:
+    # Found: calsync imported lxml (for caldav's parser errors) without declaring it.
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    declared = {_name(r) for r in project["dependencies"]}
+    for extra, reqs in extras.items():
+        if extra != "test":
+            declared |= {_name(r) for r in reqs}
+    owners = importlib.metadata.packages_distributions()
+    undeclared = []
+    for path in sorted((ROOT / "calsync").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("calsync", "_typeshed"):
+                    continue
+                dists = {d.lower().replace("_", "-") for d in owners.get(top, [])}
+                if not dists & declared:
+                    undeclared.append(f"{path.relative_to(ROOT)}:{node.lineno}: {module}")
+    assert not undeclared
