@@ -53,11 +53,19 @@ def require(extra: str, needed_by: str) -> None:
 
 def check(config: Config) -> None:
     """Every extra the config's sources and outputs need is installed."""
-    where = f"{config.path}: " if config.path is not None else ""
     for source in config.sources:
-        if source.type in EXTRAS:
-            require(source.type, f'{where}[[source]] type = "{source.type}"')
+        check_source(config, source.type)
     if config.output_google is not None:
-        require("google", f"{where}[output.google]")
+        require("google", _where(config, "[output.google]"))
     if config.output_caldav is not None:
-        require("caldav", f"{where}[output.caldav]")
+        require("caldav", _where(config, "[output.caldav]"))
+
+
+def check_source(config: Config, source_type: str) -> None:
+    """The extra a `[[source]]` of this type needs is installed (when it needs one)."""
+    if source_type in EXTRAS:
+        require(source_type, _where(config, f'[[source]] type = "{source_type}"'))
+
+
+def _where(config: Config, key: str) -> str:
+    return f"{config.path}: {key}" if config.path is not None else key

@@ -77,6 +77,7 @@ class SyncResult:
 
 
 def build_source(settings: SourceSettings, config: Config) -> Source:
+    extras.check_source(config, settings.type)
     if settings.type == "ics":
         from calsync.sources.ics import IcsSource
 

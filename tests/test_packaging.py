@@ -106,7 +106,7 @@ def test_a_config_needing_a_missing_extra_names_the_pip_command(
     assert not (tmp_path / "state.sqlite3").exists()  # nothing half-written
 
 
-def test_auth_google_and_doctor_without_the_google_extra(
+def test_auth_google_without_the_google_extra(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "google_auth_oauthlib", None)
@@ -117,10 +117,30 @@ def test_auth_google_and_doctor_without_the_google_extra(
     _, err = capsys.readouterr()
     assert code == 1
     assert err.endswith("pip install 'calsync[google]'\n") and err.count("\n") == 1
-    code = main(["--config", cfg, "doctor"])
-    out, _ = capsys.readouterr()
-    assert code == 0
-    assert "google:    PROBLEM: the config needs Google Calendar support" in out
+
+
+@pytest.mark.parametrize(
+    ("blocked", "body", "extra"),
+    [
+        ("googleapiclient", '[[source]]\ntype = "google"\ncalendar = "primary"\n', "google"),
+        ("google_auth_oauthlib", '[output.google]\ncalendar = "Strength"\n', "google"),
+        ("caldav", '[output.caldav]\nurl = "http://127.0.0.1:9/"\n', "caldav"),
+    ],
+)
+def test_doctor_names_a_missing_extra_as_a_problem(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    blocked: str,
+    body: str,
+    extra: str,
+) -> None:
+    monkeypatch.setitem(sys.modules, blocked, None)
+    code = main(["--config", _config(tmp_path, body), "doctor"])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    assert f"pip install 'calsync[{extra}]'" in out
+    assert "internal error" not in err
 
 
 def _name(requirement: str) -> str:
