@@ -89,6 +89,7 @@ from calsync.classify_words import (
     REST,
     RUN_NOUN,
     RUNISH,
+    SETS,
     SPECTATE,
     STRENGTH,
     STRIDES,
@@ -211,7 +212,7 @@ def _has_effort_words(t: _Text) -> bool:
 class _Fields:
     """The event's texts, normalised; the description only when a rule asks for it."""
 
-    __slots__ = ("summary", "categories", "meta", "_raw_description", "_description", "_segs")
+    __slots__ = ("summary", "categories", "meta", "raw_description", "_description", "_segs")
 
     def __init__(
         self, summary: _Text, description: str, categories: tuple[str, ...], meta: _Text
@@ -219,7 +220,7 @@ class _Fields:
         self.summary = summary
         self.categories = categories  # normalised, one per category
         self.meta = meta  # platform properties (X-WORKOUT-TYPE...), joined
-        self._raw_description = description
+        self.raw_description = description
         self._description: _Text | None = None
         self._segs: list[tuple[int, int, str | None]] | None = None
 
@@ -232,7 +233,7 @@ class _Fields:
     @property
     def description(self) -> _Text:
         if self._description is None:
-            self._description = _text(self._raw_description)
+            self._description = _text(self.raw_description)
         return self._description
 
 
@@ -278,30 +279,25 @@ def _builtin(f: _Fields) -> Verdict:
         return _not_run(f"'{q}' is a cycling or swimming code")
 
     # 1. Not a workout at all.
-    admin = ADMIN.search(low)
-    if admin:
-        sport = _sport(low)
-        if sport not in (None, "run", "strength"):
-            return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
-        return _not_run(f"'{_quote(s, admin)}' is not a workout")
-    no_run = _no_run(low)
-    if no_run:
-        return _not_run(f"'{_quote(s, no_run)}': not running")
-    period = PERIOD_RX.search(low)
-    if (
-        period
-        and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low))
-        and not _structured(s)
-    ):
-        return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
+    not_workout = _not_a_workout(f)
+    if not_workout:
+        return not_workout
+    # 2. A platform's sport label on every workout ("Run: Mobility & Core"): the rest of
+    #    the title says what the event is when it names another activity.
+    relabelled = _after_sport_label(f)
+    if relabelled is not None:
+        return _builtin(relabelled)
 
     segs = f.segments
     run_parts = [(a, b) for a, b, sp in segs if sp == "run"]
     brick = _brick(low)
     others = [(a, b, sp) for a, b, sp in segs if sp not in (None, "run")]
     strength = any(sp == "strength" for _, _, sp in segs)
-    if not strength and not run_parts and not others and STRENGTH.search(low):
-        strength = not MOBILITY_ONLY.search(low)
+    if not strength and not run_parts and not others:
+        # The weightlifter pictogram is a word, unlike the emoji that only decorate titles.
+        strength = bool(STRENGTH.search(low) or GYM_EMOJI in s.raw) and not MOBILITY_ONLY.search(
+            low
+        )
 
     # Leading parts that name no sport are a run when they hold running vocabulary and no
     # other part of the title is a run ("Easy 40 min + Gym A").
@@ -330,6 +326,61 @@ def _builtin(f: _Fields) -> Verdict:
     return _judge_run(f, run_parts, strength, multi=bool(others))
 
 
+_TRAVEL = frozenset({"flight", "flights", "hotel", "accommodation"})
+_SPORT_LABEL = re.compile(r"^\s*(?:run|running|runs|lauf|laufen|jog)\s*(?::|\s[-–—|]\s)\s*", re.I)
+GYM_EMOJI = "\U0001f3cb"
+
+
+def _not_a_workout(f: _Fields) -> Verdict | None:
+    """Admin, negation ("Social meet (NOT A RUN)") and period labels ("Race week")."""
+    s = f.summary
+    low = s.low
+    admin = ADMIN.search(low)
+    # A club calendar that files its events as running ("Take Flight #5") is not talking
+    # about air travel.
+    if (
+        admin
+        and admin.group().strip() in _TRAVEL
+        and (_cat_sport(f.categories) or ("",))[0] == "run"
+    ):
+        admin = None
+    if admin:
+        sport = _sport(low)
+        if sport not in (None, "run", "strength"):
+            return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
+        return _not_run(f"'{_quote(s, admin)}' is not a workout")
+    no_run = _no_run(low)
+    if no_run:
+        return _not_run(f"'{_quote(s, no_run)}': not running")
+    period = PERIOD_RX.search(low)
+    if (
+        period
+        and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low))
+        and not _structured(s)
+    ):
+        # "Intervals — W11 Taper", "3 miles easy (cutback week)": a workout in a period.
+        rest = PERIOD_RX.sub(_blank, low)
+        workout = HARD_TABLE.first(rest, negatable=True) or (
+            RUNISH.search(rest) and EASY_TABLE.first(rest)
+        )
+        if not workout or RACE_WORD.search(rest):  # "Sprint triathlon race prep"
+            return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
+    return None
+
+
+def _after_sport_label(f: _Fields) -> _Fields | None:
+    """The title without a leading sport label, when the rest names another activity
+    and no running ("Run: Mobility & Core"); None otherwise."""
+    m = _SPORT_LABEL.match(f.summary.raw)
+    if m is None:
+        return None
+    rest = _Fields(_text(f.summary.raw[m.end() :]), f.raw_description, f.categories, f.meta)
+    sports = {sp for _, _, sp in rest.segments}
+    if not rest.summary.low.strip() or "run" in sports or sports <= {None}:
+        return None
+    return rest
+
+
 def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verdict:
     """A title that names no sport: categories, platform data and description decide."""
     s, d = f.summary, f.description
@@ -346,8 +397,8 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
         )
     if strength:
         q = STRENGTH.search(s.low)
-        assert q is not None
-        return _not_run(f"'{_quote(s, q)}' is a strength session", strength=True)
+        what = _quote(s, q) if q else GYM_EMOJI
+        return _not_run(f"'{what}' is a strength session", strength=True)
 
     # A title of nothing but the runner emoji is a run. Anywhere else emoji are noise
     # (they never change a verdict that the words decide).
@@ -368,13 +419,25 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     if is_run:
         return _judge_run(f, [], strength=False, multi=False)
 
-    # Nothing in the title: a description can still show a workout.
+    return _from_description(f)
+
+
+def _from_description(f: _Fields) -> Verdict:
+    """Nothing in the title names a sport: a description can still show a workout. Its
+    first line leads ("2.5 miles easy + 4 strides", then a prehab list); then strength
+    exercises or sets and reps; then running words with structure or a duration."""
+    d = f.description
+    lead = d.low.lstrip().split("\n", 1)[0]
+    if RUNISH.search(lead) and _has_effort_words(_Text(lead, lead)) and not EXERCISE.search(lead):
+        return _judge_run(f, [], strength=False, multi=False)
     exercises = {m.group() for m in EXERCISE.finditer(d.low)}
-    if len(exercises) >= 2 and not RUN_NOUN.search(d.low):
-        return _not_run(
-            f"the description lists strength exercises ({', '.join(sorted(exercises)[:3])})",
-            strength=True,
-        )
+    if not RUN_NOUN.search(d.low):
+        if len(exercises) >= 2:
+            listed = ", ".join(sorted(exercises)[:3])
+            return _not_run(f"the description lists strength exercises ({listed})", True)
+        sets = SETS.search(d.low)
+        if sets and (exercises or STRENGTH.search(d.low)):
+            return _not_run(f"the description: '{_quote(d, sets)}' are strength sets", True)
     if RUN_NOUN.search(d.low) or COURSE.search(d.low):
         j = _intensity(d)
         if j.structured or _minutes_in(d.raw):
@@ -413,6 +476,8 @@ def _race(f: _Fields, run_text: _Text) -> Verdict | None:
     pace = RACE_PACE.search(low)
     masked = RACE_PACE.sub(_blank, low) if pace else low
     w = RACE_WORD.search(masked)
+    if w and pace and "tune" in w.group():
+        w = None  # "Race pace tune-up 5 km" is a workout at race pace
     if w and not NOT_A_RACE.search(masked):
         word, whole = _quote(run_text, w), run_text.quote(0, len(low))
         if whole.lower() != word.lower() and len(whole) <= 60:
