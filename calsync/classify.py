@@ -533,6 +533,13 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
         if not other.low.strip():
             continue
         oj = _intensity(other)
+        if label == "description" and not oj.structured:
+            # The first line says what the session is; a legend further down ("Effort
+            # guide: EASY = ..., TEMPO = ...") does not.
+            lead = _lead(other)
+            lj = _intensity(lead) if lead.low.strip() else oj
+            if lj.intensity is not None:
+                oj = lj
         if oj.intensity is Intensity.HARD and (j.intensity is None or oj.structured):
             assert oj.hit is not None
             return Verdict(
@@ -548,9 +555,43 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
         return Verdict(True, Intensity.EASY, f"'{j.hit.what}' {j.hit.why}{note}", strength)
     q = run.quote(0, len(run.low)) if run.low.strip() else s.quote(0, len(s.low))
     what = f"'{q}'" if q else "this run"
+    # A title of vocabulary ("Run 5 mi") is an easy run; one that holds a name ("Return
+    # of the Ramparts", "Road Hammer Practice") may be anything: unsure.
+    named = _names(run.low if run.low.strip() else s.low)
     return Verdict(
-        True, Intensity.EASY, f"{what} names no hard effort: easy by default{note}", strength
+        True,
+        Intensity.EASY,
+        f"{what} names no hard effort: easy by default{note}",
+        strength,
+        confidence="low" if named else "high",
     )
+
+
+def _lead(t: _Text) -> _Text:
+    """The first non-empty line of a text."""
+    stripped = len(t.low) - len(t.low.lstrip())
+    end = t.low.find("\n", stripped)
+    end = len(t.low) if end < 0 else end
+    return _Text(t.raw[stripped:end], t.low[stripped:end])
+
+
+_TOKEN = re.compile(r"[^\W\d_][\w'’]*")
+
+
+def _names(low: str) -> bool:
+    """Does the text hold a word that is not running vocabulary (a name)?"""
+    low = LABEL.sub("", low, count=1)
+    for m in _TOKEN.finditer(low):
+        w = m.group()
+        if len(w) < 2 or w in KNOWN or _DIGIT.search(w):
+            continue
+        if any(
+            rx.fullmatch(w)
+            for rx in (RUN_NOUN, RACE_WORD, PERIOD_RX, STRENGTH, EASY_TABLE.rx, HARD_TABLE.rx)
+        ):
+            continue
+        return True
+    return False
 
 
 # --------------------------------------------------------------------------- overrides

@@ -49,6 +49,7 @@ def day_json(d: DayPlan, zone: ZoneInfo) -> dict[str, Any]:
                 "intensity": r.intensity.value,
                 "reason": r.reason,
                 "all_day": r.all_day,
+                "confidence": r.confidence,
             }
             for r in d.runs
         ],
@@ -95,6 +96,7 @@ def verdict_json(ev: Event, v: Verdict, zone: ZoneInfo) -> dict[str, Any]:
         "strength": v.strength,
         "minutes": v.minutes,
         "reason": v.reason,
+        "confidence": v.confidence,
         "source": ev.source,
     }
 
