@@ -32,8 +32,10 @@ well that generalises is measured on titles written before the rules were read
 The module holds the rules that weigh the evidence; the evidence itself lives beside it:
 `classify_words` (the vocabulary tables), `classify_text` (normalisation: case, emoji and
 punctuation noise cannot change a verdict; durations), `classify_effort` (how hard a
-running text is). Verdicts of recent texts are remembered (plans repeat their titles);
-the function stays pure, so the memo is invisible but for speed.
+running text is, and races), `classify_user` (tags and `[classify]` patterns). The second
+pass over a whole calendar, and the safe side for what stays unsure, is `classify_context`.
+Verdicts of recent texts are remembered (plans repeat their titles); the function stays
+pure, so the memo is invisible but for speed.
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ from calsync.classify_effort import (
     OTHER_TABLE,
     PACE_TABLE,
     _intensity,
+    _named_race,
     _negated,
     _pace_letters,
     _quote,
+    _race,
     _reps,
     _scale,
     _structured,
@@ -65,6 +69,7 @@ from calsync.classify_text import (
     _Text,
     _text,
 )
+from calsync.classify_user import _tag, _user
 from calsync.classify_words import (
     _CAT_SPORT,
     _SPLIT,
@@ -78,11 +83,7 @@ from calsync.classify_words import (
     KNOWN,
     LABEL,
     MOBILITY_ONLY,
-    MULTISPORT_RACE,
-    NOT_A_RACE,
     PERIOD_RX,
-    RACE_DISTANCE_END,
-    RACE_PACE,
     RACE_WORD,
     RAXDNE,
     REPS,
@@ -95,12 +96,12 @@ from calsync.classify_words import (
     STRIDES,
     WATTS,
     _brick,
+    _cat_sport,
     _no_run,
     _not_running,
     _walk_run,
 )
 from calsync.config import ClassifyRules
-from calsync.errors import ConfigError
 from calsync.model import Event, Intensity, Verdict
 
 __all__ = ["classify"]
@@ -248,14 +249,6 @@ def _fields(summary: str, description: str, categories: tuple[str, ...], extra: 
         and not re.fullmatch(r"[\d.\s:]*", v)
     )
     return _Fields(_text(summary), description, cats, _text(meta))
-
-
-def _cat_sport(cats: tuple[str, ...]) -> tuple[str, str] | None:
-    for c in cats:
-        s = _CAT_SPORT.get(c)
-        if s:
-            return s, c
-    return None
 
 
 def _not_run(reason: str, strength: bool = False) -> Verdict:
@@ -447,56 +440,6 @@ def _from_description(f: _Fields) -> Verdict:
     return _not_run("empty title: no run words")
 
 
-_RACE_ENDINGS = (
-    *("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race"),
-    *("13.1", "26.2"),  # half and full marathon in miles, the unit left out
-)
-
-
-def _multisport_hint(low: str) -> bool:
-    return "thlon" in low or "ironman" in low or "70.3" in low
-
-
-def _named_race(low: str) -> bool:
-    """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
-    if not low.rstrip().endswith(_RACE_ENDINGS):
-        return False
-    title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
-    named = RACE_DISTANCE_END.match(title)
-    if named is None or NOT_A_RACE.search(low):
-        return False
-    name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
-    unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
-    return bool(unknown) and name[-1] not in KNOWN and not RUN_NOUN.search(named["name"])
-
-
-def _race(f: _Fields, run_text: _Text) -> Verdict | None:
-    """A race, from the run's own words or the event's category; None if not a race."""
-    low = run_text.low
-    pace = RACE_PACE.search(low)
-    masked = RACE_PACE.sub(_blank, low) if pace else low
-    w = RACE_WORD.search(masked)
-    if w and pace and "tune" in w.group():
-        w = None  # "Race pace tune-up 5 km" is a workout at race pace
-    if w and not NOT_A_RACE.search(masked):
-        word, whole = _quote(run_text, w), run_text.quote(0, len(low))
-        if whole.lower() != word.lower() and len(whole) <= 60:
-            return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
-        return Verdict(True, Intensity.RACE, f"'{word}' is a race")
-    full = f.summary
-    multi = MULTISPORT_RACE.search(full.low) if _multisport_hint(full.low) else None
-    if multi and not NOT_A_RACE.search(full.low):
-        return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
-    # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
-    if _named_race(full.low) and _intensity(full).intensity is None:
-        q = full.quote(0, len(full.low))
-        return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
-    race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
-    if race_cat and not (pace or NOT_A_RACE.search(low)):
-        return Verdict(True, Intensity.RACE, "category 'RACE'")
-    return None
-
-
 def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, multi: bool) -> Verdict:
     s = f.summary
     if parts:
@@ -592,76 +535,6 @@ def _names(low: str) -> bool:
             continue
         return True
     return False
-
-
-# --------------------------------------------------------------------------- overrides
-
-
-_TAG = re.compile(r"(?<![\w#])#(hard|easy|race|norun|strength)(?![\w])", re.IGNORECASE)
-
-
-def _tag(summary: str, description: str, categories: tuple[str, ...]) -> Verdict | None:
-    for where, texts in (
-        ("summary", (summary,)),
-        ("description", (description,)),
-        ("categories", categories),
-    ):
-        for text in texts:
-            m = _TAG.search(text)
-            if m is None:
-                continue
-            tag = m.group(1).lower()
-            reason = f"'#{tag}' tag in the {where}"
-            if tag == "norun":
-                return Verdict(False, None, reason)
-            if tag == "strength":
-                return Verdict(False, None, reason, strength=True)
-            return Verdict(True, Intensity(tag), reason)
-    return None
-
-
-_KINDS = ("race", "hard", "easy", "norun", "strength")
-
-
-@lru_cache(maxsize=64)
-def _compiled(rules: ClassifyRules) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
-    out = []
-    for kind in _KINDS:
-        for pat in getattr(rules, kind):
-            try:
-                out.append((kind, pat, re.compile(pat, re.IGNORECASE)))
-            except re.error as e:
-                raise ConfigError(
-                    "[classify]",
-                    [f"classify.{kind}: {pat!r} is not a valid regular expression: {e}"],
-                ) from None
-    return tuple(out)
-
-
-def _user(f: _Fields, description: str, cats: str, rules: ClassifyRules) -> Verdict | None:
-    compiled = _compiled(rules)
-    if not compiled:
-        return None
-    for where, raw, low in (
-        ("summary", f.summary.raw, _SPACES.sub(" ", f.summary.low)),
-        ("categories", cats, cats.lower()),
-        ("description", description, _SPACES.sub(" ", f.description.low)),
-    ):
-        if not raw:
-            continue
-        for kind, pat, rx in compiled:
-            m = rx.search(raw) or rx.search(low)
-            if m is None:
-                continue
-            reason = f"config [classify] {kind} pattern {pat!r} matched '{m.group().strip()}'"
-            if where != "summary":
-                reason += f" in the {where}"
-            if kind == "norun":
-                return Verdict(False, None, reason)
-            if kind == "strength":
-                return Verdict(False, None, reason, strength=True)
-            return Verdict(True, Intensity(kind), reason)
-    return None
 
 
 # --------------------------------------------------------------------------- entry point

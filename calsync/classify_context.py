@@ -21,7 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from calsync.classify import _cat_sport, _fields, _sport, classify
+from calsync.classify import _fields, _sport, classify
+from calsync.classify_words import _cat_sport
 from calsync.config import ClassifyRules
 from calsync.model import Event, Intensity, Verdict
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from calsync.classify_text import _DIGIT, _blank, _minutes_in, _Text
+from calsync.classify_text import _DIGIT, _SPACES, _blank, _minutes_in, _Text
 from calsync.classify_words import (
     _NOTATION_WORDS,
     _NUMBER,
@@ -21,16 +22,24 @@ from calsync.classify_words import (
     HR_BPM,
     HR_PCT,
     IF_FACTOR,
+    KNOWN,
+    LABEL,
     LADDER,
+    MULTISPORT_RACE,
     NEGATION,
+    NOT_A_RACE,
     NOT_RUNNING_REPS,
     OTHER_SPORT,
     PACE_LETTER,
     PACE_RULE,
     PACED,
+    RACE_DISTANCE_END,
+    RACE_PACE,
+    RACE_WORD,
     REPS,
     REPS_BACK,
     RPE,
+    RUN_NOUN,
     STRIDES,
     STRIDES_BEFORE,
     TARGET,
@@ -38,7 +47,10 @@ from calsync.classify_words import (
     ZONE,
     _walk_run,
 )
-from calsync.model import Intensity
+from calsync.model import Intensity, Verdict
+
+if TYPE_CHECKING:  # classify imports this module
+    from calsync.classify import _Fields
 
 # --------------------------------------------------------------------------- matching
 
@@ -310,3 +322,56 @@ def _structured(t: _Text) -> bool:
         or PACE_TABLE.first(t.low, negatable=True) is not None
         or _scale(t, hard=True) is not None
     )
+
+
+# --------------------------------------------------------------------------- races
+
+
+_RACE_ENDINGS = (
+    *("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race"),
+    *("13.1", "26.2"),  # half and full marathon in miles, the unit left out
+)
+
+
+def _multisport_hint(low: str) -> bool:
+    return "thlon" in low or "ironman" in low or "70.3" in low
+
+
+def _named_race(low: str) -> bool:
+    """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
+    if not low.rstrip().endswith(_RACE_ENDINGS):
+        return False
+    title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
+    named = RACE_DISTANCE_END.match(title)
+    if named is None or NOT_A_RACE.search(low):
+        return False
+    name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
+    unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
+    return bool(unknown) and name[-1] not in KNOWN and not RUN_NOUN.search(named["name"])
+
+
+def _race(f: _Fields, run_text: _Text) -> Verdict | None:
+    """A race, from the run's own words or the event's category; None if not a race."""
+    low = run_text.low
+    pace = RACE_PACE.search(low)
+    masked = RACE_PACE.sub(_blank, low) if pace else low
+    w = RACE_WORD.search(masked)
+    if w and pace and "tune" in w.group():
+        w = None  # "Race pace tune-up 5 km" is a workout at race pace
+    if w and not NOT_A_RACE.search(masked):
+        word, whole = _quote(run_text, w), run_text.quote(0, len(low))
+        if whole.lower() != word.lower() and len(whole) <= 60:
+            return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
+        return Verdict(True, Intensity.RACE, f"'{word}' is a race")
+    full = f.summary
+    multi = MULTISPORT_RACE.search(full.low) if _multisport_hint(full.low) else None
+    if multi and not NOT_A_RACE.search(full.low):
+        return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
+    # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
+    if _named_race(full.low) and _intensity(full).intensity is None:
+        q = full.quote(0, len(full.low))
+        return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
+    race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
+    if race_cat and not (pace or NOT_A_RACE.search(low)):
+        return Verdict(True, Intensity.RACE, "category 'RACE'")
+    return None

@@ -1181,3 +1181,11 @@ NOT_RUNNING_REPS = re.compile(
         r"monster" + SEP + r"walks?",
     )
 )
+
+
+def _cat_sport(cats: tuple[str, ...]) -> tuple[str, str] | None:
+    for c in cats:
+        s = _CAT_SPORT.get(c)
+        if s:
+            return s, c
+    return None
