@@ -83,10 +83,6 @@ class _Seen:
     sport: str | None  # the sport the event names (title parts, category, platform data)
     user: bool  # decided by the user's tag or pattern
 
-    @property
-    def settled(self) -> bool:
-        return self.user or (self.sport is not None and self.verdict.confidence == "high")
-
 
 def _named_sport(e: Event, v: Verdict) -> str | None:
     f = _fields(e.summary, e.description, tuple(e.categories), tuple(sorted(e.extra.items())))
@@ -135,7 +131,8 @@ class _Context:
                 self.by_shape[sh][s.sport] += 1
                 if s.verdict.strength:
                     self.strength_shapes.add(sh)
-            if s.settled:
+        for s in seen:
+            if s.user or s.verdict.confidence == "high":
                 for m in marks(s.event):
                     self.by_mark[m][label_of(s.verdict)] += 1
 
