@@ -512,6 +512,10 @@ ADMIN = _rx(
         r"checklist",
         r"lay" + SEP + r"out",
         r"early" + SEP + r"(?:bed|night)",
+        r"race" + SEP + r"(?:eve" + SEP + r"|day" + SEP + r"|morning" + SEP + r")?"
+        r"(?:dinner|breakfast|meal|lunch)",
+        r"carb" + SEP + r"load\w*",
+        r"pasta" + SEP + r"party",
         r"packing",
         r"stand" + SEP + r"up",
         r"call",
@@ -1046,7 +1050,8 @@ def _not_running(s: str) -> re.Match[str] | None:
 
 
 def _no_run(s: str) -> re.Match[str] | None:
-    hint = "no" in s or "skip" in s or "kein" in s or "pas" in s
+    hint = "no" in s or "n't" in s or "isnt" in s or "skip" in s or "kein" in s or "pas" in s
+    hint = hint or "ingen" in s or "sans" in s or "nicht" in s
     return NO_RUN.search(s) if hint else None
 
 
