@@ -20,6 +20,7 @@ import collections
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from calsync.classify import _fields, _sport, classify
 from calsync.classify_words import _cat_sport
@@ -48,6 +49,7 @@ def label_of(v: Verdict) -> str:
     return "strength" if v.strength else "norun"
 
 
+@lru_cache(maxsize=4096)
 def shape(summary: str) -> str:
     """A title's skeleton: numbers and units kept, words dropped ("Hills – 40 km / 500 m"
     and "Long ride – 70 km / 700 m" are both "– # km / # m"). Empty when the title holds
@@ -84,8 +86,16 @@ class _Seen:
     user: bool  # decided by the user's tag or pattern
 
 
-def _named_sport(e: Event, v: Verdict) -> str | None:
-    f = _fields(e.summary, e.description, tuple(e.categories), tuple(sorted(e.extra.items())))
+def _named_sport(e: Event) -> str | None:
+    return _named_sport_of(e.summary, tuple(e.categories), tuple(sorted(e.extra.items())))
+
+
+# Plans repeat their titles: remembered like the verdicts (calsync.classify._classify).
+@lru_cache(maxsize=4096)
+def _named_sport_of(
+    summary: str, categories: tuple[str, ...], extra: tuple[tuple[str, str], ...]
+) -> str | None:
+    f = _fields(summary, "", categories, extra)
     sports = [sp for _, _, sp in f.segments if sp is not None]
     if "run" in sports:
         return "run"
@@ -105,7 +115,7 @@ def classify_all(events: Sequence[Event], rules: ClassifyRules | None = None) ->
     for e in events:
         v = classify(e, rules)
         user = v.reason.startswith(_USER)
-        seen.append(_Seen(e, v, None if user else _named_sport(e, v), user))
+        seen.append(_Seen(e, v, None if user else _named_sport(e), user))
     ctx = _Context(seen)
     return [ctx.settle(s) for s in seen]
 
