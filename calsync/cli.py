@@ -135,7 +135,11 @@ def cli(ctx: click.Context, config_path: Path | None, now: datetime | None, verb
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     root = logging.getLogger()
-    if not any(getattr(h, "_calsync", False) for h in root.handlers):
+    ours = [h for h in root.handlers if getattr(h, "_calsync", False)]
+    for h in ours:  # main() called again in one process (tests): today's stderr
+        if isinstance(h, logging.StreamHandler):
+            h.stream = sys.stderr  # not setStream(): it flushes the old, maybe closed, one
+    if not ours:
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         h._calsync = True  # type: ignore[attr-defined]
@@ -393,6 +397,8 @@ def doctor(app: AppContext) -> None:
         click.echo(f"output:    ics {config.output_ics.path}")
     if config.output_google:
         click.echo(f"output:    google calendar {config.output_google.calendar!r}")
+    if config.output_caldav:
+        click.echo(f"output:    {config.output_caldav.label}")
     click.echo(f"state:     {config.state_path}")
     if config.state_path.exists():
         store = StateStore(config.state_path)
@@ -413,11 +419,16 @@ def doctor(app: AppContext) -> None:
 
 
 def _extra_doctor_lines(config: Config) -> list[str]:
-    if config.output_google is None and not any(s.type == "google" for s in config.sources):
-        return []
-    from calsync.cli_google import doctor_lines
+    lines: list[str] = []
+    if config.output_google is not None or any(s.type == "google" for s in config.sources):
+        from calsync.cli_google import doctor_lines
 
-    return doctor_lines(config)
+        lines.extend(doctor_lines(config))
+    if config.output_caldav is not None:
+        from calsync.sinks.caldav import CaldavSink
+
+        lines.extend(CaldavSink(config).doctor())
+    return lines
 
 
 # --------------------------------------------------------------------------- entry point
