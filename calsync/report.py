@@ -177,6 +177,7 @@ def _day_lines(
 
 def verdicts_text(items: Iterable[tuple[Event, Verdict]], zone: ZoneInfo) -> str:
     rows = []
+    unsure = 0
     for ev, v in items:
         when = (
             ev.start.astimezone(zone).strftime("%a %Y-%m-%d")
@@ -188,7 +189,15 @@ def verdicts_text(items: Iterable[tuple[Event, Verdict]], zone: ZoneInfo) -> str
             if v.is_run and v.intensity
             else ("strength" if v.strength else "not a run")
         )
+        if v.confidence == "low":
+            label += "?"  # unsure: planned on the safe side
+            unsure += 1
         rows.append(f"{when:<20} {label:<9} {_clip(ev.summary, 40):<40}  {v.reason}")
+    if unsure:
+        rows.append(
+            f"{unsure} unsure (marked ?): planned as hard runs; "
+            "`calsync classify --review` settles them"
+        )
     return "\n".join(rows) + ("\n" if rows else "")
 
 

@@ -110,6 +110,10 @@ def test_before_review_the_plan_treats_unsure_runs_as_hard_and_says_so(
     assert loop["reason"] == (
         "unsure: 'Lantern Loop #3' treated as a hard run; tag it #easy if it is not"
     )
+    code, out, err = run(capsys, "--config", str(user), "--now", NOW, "classify", *WINDOW)
+    assert code == 0, err
+    assert out.count(" easy? ") == 3  # Lantern Loop #3, #4, Ravenscar Rattle
+    assert "3 unsure (marked ?): planned as hard runs; `calsync classify --review`" in out
 
 
 def test_end_of_input_and_quit_save_what_was_answered(
