@@ -320,7 +320,7 @@ def _builtin(f: _Fields) -> Verdict:
 
 
 _TRAVEL = frozenset({"flight", "flights", "hotel", "accommodation"})
-_SPORT_LABEL = re.compile(r"^\s*(?:run|running|runs|lauf|laufen|jog)\s*(?::|\s[-–—|]\s)\s*", re.I)
+_SPORT_LABEL = re.compile(r"^\s*(?:run|running|runs|lauf|laufen|jog)(?=\s|:)")
 GYM_EMOJI = "\U0001f3cb"
 
 
@@ -364,12 +364,18 @@ def _not_a_workout(f: _Fields) -> Verdict | None:
 def _after_sport_label(f: _Fields) -> _Fields | None:
     """The title without a leading sport label, when the rest names another activity
     and no running ("Run: Mobility & Core"); None otherwise."""
-    m = _SPORT_LABEL.match(f.summary.raw)
+    m = _SPORT_LABEL.match(f.summary.low)
     if m is None:
         return None
     rest = _Fields(_text(f.summary.raw[m.end() :]), f.raw_description, f.categories, f.meta)
     sports = {sp for _, _, sp in rest.segments}
     if not rest.summary.low.strip() or "run" in sports or sports <= {None}:
+        return None
+    # "Run 10 mi, bike if injured" still holds a run; so does "Run: easy + core".
+    if any(
+        _has_effort_words(_Text(rest.summary.raw[a:b], rest.summary.low[a:b]))
+        for a, b, _ in rest.segments
+    ):
         return None
     return rest
 

@@ -297,8 +297,11 @@ def _target(t: _Text) -> _Hit | None:
         if km <= 0 or not 2.5 <= minutes / km <= 7.0:
             continue  # slower than 7 min/km is a jog or a walk; faster than 2:30 a typo
         pace = minutes / km
-        what = t.quote(m.start(), m.end()) or m.group()
-        return _Hit(what, f"is a time target (about {int(pace)}:{round(pace % 1 * 60):02d}/km)")
+        what = t.quote(m.start(), m.end("u")) or m.group("d")
+        secs = round(pace * 60)
+        return _Hit(
+            what, f"in {minutes} min is a time target (about {secs // 60}:{secs % 60:02d}/km)"
+        )
     return None
 
 
