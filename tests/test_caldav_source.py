@@ -9,6 +9,7 @@ server's closed port, a port that accepts and never answers.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import json
 import logging
@@ -16,7 +17,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,6 +32,8 @@ from calsync import retry
 from calsync.config import Config, parse_config
 from calsync.errors import SourceError
 from calsync.sources.caldav import CaldavSource
+from calsync.state import StateStore
+from tests.contracts import SourceContract, Spec, ics_calendar
 from tests.fakes.radicale_server import (
     RadicaleServer,
     black_hole,
@@ -751,3 +754,62 @@ def test_cli_reports_a_wrong_password_as_an_error_without_it(
     label = f"coach ({world.server.url} calendar 'Marathon plan')"
     assert f"calsync: error: {label}: CalDAV server refused the login for user 'carol'" in err
     assert "guessed" not in out + err
+
+
+# --------------------------------------------------------------------------- the contract
+
+RUNNER_PW = "runner pw"
+
+
+@pytest.fixture(scope="module")
+def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
+    with running_radicale(tmp_path_factory.mktemp("radicale-contract"), {"runner": RUNNER_PW}) as s:
+        yield s
+
+
+class CaldavBackend:
+    """A calendar of its own on a real Radicale, filled with the caldav client over HTTP."""
+
+    def __init__(self, server: RadicaleServer, folder: Path, name: str) -> None:
+        self.server, self.folder, self.name = server, folder, name
+        self.store = StateStore(folder / "state.sqlite3")
+        self.url = server.url
+        with _client(server, "runner") as c:
+            self.calendar_url = str(c.get_principal().make_calendar(name=name).url)
+
+    def _calendar(self, c: Any) -> Any:
+        return c.calendar(url=self.calendar_url)
+
+    def put(self, specs: Sequence[Spec]) -> None:
+        with _client(self.server, "runner") as c:
+            cal = self._calendar(c)
+            for obj in cal.events():
+                obj.delete()
+            for s in specs:
+                cal.add_event(ics_calendar([s]), increase_seqno=False)
+
+    def make_source(self) -> CaldavSource:
+        return make_source(
+            None, self.folder, url=self.url, user="runner", password=RUNNER_PW, calendar=self.name
+        )
+
+    def fingerprint(self) -> Any:
+        with _client(self.server, "runner") as c:
+            return sorted((str(o.url), o.data) for o in self._calendar(c).events())
+
+    @contextlib.contextmanager
+    def broken(self) -> Iterator[None]:
+        """A port nothing listens on: connection refused."""
+        self.url = "http://127.0.0.1:1/"
+        try:
+            yield
+        finally:
+            self.url = self.server.url
+
+
+class TestCaldavSourceContract(SourceContract):
+    @pytest.fixture
+    def source_backend(  # type: ignore[override]
+        self, contract_server: RadicaleServer, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> CaldavBackend:
+        return CaldavBackend(contract_server, tmp_path, request.node.name[:40])

@@ -4,13 +4,14 @@ real local server."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ from calsync.errors import SourceError
 from calsync.model import Event, Role
 from calsync.sources.ics import USER_AGENT, IcsSource, http_url, parse_ics
 from calsync.state import StateStore
+from tests.contracts import SourceContract, Spec, ics_calendar
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "calendars"
@@ -749,3 +751,39 @@ def test_any_mess_gives_events_or_a_source_error(parts: list[list[str]]) -> None
     finally:
         logging.disable(logging.NOTSET)
     assert results[0] == results[1]  # the pre-filter changes nothing here either
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class IcsFileBackend:
+    """An ICS file the runner's app exports, read by path."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "plan.ics"
+        self.config = _config(tmp_path)
+        self.store = StateStore(self.config.state_path)
+
+    def put(self, specs: Sequence[Spec]) -> None:
+        self.path.write_text(ics_calendar(specs), newline="")
+
+    def make_source(self) -> IcsSource:
+        return IcsSource(SourceSettings(type="ics", url=str(self.path)), self.config)
+
+    def fingerprint(self) -> Any:
+        return self.path.read_bytes(), self.path.stat().st_mtime_ns
+
+    @contextlib.contextmanager
+    def broken(self) -> Iterator[None]:
+        aside = self.path.with_name("aside.ics")
+        self.path.rename(aside)
+        try:
+            yield
+        finally:
+            aside.rename(self.path)
+
+
+class TestIcsSourceContract(SourceContract):
+    @pytest.fixture
+    def source_backend(self, tmp_path: Path) -> IcsFileBackend:  # type: ignore[override]
+        return IcsFileBackend(tmp_path)
