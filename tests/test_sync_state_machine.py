@@ -809,7 +809,7 @@ ICS_SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 MEMORY_SETTINGS = settings(
-    max_examples=50 * SCALE,
+    max_examples=25 * SCALE,
     stateful_step_count=12,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
