@@ -87,7 +87,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from calsync.config import Rules, Schedule
 from calsync.model import (
     DayKind,
     DayPlan,
@@ -103,6 +102,7 @@ from calsync.model import (
     Verdict,
     WeekSummary,
 )
+from calsync.settings import Rules, Schedule
 
 log = logging.getLogger(__name__)
 

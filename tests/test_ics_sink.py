@@ -25,10 +25,10 @@ from calsync.config import Config, IcsOutput, Schedule
 from calsync.diff import diff
 from calsync.errors import SinkError
 from calsync.ics_write import render_calendar, uid_for
-from calsync.model import Phase, Session
+from calsync.model import Phase, Session, StoredSession
 from calsync.sinks.ics import IcsSink, write_atomic
 from calsync.sources.ics import parse_ics
-from calsync.state import StateStore, StoredSession
+from calsync.state import StateStore
 from tests.contracts import Held, SinkContract
 
 BERLIN = ZoneInfo("Europe/Berlin")

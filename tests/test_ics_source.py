@@ -12,7 +12,6 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -451,7 +450,7 @@ def test_prefilter_yields_exactly_the_full_parse(
 
 
 def _config(tmp_path: Path) -> Config:
-    return replace(Config(path=None), state_path=tmp_path / "state.sqlite3")
+    return Config(path=None, state_path=tmp_path / "state.sqlite3")
 
 
 def test_source_reads_a_path_and_a_file_url(tmp_path: Path) -> None:

@@ -40,10 +40,10 @@ from calsync.diff import content_hash, diff
 from calsync.errors import CalsyncError, SinkError
 from calsync.google.ids import fingerprint
 from calsync.ics_write import render_object
-from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session
+from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
-from calsync.state import StateTx, StoredSession
+from calsync.state import StateTx
 
 log = logging.getLogger(__name__)
 
