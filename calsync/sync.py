@@ -445,6 +445,7 @@ def _sync_in(
     for sink, todo in zip(sinks, actions, strict=True):
         result.reports.append(sink.execute(todo, tx, now, dry_run=dry_run))
     if not dry_run:
+        _store_plan_doc(tx, config, the_plan, inputs, now)
         tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
         save_texts(tx, the_plan.sessions)
         save_skipped(tx, skipped)
@@ -453,6 +454,27 @@ def _sync_in(
         d = sum(len(r.deleted) for r in result.reports)
         tx.record_sync(SyncRecord(at=now, ok=True, message="ok", created=c, updated=u, deleted=d))
     return result
+
+
+def _store_plan_doc(
+    tx: StateTx, config: Config, the_plan: Plan, inputs: Inputs, now: datetime
+) -> None:
+    """The plan as `calsync plan --json` prints it, for the feed server's page and JSON.
+
+    The server renders the week view from this document and never plans by itself.
+    """
+    from calsync import report
+    from calsync.ics_write import feed_etag
+    from calsync.page import PLAN_DOC
+    from calsync.state import FeedDoc
+
+    data = report.plan_json(
+        the_plan, config.schedule.zone, busy=inputs.busy, own_strength=inputs.own_strength
+    )
+    body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    old = tx.feed(PLAN_DOC)
+    if old is None or old.body != body:
+        tx.put_feed(FeedDoc(PLAN_DOC, body, feed_etag(body), now))
 
 
 def _refuse_mass_deletion(
