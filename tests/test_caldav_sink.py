@@ -16,16 +16,10 @@ from typing import Any
 
 import pytest
 
-from calsync import retry
 from tests.caldav_sink_support import DavServer, World, dav_server, foreign_event, make_world
 from tests.fakes.fault_proxy import FaultProxy, fault_proxy
 
 __all__ = ["dav_server"]
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ import icalendar
 import pytest
 from caldav.davclient import DAVClient
 
-from calsync import retry
 from calsync.config import Config, parse_config
 from calsync.errors import SourceError
 from calsync.sources.caldav import CaldavSource
@@ -40,6 +39,7 @@ from tests.fakes.radicale_server import (
     running_radicale,
     start_radicale,
 )
+from tests.helpers import run_cli
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ALICE_PW = "c0rrect h0rse:battery"  # a space and a colon, as real passwords have
@@ -226,12 +226,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
             )
         yield World(server, folder, str(training.url), str(work.url), hrefs)
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The documented knob of calsync.retry: the same retry loop, waits scaled near zero.
-    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
 
 
 def password_file(folder: Path, name: str, password: str, mode: int = 0o600) -> Path:
@@ -677,14 +671,6 @@ def carol_calendar(world: World) -> str:
         return str(cal.url)
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from calsync.cli import main
-
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_classify_lists_the_caldav_runs_with_verdicts(
     world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -719,7 +705,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
     world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
-    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    code, out, err = run_cli(capsys, *["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"])
     assert code == 0, err
     assert "created" in out
     cal = icalendar.Calendar.from_ical((tmp_path / "strength.ics").read_bytes())
@@ -739,7 +725,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
         assert all(end <= h or start >= h + timedelta(hours=1) for h in hard_starts), start
     # A second read of the same CalDAV calendar plans the same sessions: nothing is
     # created or removed. (Whether their text is rewritten is the planner's business.)
-    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    code, out, err = run_cli(capsys, *["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"])
     assert code == 0, err
     assert re.search(r"^ics: 0 created, \d+ moved/updated, 0 removed", out, re.M), out
 
@@ -749,7 +735,7 @@ def test_cli_reports_a_wrong_password_as_an_error_without_it(
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
     password_file(tmp_path, "carol.pw", "guessed")
-    code, out, err = run_cli(["--config", str(cfg), "classify"], capsys)
+    code, out, err = run_cli(capsys, *["--config", str(cfg), "classify"])
     assert code == 1
     label = f"coach ({world.server.url} calendar 'Marathon plan')"
     assert f"calsync: error: {label}: CalDAV server refused the login for user 'carol'" in err

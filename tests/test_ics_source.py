@@ -9,7 +9,6 @@ import gzip
 import http.server
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,7 @@ from calsync.model import Event, Role
 from calsync.sources.ics import USER_AGENT, IcsSource, http_url, parse_ics
 from calsync.state import StateStore
 from tests.contracts import SourceContract, Spec, ics_calendar
+from tests.helpers import serving
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "calendars"
@@ -423,6 +423,7 @@ def calendars(draw: st.DrawFn) -> bytes:
     return "\r\n".join(lines).encode()
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=calendars(),
@@ -558,15 +559,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.seen = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 def _src(url: str, tmp_path: Path, **kw: Any) -> IcsSource:
@@ -719,6 +713,7 @@ ICS_LINES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(

@@ -63,6 +63,9 @@ from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import GoogleWorld
 from tests.planner_checker import World, check_plan
 
+# Long property / state-machine runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 ZONE = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=ZONE)  # a Sunday evening
 DAY0 = date(2026, 11, 23)
