@@ -56,6 +56,7 @@ ALLOWED_OWN = frozenset(
         "calsync.classify_words",
         "calsync.classify_text",
         "calsync.classify_effort",
+        "calsync.term",  # display width of text (wcwidth): pure
         *(f"calsync.{m}" for m in PURE),
     }
 )
