@@ -676,9 +676,8 @@ def test_cli_classify_lists_the_caldav_runs_with_verdicts(
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
     code, out, err = run_cli(
-        ["--config", str(cfg), "--now", "2026-12-01T07:00", "classify", "--json",
-         "--from", "2026-12-01", "--to", "2026-12-31"],
-        capsys,
+        capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "classify", "--json",
+        "--from", "2026-12-01", "--to", "2026-12-31",
     )  # fmt: skip
     assert code == 0, err
     items = json.loads(out)
@@ -705,7 +704,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
     world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
-    code, out, err = run_cli(capsys, *["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"])
+    code, out, err = run_cli(capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "sync")
     assert code == 0, err
     assert "created" in out
     cal = icalendar.Calendar.from_ical((tmp_path / "strength.ics").read_bytes())
@@ -725,7 +724,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
         assert all(end <= h or start >= h + timedelta(hours=1) for h in hard_starts), start
     # A second read of the same CalDAV calendar plans the same sessions: nothing is
     # created or removed. (Whether their text is rewritten is the planner's business.)
-    code, out, err = run_cli(capsys, *["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"])
+    code, out, err = run_cli(capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "sync")
     assert code == 0, err
     assert re.search(r"^ics: 0 created, \d+ moved/updated, 0 removed", out, re.M), out
 
@@ -735,7 +734,7 @@ def test_cli_reports_a_wrong_password_as_an_error_without_it(
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
     password_file(tmp_path, "carol.pw", "guessed")
-    code, out, err = run_cli(capsys, *["--config", str(cfg), "classify"])
+    code, out, err = run_cli(capsys, "--config", str(cfg), "classify")
     assert code == 1
     label = f"coach ({world.server.url} calendar 'Marathon plan')"
     assert f"calsync: error: {label}: CalDAV server refused the login for user 'carol'" in err
