@@ -107,7 +107,8 @@ _VERBOSE = 0
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Start with: calsync --config config.example.toml plan",
+    epilog="Start with: calsync init (a config for your calendar), or calsync init --example "
+    "DIR (a runnable example to try).",
 )
 @click.option(
     "--config",
@@ -133,7 +134,7 @@ def cli(ctx: click.Context, config_path: Path | None, now: datetime | None, verb
     calsync reads your training calendar, labels every run hard, easy or race (and
     says why), and places two heavy strength sessions a week where they help your
     running: after the run on hard days, never in the day before a hard workout,
-    48 h apart, fewer before a race. See RULES.md for every rule.
+    48 h apart, fewer before a race. `calsync rules` prints every rule.
     """
     global _VERBOSE
     _VERBOSE = verbose
@@ -517,14 +518,83 @@ def doctor(app: AppContext, color: str) -> None:
 
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (Google auth, the service side)."""
-    from calsync import cli_google, cli_service
+    from calsync import cli_google, cli_init, cli_service
 
     cli.add_command(cli_google.auth)
     for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):
         cli.add_command(cmd)
+    cli.add_command(cli_init.init)
+    cli.add_command(cli_init.rules)
 
 
 _register_optional_commands()
+
+
+# --------------------------------------------------------------------------- global options
+# --config, --now and -v are the group's options, and each command takes them too, so
+# `calsync sync --config FILE` works as well as `calsync --config FILE sync` (given in
+# both places, the one after the command wins). They are added to every command by
+# `_add_global_options()` below, commands registered from other modules included.
+
+
+def _set_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    app = ctx.find_object(AppContext)  # None while completing a command line
+    if value is not None and app is not None:
+        app.config_path = value
+
+
+def _set_now(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    now = _parse_now(ctx, param, value)
+    app = ctx.find_object(AppContext)
+    if now is not None and app is not None:
+        app.now_override = now
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    global _VERBOSE
+    app = ctx.find_object(AppContext)
+    if value and app is not None:
+        app.verbose += value
+        _VERBOSE = app.verbose
+        _setup_logging(app.verbose)
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--config"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            callback=_set_config,
+            expose_value=False,
+            help="Config file (TOML); as before the command.",
+        ),
+        click.Option(
+            ["--now"],
+            callback=_set_now,
+            expose_value=False,
+            metavar="ISO-8601",
+            help="Plan as if it were then; as before the command.",
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            callback=_set_verbose,
+            expose_value=False,
+            help="More logging; tracebacks on errors.",
+        ),
+    ]
+
+
+def _add_global_options(group: click.Group) -> None:
+    for cmd in group.commands.values():
+        if isinstance(cmd, click.Group):
+            _add_global_options(cmd)
+        names = {n for p in cmd.params for n in getattr(p, "opts", ())}
+        if "--config" not in names:
+            cmd.params.extend(_global_options())
+
+
+_add_global_options(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

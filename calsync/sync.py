@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from calsync import workouts
+from calsync import extras, workouts
 from calsync.classify import classify
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
@@ -77,6 +77,7 @@ class SyncResult:
 
 
 def build_source(settings: SourceSettings, config: Config) -> Source:
+    extras.check_source(config, settings.type)
     if settings.type == "ics":
         from calsync.sources.ics import IcsSource
 
@@ -93,6 +94,7 @@ def build_source(settings: SourceSettings, config: Config) -> Source:
 
 
 def build_sources(config: Config) -> list[Source]:
+    extras.check(config)
     return [build_source(s, config) for s in config.sources]
 
 
@@ -105,6 +107,7 @@ def build_sinks(config: Config) -> list[Sink]:
     """
     from calsync.sinks.ics import IcsSink
 
+    extras.check(config)
     sinks: list[Sink] = []
     if config.output_google is not None:
         from calsync.sinks.google import GoogleSink
@@ -394,6 +397,7 @@ def run_sync(
     """
     if sources is None and not config.sources:
         raise SourceError("no [[source]] in the configuration: nothing to read runs from")
+    extras.check(config)  # before the state file is made or touched
     store = StateStore(config.state_path)
     try:
         try:
