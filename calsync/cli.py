@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,9 @@ from calsync.config import (
 )
 from calsync.errors import CalsyncError, ConfigError, ConfigNotFoundError
 from calsync.model import Role
+
+if TYPE_CHECKING:
+    from calsync.classify_review import Answer
 
 log = logging.getLogger("calsync")
 
@@ -377,9 +380,27 @@ def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--from", "from_", callback=_parse_day, metavar="DATE", help="First day.")
 @click.option("--to", "to", callback=_parse_day, metavar="DATE", help="Last day (inclusive).")
 @click.option("--json", "as_json", is_flag=True, help="One object per event (see README).")
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Answer for the events the classifier is unsure of; saved in the config's [classify].",
+)
+@click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="PATTERN=KIND",
+    help="Save a [classify] pattern (KIND: hard, easy, race, norun, strength); repeatable.",
+)
 @click.pass_obj
 def classify(
-    app: AppContext, sources: Sequence[str], from_: date | None, to: date | None, as_json: bool
+    app: AppContext,
+    sources: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    as_json: bool,
+    review: bool,
+    set_: Sequence[str],
 ) -> None:
     """Show how every event is read: run or not, hard/easy/race, and why.
 
@@ -391,9 +412,15 @@ def classify(
       calsync classify plan.ics
       calsync classify https://example.com/plan.ics --from 2026-01-01 --to 2026-03-31
       calsync classify --json | jq '.[] | select(.intensity == "hard")'
+      calsync classify --review
+      calsync classify --set "Thursday Social=hard"
     """
     from calsync import report
     from calsync.sync import build_sources, read_events, read_window, sort_inputs
+
+    if set_:
+        _save_answers(app, [_parse_set(v) for v in set_])
+        return
 
     if sources:
         base = _config_or_default(app)
@@ -415,6 +442,11 @@ def classify(
     per_source = read_events(build_sources(config), (start, end), None)
     inputs = sort_inputs(per_source, config)
     items = [(c.event, c.verdict) for c in inputs.classified]
+    if review:
+        from calsync import classify_review
+
+        _save_answers(app, classify_review.review(items, _ask, click.echo))
+        return
     last_day = (end - timedelta(days=1)).date()
     window = f"{start.date()} to {last_day} ({zone.key})"
     if as_json:
@@ -458,6 +490,33 @@ def _empty_window_lines(config: Config, window: str) -> list[str]:
         lines.append(f"  {s.label}: events from {span.first} to {span.last}{more}")
         lines.append(f"  try: calsync classify --from {span.first} --to {span.last}")
     return lines
+
+
+def _parse_set(value: str) -> Answer:
+    from calsync import classify_review
+
+    try:
+        return classify_review.parse_set(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--set") from None
+
+
+def _ask(prompt: str) -> str | None:
+    """One line from stdin (None at its end), the prompt shown on stdout."""
+    click.echo(prompt, nl=False)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo()
+    return line or None
+
+
+def _save_answers(app: AppContext, answers: Sequence[Answer]) -> None:
+    from calsync import classify_review
+
+    path = app.config_path or default_config_path()
+    n = classify_review.save(path, answers)
+    if answers:
+        click.echo(f"saved {n} pattern(s) to [classify] in {path}; the next plan uses them")
 
 
 def _config_or_default(app: AppContext) -> Config:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from calsync import extras, workouts
-from calsync.classify import classify
+from calsync.classify_context import classify_all, for_planning
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
 from calsync.errors import LockedError, SafetyError, SourceError
@@ -157,15 +157,15 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
     busy: list[Interval] = []
     strength: list[Interval] = []
     for src, events in per_source:
-        for ev in events:
-            if ev.calsync_key is not None:
-                continue  # one of ours, read back: never the user's input
-            if src.role is Role.BUSY:
-                if ev.busy:
-                    busy.append(Interval(ev.start, ev.end, ev.summary or "busy"))
-                continue
-            verdict = classify(ev, config.classify)
-            classified.append(Classified(ev, verdict))
+        mine = [ev for ev in events if ev.calsync_key is None]  # ours, read back: not input
+        if src.role is Role.BUSY:
+            busy.extend(Interval(ev.start, ev.end, ev.summary or "busy") for ev in mine if ev.busy)
+            continue
+        # The source's events read together: the calendar is context for each of them.
+        for ev, judged in zip(mine, classify_all(mine, config.classify), strict=True):
+            classified.append(Classified(ev, judged))
+            # What stays unsure is planned on the safe side (RULES.md, "Unsure events").
+            verdict = for_planning(ev, judged)
             if verdict.is_run:
                 runs.append(make_run(ev, verdict, config.rules, zone))
             if verdict.strength:

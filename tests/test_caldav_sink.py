@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import pytest
 
 from tests.caldav_sink_support import DavServer, World, dav_server, foreign_event, make_world
@@ -31,6 +32,11 @@ def proxy(dav_server: DavServer) -> Iterator[FaultProxy]:
 @pytest.fixture
 def world(dav_server: DavServer, proxy: FaultProxy, tmp_path: Path) -> World:
     return make_world(dav_server, proxy, tmp_path)
+
+
+def ics_uids(path: Path) -> dict[str, str]:
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    return {str(e["X-CALSYNC-KEY"]): str(e["UID"]) for e in cal.walk("VEVENT")}
 
 
 def caldav_line(out: str) -> str:
@@ -52,6 +58,8 @@ def test_first_sync_creates_the_calendar_and_the_sessions_then_a_second_writes_n
     assert "created" in caldav_line(out)
     names = set(world.resources())
     assert names == {k.replace("/", "-") + ".ics" for k in sessions}
+    # The same UID and marker as the ICS file, event for event.
+    assert world.uid_by_key() == ics_uids(world.folder / "strength.ics")
     world.proxy.reset()
     code, out, err = world.sync(capsys)
     assert code == 0, err
@@ -128,7 +136,7 @@ def test_foreign_events_are_never_touched(world: World, capsys: pytest.CaptureFi
     # A stranger's event, and a copy of one of ours under another name (marker and all).
     world.add_foreign("dentist.ics", foreign_event("dentist-1", 2))
     ours = world.resources()[key.replace("/", "-") + ".ics"][1]
-    world.add_foreign("copy.ics", ours.replace("@calsync", "-copy@calsync"))
+    world.add_foreign("copy.ics", re.sub(r"^UID:", "UID:copy-", ours, flags=re.M))
     before = {n: r for n, r in world.resources().items() if n in ("dentist.ics", "copy.ics")}
     world.move_run(3, 20)  # a sync that has work to do
     code, out, err = world.sync(capsys, "--force")

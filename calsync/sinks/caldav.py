@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from calsync import dav, retry
+from calsync import dav, retry, uids
 from calsync.config import CaldavOutput, Config
 from calsync.diff import content_hash
 from calsync.errors import CalsyncError, SinkError
@@ -43,7 +43,9 @@ from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
 from calsync.state import StateTx
+from calsync.uids import Uids
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class CaldavSink:
         self._ours_deleted: set[str] = set()
         self._target = self.account.url
         self._count0 = 0
+        self._uid_scheme: Uids | None = None
         # Set when a write found the user had changed the event since the snapshot.
         self.replan_needed = False
 
@@ -570,7 +573,9 @@ class CaldavSink:
             modified=now,
             remote_id=path,
         )
-        body = self._body(s, rec)
+        held = self._records.get(path)
+        uid = held.uid if held is not None and held.key == s.key and held.uid else None
+        body = self._body(s, rec, uid or self._uids(tx)(s.key))
         res = self._put(url, path, body, s, a.etag if a.kind is ActionKind.UPDATE else None)
         if isinstance(res, _Theirs):
             return self._yield(a.key, path, res, report)
@@ -580,13 +585,23 @@ class CaldavSink:
         tx.put_session(OUTPUT, _with_etag(rec, res.etag))
         (report.created if a.kind is ActionKind.CREATE else report.updated).append(a.key)
 
-    def _body(self, s: Session, rec: StoredSession) -> bytes:
+    def _uids(self, tx: StateTx) -> Uids:
+        """The install's UIDs, shared with the ICS sink (made here when this runs first,
+        with every key either sink wrote before namespaces kept as it was)."""
+        if self._uid_scheme is None:
+            written = set(tx.sessions(OUTPUT)) | set(tx.sessions(ICS_OUTPUT))
+            self._uid_scheme = uids.for_install(tx, written, save=True)
+        return self._uid_scheme
+
+    def _body(self, s: Session, rec: StoredSession, uid: str) -> bytes:
         extra = {
             wire.HASH_PROP: content_hash(s),
             wire.FP_PROP: fingerprint(s.title, s.description or s.reason, s.start, s.end),
             wire.ALARM_PROP: _alarm_text(self.out.alarm_minutes),
         }
-        return render_object(s, rec, self.zone, alarm_minutes=self.out.alarm_minutes, extra=extra)
+        return render_object(
+            s, rec, self.zone, alarm_minutes=self.out.alarm_minutes, extra=extra, uid=uid
+        )
 
     def _get(self, url: str, path: str) -> wire.Remote | None:
         """The resource as the server holds it now; None when there is none."""
