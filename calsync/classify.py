@@ -101,8 +101,8 @@ from calsync.classify_words import (
     _not_running,
     _walk_run,
 )
-from calsync.config import ClassifyRules
 from calsync.model import Event, Intensity, Verdict
+from calsync.settings import ClassifyRules
 
 __all__ = ["classify"]
 

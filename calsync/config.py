@@ -1,4 +1,9 @@
-"""TOML configuration -> typed, validated settings.
+"""TOML configuration -> typed, validated settings: the loader.
+
+The settings themselves are plain values in `calsync.settings` (what the plan is made
+from) and `calsync.config_types` (sources, outputs, services, `Config`); both are
+re-exported here. This module is the part that touches the system: the file, the
+environment (TZ) and the user's directories (platformdirs).
 
 The file is read once into frozen dataclasses; nothing downstream sees a dict. Every
 problem in the file is collected (wrong type, bad value, unknown key with a "did you
@@ -15,34 +20,68 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from calsync.config_types import (
+    CaldavOutput,
+    Config,
+    DaemonSettings,
+    FeedSettings,
+    GoogleOutput,
+    GoogleSettings,
+    IcsOutput,
+    SourceSettings,
+    redact_url,
+)
 from calsync.errors import ConfigError, ConfigNotFoundError
 from calsync.model import Role
+from calsync.settings import (
+    EQUIPMENT,
+    LEVELS,
+    WEEKDAY_ALIASES,
+    WEEKDAYS,
+    ClassifyRules,
+    DateRange,
+    ExerciseSpec,
+    Rules,
+    Schedule,
+    WorkoutSettings,
+)
+
+__all__ = [
+    "EQUIPMENT",
+    "LEVELS",
+    "WEEKDAYS",
+    "WEEKDAY_ALIASES",
+    "CaldavOutput",
+    "ClassifyRules",
+    "Config",
+    "DaemonSettings",
+    "DateRange",
+    "ExerciseSpec",
+    "FeedSettings",
+    "GoogleOutput",
+    "GoogleSettings",
+    "IcsOutput",
+    "Rules",
+    "Schedule",
+    "SourceSettings",
+    "WorkoutSettings",
+    "default_config",
+    "default_config_path",
+    "default_state_dir",
+    "load_config",
+    "parse_config",
+    "redact_url",
+    "system_timezone",
+]
 
 APP = "calsync"
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WEEKDAY_ALIASES = {d[:3]: i for i, d in enumerate(WEEKDAYS)} | {
-    d: i for i, d in enumerate(WEEKDAYS)
-}
-EQUIPMENT = (
-    "barbell",
-    "dumbbells",
-    "kettlebell",
-    "medicine ball",
-    "bands",
-    "pull-up bar",
-    "box",
-    "bodyweight",
-)
-LEVELS = ("beginner", "intermediate", "advanced")
 
 
 def default_config_path() -> Path:
@@ -83,205 +122,6 @@ def _is_zone(name: str) -> bool:
 
 
 # --------------------------------------------------------------------------- settings
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    timezone: str = "UTC"
-    horizon_days: int = 28
-    earliest: time = time(6, 0)
-    latest: time = time(21, 0)
-    session_minutes: int = 45
-    preferred_time: time | None = time(18, 0)
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-
-@dataclass(frozen=True, slots=True)
-class DateRange:
-    start: date
-    end: date  # inclusive
-
-    def __contains__(self, d: object) -> bool:
-        return isinstance(d, date) and self.start <= d <= self.end
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    """The numbers of RULES.md; names as there."""
-
-    sessions_per_week: int = 2
-    taper_sessions_per_week: int = 1
-    min_hours_before_hard: float = 24.0
-    min_hours_before_race: float = 48.0
-    min_hours_after_hard: float = 3.0
-    min_hours_after_easy: float = 0.5
-    lift_on_easy_days: str = "base"  # "base" | "never" | "always"
-    lift_on_rest_days: str = "fallback"  # "fallback" | "never" | "always"
-    min_hours_between_sessions: float = 48.0
-    buffer_minutes: int = 15
-    taper_days: int = 14
-    phase: str = "auto"  # "auto": a week with no hard run is a base week
-    base_ranges: tuple[DateRange, ...] = ()
-    preferred_hours_before_hard: float = 48.0
-    # Start of all-day runs, per weekday (0 = Monday).
-    all_day_run_start: tuple[time, ...] = (time(7, 0),) * 7
-    all_day_run_minutes: int = 60
-    week_start: int = 0  # 0 = Monday
-    freeze_hours: float = 12.0
-    # With no run at all in the horizon: place sessions on rest days anyway?
-    plan_without_runs: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ClassifyRules:
-    """User patterns (regular expressions, case-insensitive), tried before the built-ins."""
-
-    hard: tuple[str, ...] = ()
-    easy: tuple[str, ...] = ()
-    race: tuple[str, ...] = ()
-    norun: tuple[str, ...] = ()
-    strength: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ExerciseSpec:
-    """A user's own exercise, added to (or replacing) the built-in library."""
-
-    name: str
-    category: str  # lower | calves | upper | core | explosive | plyo
-    equipment: tuple[str, ...] = ("bodyweight",)
-    reps: str = "8"
-    load: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WorkoutSettings:
-    equipment: tuple[str, ...] = EQUIPMENT
-    level: str = "intermediate"
-    exercises: tuple[ExerciseSpec, ...] = ()
-    replace_library: bool = False  # True: only the user's exercises are used
-
-
-@dataclass(frozen=True, slots=True)
-class SourceSettings:
-    type: str  # "ics" | "google" | "caldav"
-    role: Role = Role.RUNS
-    name: str = ""
-    url: str = ""  # ics: path or URL; caldav: server URL
-    calendar: str = ""  # google: calendar id ("primary"); caldav: calendar name or URL
-    username: str = ""  # caldav
-    password_file: str = ""  # caldav: file holding the password (0600)
-    timeout_seconds: float = 20.0
-    max_bytes: int = 20 * 1024 * 1024
-
-    @property
-    def label(self) -> str:
-        """How messages and logs name the source: its name and where it is.
-
-        Feed URLs often carry their secret (a query token, a "private-…" path segment):
-        the label shows the URL with those parts elided, since logs go to the journal.
-        """
-        where = redact_url(self.url) if self.url else f"{self.type}:{self.calendar}"
-        if self.type == "caldav" and self.calendar:
-            where = f"{self.url} calendar {self.calendar!r}"
-        return f"{self.name} ({where})" if self.name and self.name != where else where
-
-
-_TOKENISH = re.compile(r"(?=.*\d)[A-Za-z0-9]{20,}|[A-Za-z0-9_\-%.]{32,}")
-
-
-def redact_url(url: str) -> str:
-    """A URL fit for messages: no user:password, no query, no token-like path segment."""
-    if "://" not in url:
-        return url  # a local path: not a secret
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return url.split("?", 1)[0]  # not a usable URL: the fetch says so, naming it
-    segments = []
-    for seg in parts.path.split("/"):
-        stem, dot, ext = seg.rpartition(".") if seg.endswith((".ics", ".ical")) else (seg, "", "")
-        token = _TOKENISH.fullmatch(stem) or _TOKENISH.fullmatch(stem.rsplit("-", 1)[-1])
-        segments.append(f"…{dot}{ext}" if token else seg)
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{'/'.join(segments)}{query}"
-
-
-@dataclass(frozen=True, slots=True)
-class IcsOutput:
-    path: Path
-    calendar_name: str = "Strength training"
-    refresh_minutes: int = 60
-
-
-@dataclass(frozen=True, slots=True)
-class GoogleOutput:
-    calendar: str = "Strength training"
-
-
-@dataclass(frozen=True, slots=True)
-class CaldavOutput:
-    """[output.caldav]: a calendar on a CalDAV server that calsync writes sessions into."""
-
-    url: str  # server, principal or calendar-home URL
-    username: str = ""
-    password_file: str = ""  # 0600; for iCloud an app-specific password
-    calendar: str = "Strength training"  # display name (made if missing) or URL/path
-    alarm_minutes: int | None = None  # a VALARM this long before each session
-    timeout_seconds: float = 20.0
-
-    @property
-    def label(self) -> str:
-        return f"caldav output ({self.url} calendar {self.calendar!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class GoogleSettings:
-    api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
-    token_uri: str = "https://oauth2.googleapis.com/token"
-    token_path: Path | None = None  # default: <state dir>/google-token.json
-    batch_uri: str = "https://www.googleapis.com/batch/calendar/v3"
-    timeout_seconds: float = 30.0  # per HTTP request; a timeout is retried
-
-
-@dataclass(frozen=True, slots=True)
-class FeedSettings:
-    listen: str = "127.0.0.1:8765"
-    token: str | None = None  # None: a random token made on first run, kept in a 0600 file
-    base_url: str = ""  # public URL prefix when behind a proxy, for `calsync feed-url`
-
-
-@dataclass(frozen=True, slots=True)
-class DaemonSettings:
-    interval_seconds: float = 15 * 60
-    max_backoff_seconds: float = 60 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    path: Path | None
-    schedule: Schedule = field(default_factory=Schedule)
-    rules: Rules = field(default_factory=Rules)
-    classify: ClassifyRules = field(default_factory=ClassifyRules)
-    workout: WorkoutSettings = field(default_factory=WorkoutSettings)
-    sources: tuple[SourceSettings, ...] = ()
-    output_ics: IcsOutput | None = None
-    output_google: GoogleOutput | None = None
-    output_caldav: CaldavOutput | None = None
-    google: GoogleSettings = field(default_factory=GoogleSettings)
-    state_path: Path = field(default_factory=lambda: default_state_dir() / "state.sqlite3")
-    feed: FeedSettings = field(default_factory=FeedSettings)
-    daemon: DaemonSettings = field(default_factory=DaemonSettings)
-
-    @property
-    def state_dir(self) -> Path:
-        return self.state_path.parent
 
 
 # --------------------------------------------------------------------------- validation

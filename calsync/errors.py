@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only named in a signature: the pure core imports errors (tests/test_purity.py)
+    from pathlib import Path
 
 
 class CalsyncError(Exception):

@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from calsync import __version__
-from calsync.model import Session
-from calsync.state import StoredSession
+from calsync.model import Session, StoredSession
 
 PRODID = f"-//calsync//calsync {'.'.join(__version__.split('.')[:2])}//EN"
 MARKER = "X-CALSYNC-KEY"

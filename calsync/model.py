@@ -250,6 +250,23 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredSession:
+    """What calsync last wrote for one session key to one output (kept in the state
+    file; here because the pure ICS renderer reads it)."""
+
+    key: str
+    start: datetime
+    end: datetime
+    content_hash: str
+    sequence: int
+    created: datetime
+    modified: datetime
+    remote_id: str | None = None
+    etag: str | None = None
+    status: str = "active"  # "active" | "deleted_by_user"
+
+
+@dataclass(frozen=True, slots=True)
 class ManagedEvent:
     """One of calsync's events as a sink (ICS file, Google, ...) holds it now."""
 

@@ -88,7 +88,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from calsync import term
-from calsync.config import Rules, Schedule
 from calsync.model import (
     DayKind,
     DayPlan,
@@ -104,6 +103,7 @@ from calsync.model import (
     Verdict,
     WeekSummary,
 )
+from calsync.settings import Rules, Schedule
 
 log = logging.getLogger(__name__)
 

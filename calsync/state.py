@@ -30,27 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from calsync.errors import LockedError, StateError
-from calsync.model import PriorSession
+from calsync.model import PriorSession, StoredSession
 
 log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- values
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    """What calsync last wrote for one session key to one output."""
-
-    key: str
-    start: datetime
-    end: datetime
-    content_hash: str
-    sequence: int
-    created: datetime
-    modified: datetime
-    remote_id: str | None = None
-    etag: str | None = None
-    status: str = "active"  # "active" | "deleted_by_user"
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,8 +51,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
-from calsync.config import ExerciseSpec, WorkoutSettings
 from calsync.model import Exercise, Phase, Session, Workout
+from calsync.settings import ExerciseSpec, WorkoutSettings
 
 # How a move is loaded, which decides its load guidance and time per rep.
 HEAVY = "heavy"  # a weight: ~75% of 1RM

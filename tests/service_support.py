@@ -9,7 +9,6 @@ import http.client
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -240,12 +239,6 @@ def run_calsync(config: Path, *args: str, timeout: float = 60, now: str | None =
     )
     assert r.returncode == 0, f"calsync {' '.join(args)} exited {r.returncode}:\n{r.stderr}"
     return r.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_server(config: Path, *args: str) -> tuple[Proc, str]:

@@ -31,11 +31,6 @@ from tests.fakes.fault_proxy import FaultProxy, fault_proxy
 __all__ = ["dav_server"]
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
-
-
 @pytest.fixture
 def proxy(dav_server: DavServer) -> Iterator[FaultProxy]:
     with fault_proxy(dav_server.url) as p:

@@ -18,20 +18,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calsync import retry
 from tests.caldav_sink_support import DavServer, World, dav_server, make_world
 from tests.fakes.fault_proxy import FAULTS, FaultProxy, fault_proxy
+
+# Long property / state-machine runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 __all__ = ["dav_server"]
 
 Sessions = dict[str, tuple[datetime, datetime]]
 _REFERENCE: dict[tuple[str, bool], tuple[Sessions, Sessions]] = {}
 _n = itertools.count()
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ server's closed port, a port that accepts and never answers.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.server
 import json
 import logging
@@ -16,7 +17,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,16 +28,18 @@ import icalendar
 import pytest
 from caldav.davclient import DAVClient
 
-from calsync import retry
 from calsync.config import Config, parse_config
 from calsync.errors import SourceError
 from calsync.sources.caldav import CaldavSource
+from calsync.state import StateStore
+from tests.contracts import SourceContract, Spec, ics_calendar
 from tests.fakes.radicale_server import (
     RadicaleServer,
     black_hole,
     running_radicale,
     start_radicale,
 )
+from tests.helpers import run_cli
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ALICE_PW = "c0rrect h0rse:battery"  # a space and a colon, as real passwords have
@@ -223,12 +226,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 )
             )
         yield World(server, folder, str(training.url), str(work.url), hrefs)
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The documented knob of calsync.retry: the same retry loop, waits scaled near zero.
-    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
 
 
 def password_file(folder: Path, name: str, password: str, mode: int = 0o600) -> Path:
@@ -674,22 +671,13 @@ def carol_calendar(world: World) -> str:
         return str(cal.url)
 
 
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    from calsync.cli import main
-
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_cli_classify_lists_the_caldav_runs_with_verdicts(
     world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
     code, out, err = run_cli(
-        ["--config", str(cfg), "--now", "2026-12-01T07:00", "classify", "--json",
-         "--from", "2026-12-01", "--to", "2026-12-31"],
-        capsys,
+        capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "classify", "--json",
+        "--from", "2026-12-01", "--to", "2026-12-31",
     )  # fmt: skip
     assert code == 0, err
     items = json.loads(out)
@@ -716,7 +704,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
     world: World, carol_calendar: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
-    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    code, out, err = run_cli(capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "sync")
     assert code == 0, err
     assert "created" in out
     cal = icalendar.Calendar.from_ical((tmp_path / "strength.ics").read_bytes())
@@ -736,7 +724,7 @@ def test_cli_sync_writes_strength_sessions_around_the_caldav_runs(
         assert all(end <= h or start >= h + timedelta(hours=1) for h in hard_starts), start
     # A second read of the same CalDAV calendar plans the same sessions: nothing is
     # created or removed. (Whether their text is rewritten is the planner's business.)
-    code, out, err = run_cli(["--config", str(cfg), "--now", "2026-12-01T07:00", "sync"], capsys)
+    code, out, err = run_cli(capsys, "--config", str(cfg), "--now", "2026-12-01T07:00", "sync")
     assert code == 0, err
     assert re.search(r"^ics: 0 created, \d+ moved/updated, 0 removed", out, re.M), out
 
@@ -746,8 +734,67 @@ def test_cli_reports_a_wrong_password_as_an_error_without_it(
 ) -> None:
     cfg = write_config(tmp_path, world.server.url)
     password_file(tmp_path, "carol.pw", "guessed")
-    code, out, err = run_cli(["--config", str(cfg), "classify"], capsys)
+    code, out, err = run_cli(capsys, "--config", str(cfg), "classify")
     assert code == 1
     label = f"coach ({world.server.url} calendar 'Marathon plan')"
     assert f"calsync: error: {label}: CalDAV server refused the login for user 'carol'" in err
     assert "guessed" not in out + err
+
+
+# --------------------------------------------------------------------------- the contract
+
+RUNNER_PW = "runner pw"
+
+
+@pytest.fixture(scope="module")
+def contract_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RadicaleServer]:
+    with running_radicale(tmp_path_factory.mktemp("radicale-contract"), {"runner": RUNNER_PW}) as s:
+        yield s
+
+
+class CaldavBackend:
+    """A calendar of its own on a real Radicale, filled with the caldav client over HTTP."""
+
+    def __init__(self, server: RadicaleServer, folder: Path, name: str) -> None:
+        self.server, self.folder, self.name = server, folder, name
+        self.store = StateStore(folder / "state.sqlite3")
+        self.url = server.url
+        with _client(server, "runner") as c:
+            self.calendar_url = str(c.get_principal().make_calendar(name=name).url)
+
+    def _calendar(self, c: Any) -> Any:
+        return c.calendar(url=self.calendar_url)
+
+    def put(self, specs: Sequence[Spec]) -> None:
+        with _client(self.server, "runner") as c:
+            cal = self._calendar(c)
+            for obj in cal.events():
+                obj.delete()
+            for s in specs:
+                cal.add_event(ics_calendar([s]), increase_seqno=False)
+
+    def make_source(self) -> CaldavSource:
+        return make_source(
+            None, self.folder, url=self.url, user="runner", password=RUNNER_PW, calendar=self.name
+        )
+
+    def fingerprint(self) -> Any:
+        with _client(self.server, "runner") as c:
+            return sorted((str(o.url), o.data) for o in self._calendar(c).events())
+
+    @contextlib.contextmanager
+    def broken(self) -> Iterator[None]:
+        """A port nothing listens on: connection refused."""
+        self.url = "http://127.0.0.1:1/"
+        try:
+            yield
+        finally:
+            self.url = self.server.url
+
+
+class TestCaldavSourceContract(SourceContract):
+    @pytest.fixture
+    def source_backend(  # type: ignore[override]
+        self, contract_server: RadicaleServer, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> CaldavBackend:
+        return CaldavBackend(contract_server, tmp_path, request.node.name[:40])

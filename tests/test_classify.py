@@ -256,6 +256,7 @@ def test_config_patterns_are_tried_before_the_builtins(
     assert label(v) == kind, v
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(max_size=80),

@@ -12,7 +12,7 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from calsync.cli import main
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-11-30T07:00"  # a Monday morning in the example's zone (America/New_York)
@@ -28,10 +28,7 @@ def example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def test_example_sync_writes_sessions_then_changes_nothing(

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from calsync.cli import main
+from tests.helpers import run_cli, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 # Daily runs and rest days with Chinese titles and floating times, June to August 2025
@@ -20,10 +20,7 @@ SAW = ROOT / "tests" / "calendars" / "floating_daily_plan_chinese_titles.ics"
 SAW_NOW = "2025-07-10T08:00"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 class _Feed(http.server.BaseHTTPRequestHandler):
@@ -47,14 +44,8 @@ class _Feed(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def feed() -> Iterator[str]:
     _Feed.cut = False
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/plan.ics"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Feed) as url:
+        yield f"{url}/plan.ics"
 
 
 def _config(tmp_path: Path, url: str, zone: str = "Asia/Shanghai", extra: str = "") -> str:
@@ -195,15 +186,9 @@ class _Loop(http.server.BaseHTTPRequestHandler):
 def test_a_redirect_loop_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     # Found: urllib's redirect-loop reason is three lines ("...infinite loop.\nThe last
     # 30x error message was:\nFound"), printed as the error.
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Loop)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/plan.ics"
-    try:
+    with serving(_Loop) as base:
+        url = f"{base}/plan.ics"
         code, _, err = run(capsys, "classify", url)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     assert code == 1
     assert err == f"calsync: error: {url} redirects in a loop or too often (last: HTTP 302)\n"
 

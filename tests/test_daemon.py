@@ -163,6 +163,7 @@ def test_jitter_spreads_the_interval() -> None:
     assert max(gaps) - min(gaps) > 5  # really jittered, not a constant
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     interval=st.floats(1, 86_400),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -138,6 +139,7 @@ def scenario(draw: st.DrawFn) -> tuple[list[Session], SinkSnapshot]:
     return list(desired.values()), SinkSnapshot(managed=managed, pins=pins)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(scenario())
 def test_never_touches_past_or_pins_and_converges(case: tuple[list[Session], SinkSnapshot]) -> None:

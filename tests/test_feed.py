@@ -24,12 +24,12 @@ import pytest
 from calsync.config import load_config
 from calsync.feed import FeedApp, FeedSource, _accepts_gzip
 from calsync.state import FeedDoc, StateStore, SyncRecord
+from tests.helpers import free_port
 from tests.service_support import (
     TOKEN,
     Proc,
     calsync_args,
     child_env,
-    free_port,
     request,
     run_calsync,
     start_server,

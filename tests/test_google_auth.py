@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 
 from calsync.google import auth as gauth
 from tests.fakes.google_fixtures import GoogleWorld
+from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,12 +38,6 @@ def _secrets(world: GoogleWorld) -> Path:
         )
     )
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _Browser:
@@ -84,7 +78,7 @@ def test_auth_google_stores_a_0600_token_with_only_the_needed_scopes(
 def test_auth_google_no_browser_prints_the_url_and_the_ssh_forward(gworld: GoogleWorld) -> None:
     """Run as a user would on a headless server: a real process, the URL opened elsewhere."""
     gworld.token_path.unlink()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, OAUTHLIB_INSECURE_TRANSPORT="1", PYTHONPATH=str(REPO))
     cmd = [sys.executable, "-m", "calsync", "--config", str(gworld.dir / "config.toml")]
     cmd += ["auth", "google", "--client-secrets", str(_secrets(gworld)), "--no-browser"]

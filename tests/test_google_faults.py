@@ -16,6 +16,9 @@ from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
 from tests.test_google_sync import NOW, seed
 
+# Long property / state-machine runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
+
 TARGETS = {
     "calendar insert": lambda m, p: p == "/calendar/v3/calendars",
     "calendar list": lambda m, p: p.endswith("/calendarList"),

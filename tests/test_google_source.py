@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from calsync.config import SourceSettings, load_config
 from calsync.errors import SourceError
+from calsync.google import ids
 from calsync.model import Role
 from calsync.sources.google import GoogleSource
 from calsync.state import StateStore
+from tests.contracts import SourceContract, Spec
 from tests.fakes.google_fixtures import ZONE, GoogleWorld
 
 BERLIN = ZoneInfo(ZONE)
@@ -117,6 +122,53 @@ def test_busy_calendars_share_their_freebusy_queries(gworld: GoogleWorld) -> Non
 def test_an_unknown_busy_calendar_is_named(gworld: GoogleWorld) -> None:
     with pytest.raises(SourceError, match="'nobody@example.com'"):
         _source(gworld, "nobody@example.com", Role.BUSY).read(WINDOW)
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class GoogleSourceBackend:
+    """The runner's primary calendar in the emulator, filled through the user's hand."""
+
+    def __init__(self, world: GoogleWorld) -> None:
+        self.world, self.emu = world, world.emu
+        self.store = StateStore(world.dir / "state" / "state.sqlite3")
+
+    def put(self, specs: Sequence[Spec]) -> None:
+        for ev in self.emu.events("primary"):
+            self.emu.user_delete("primary", ev["id"])
+        for s in specs:
+            body: dict[str, Any] = {"summary": s.summary}
+            if s.all_day:
+                d = s.start.date()
+                body["start"] = {"date": d.isoformat()}
+                body["end"] = {"date": (d + timedelta(days=1)).isoformat()}
+            else:
+                body["start"] = {"dateTime": s.start.isoformat()}
+                body["end"] = {"dateTime": s.end.isoformat()}
+            if s.ours is not None:
+                body["extendedProperties"] = {"private": {ids.MARK: "1", ids.KEY: s.ours}}
+            self.emu.user_insert("primary", body)
+
+    def make_source(self) -> GoogleSource:
+        return _source(self.world)
+
+    def fingerprint(self) -> Any:
+        return self.emu.events("primary", include_cancelled=True)
+
+    @contextlib.contextmanager
+    def broken(self) -> Iterator[None]:
+        self.emu.add_fault("status", status=500, count=1000)
+        try:
+            yield
+        finally:
+            self.emu.faults.clear()
+
+
+class TestGoogleSourceContract(SourceContract):
+    @pytest.fixture
+    def source_backend(self, gworld: GoogleWorld) -> GoogleSourceBackend:  # type: ignore[override]
+        return GoogleSourceBackend(gworld)
 
 
 def test_freebusy_is_asked_in_chunks_google_accepts_and_merged(gworld: GoogleWorld) -> None:

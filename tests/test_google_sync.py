@@ -7,13 +7,23 @@ states a user-visible promise of the Google output (issue 6).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
+import pytest
 
+from calsync.config import load_config
+from calsync.google import events as gev
 from calsync.google import ids
+from calsync.sinks.google import GoogleSink
+from calsync.state import StateStore
+from tests.contracts import EditableSinkContract, Held
+from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
 
 NOW = "2026-11-22T20:00"  # a Sunday evening, Europe/Berlin: no session within freeze_hours
@@ -585,3 +595,88 @@ def test_a_google_failure_leaves_the_ics_file_as_it_was(gworld: GoogleWorld) -> 
     cal = icalendar.Calendar.from_ical(ics.read_bytes())
     written = {str(e["X-CALSYNC-KEY"]) for e in cal.walk("VEVENT")}
     assert written == set(gworld.sessions())
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class GoogleSinkBackend:
+    """The Google sink against the Calendar API emulator, the user's hand in its UI."""
+
+    def __init__(self, emu: CalendarEmulator, folder: Path) -> None:
+        self.emu = emu
+        self.world = GoogleWorld(emu, folder)
+        self.world.write_token()
+        self.config = load_config(self.world.write_config())
+        self.store = StateStore(self.config.state_path)
+
+    def make_sink(self) -> GoogleSink:
+        return GoogleSink(self.config)
+
+    def _calendar(self) -> str | None:
+        found = self.emu.calendar_by_summary(STRENGTH)
+        assert len(found) <= 1, found
+        return found[0] if found else None
+
+    def held(self) -> dict[str, Held]:
+        if self._calendar() is None:
+            return {}
+        return {
+            key: Held(
+                datetime.fromisoformat(ev["start"]["dateTime"]).astimezone(UTC),
+                datetime.fromisoformat(ev["end"]["dateTime"]).astimezone(UTC),
+                ev["summary"],
+            )
+            for key, ev in self.world.sessions().items()
+        }
+
+    @contextlib.contextmanager
+    def failing(self) -> Iterator[None]:
+        """Every insert and patch in a batch answers 500 for good; deletes pass."""
+        self.emu.add_fault(
+            "status", status=500, count=1000, scope="part", match=lambda m, p: m != "DELETE"
+        )
+        try:
+            yield
+        finally:
+            self.emu.faults.clear()
+
+    def user_moves(self, key: str, hours: float) -> None:
+        cal = self._calendar()
+        assert cal is not None
+        ev = self.world.sessions()[key]
+        d = timedelta(hours=hours)
+        body = {
+            k: {"dateTime": (datetime.fromisoformat(ev[k]["dateTime"]) + d).isoformat()}
+            for k in ("start", "end")
+        }
+        self.emu.user_patch(cal, ev["id"], body)
+
+    def user_deletes(self, key: str) -> None:
+        cal = self._calendar()
+        assert cal is not None
+        self.emu.user_delete(cal, self.world.sessions()[key]["id"])
+
+    def user_adds(self, title: str, start: datetime, end: datetime) -> str:
+        cal = self._calendar()
+        assert cal is not None
+        body = {
+            "summary": title,
+            "start": {"dateTime": start.isoformat()},
+            "end": {"dateTime": end.isoformat()},
+        }
+        return str(self.emu.user_insert(cal, body)["id"])
+
+    def foreign(self) -> dict[str, Any]:
+        cal = self._calendar()
+        events = self.emu.events(cal, include_cancelled=True) if cal is not None else []
+        marked = {ev["id"] for ev in events if gev.calsync_key(ev) is not None}
+        return {ev["id"]: ev for ev in events if ev["id"] not in marked}
+
+
+class TestGoogleSinkContract(EditableSinkContract):
+    @pytest.fixture
+    def sink_backend(  # type: ignore[override]
+        self, emulator: CalendarEmulator, tmp_path: Path, fast_retries: None
+    ) -> GoogleSinkBackend:
+        return GoogleSinkBackend(emulator, tmp_path)

@@ -9,7 +9,6 @@ the number of attempts, not the clock, is what the tests assert.
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ import pytest
 from calsync.cli import main
 from calsync.config import SourceSettings
 from calsync.sources.ics import fetch, fetch_policy
+from tests.helpers import serving
 
 CAL = (Path(__file__).parent / "calendars" / "utc_times.ics").read_bytes()
 
@@ -65,14 +65,8 @@ class _Scripted(http.server.BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     _Scripted.script, _Scripted.forever, _Scripted.hits = [], None, 0
     _Scripted.drop_first = 0
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Scripted)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/plan.ics"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Scripted) as url:
+        yield f"{url}/plan.ics"
 
 
 def _settings(url: str) -> SourceSettings:

@@ -3,12 +3,16 @@ and round trips through icalendar, vobject (an independent parser) and our own r
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -21,11 +25,12 @@ from calsync.config import Config, IcsOutput, Schedule
 from calsync.diff import diff
 from calsync.errors import SinkError
 from calsync.ics_write import render_calendar, uid_for
-from calsync.model import Phase, Session
+from calsync.model import Phase, Session, StoredSession
 from calsync.sinks.ics import IcsSink, write_atomic
 from calsync.sources.ics import parse_ics
-from calsync.state import StateStore, StoredSession
+from calsync.state import StateStore
 from calsync.uids import load as load_uids
+from tests.contracts import Held, SinkContract
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -439,3 +444,55 @@ def test_times_in_a_repeated_hour_are_written_in_utc() -> None:
     ok = session("k", 2, start=start + timedelta(days=1), end=start + timedelta(days=1, hours=1))
     data = render_calendar([ok], {}, calendar_name="S", zone=ny, refresh_minutes=60)
     assert b"DTSTART;TZID=America/New_York:20261102T003000" in data
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class IcsSinkBackend:
+    def __init__(self, tmp_path: Path) -> None:
+        self.config = config(tmp_path)
+        self.store = StateStore(self.config.state_path)
+        assert self.config.output_ics is not None
+        self.path = self.config.output_ics.path
+
+    def make_sink(self) -> IcsSink:
+        return IcsSink(self.config)
+
+    def held(self) -> dict[str, Held]:
+        if not self.path.exists():
+            return {}
+        cal = icalendar.Calendar.from_ical(self.path.read_bytes())
+        return {
+            str(ev["X-CALSYNC-KEY"]): Held(
+                ev.decoded("DTSTART").astimezone(UTC),
+                ev.decoded("DTEND").astimezone(UTC),
+                str(ev["SUMMARY"]),
+            )
+            for ev in cal.walk("VEVENT")
+        }
+
+    @contextlib.contextmanager
+    def failing(self) -> Iterator[None]:
+        """The file's atomic replace fails (a full disk): nothing of the sync stays."""
+        real = os.replace
+
+        def fail(src: Any, dst: Any, *a: Any, **kw: Any) -> None:
+            if Path(dst) == self.path:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real(src, dst, *a, **kw)
+
+        os.replace = fail
+        try:
+            yield
+        finally:
+            os.replace = real
+
+
+class TestIcsSinkContract(SinkContract):
+    """The ICS file is calsync's alone: no pins, user deletions or foreign events (a file
+    calsync did not write is refused whole: tests/test_cli_regressions.py)."""
+
+    @pytest.fixture
+    def sink_backend(self, tmp_path: Path) -> IcsSinkBackend:  # type: ignore[override]
+        return IcsSinkBackend(tmp_path)

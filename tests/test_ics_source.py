@@ -4,14 +4,13 @@ real local server."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import logging
 import re
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +26,8 @@ from calsync.model import Event, Role
 from calsync.sources.ics import USER_AGENT, IcsSource, http_url, parse_ics
 from calsync.state import StateStore
 from tests import real_calendars
+from tests.contracts import SourceContract, Spec, ics_calendar
+from tests.helpers import serving
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "calendars"
@@ -419,6 +420,7 @@ def calendars(draw: st.DrawFn) -> bytes:
     return "\r\n".join(lines).encode()
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=calendars(),
@@ -446,7 +448,7 @@ def test_prefilter_yields_exactly_the_full_parse(
 
 
 def _config(tmp_path: Path) -> Config:
-    return replace(Config(path=None), state_path=tmp_path / "state.sqlite3")
+    return Config(path=None, state_path=tmp_path / "state.sqlite3")
 
 
 def test_source_reads_a_path_and_a_file_url(tmp_path: Path) -> None:
@@ -554,15 +556,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[str]:
     _Handler.seen = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Handler) as url:
+        yield url
 
 
 def _src(url: str, tmp_path: Path, **kw: Any) -> IcsSource:
@@ -715,6 +710,7 @@ ICS_LINES = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
@@ -746,3 +742,39 @@ def test_any_mess_gives_events_or_a_source_error(parts: list[list[str]]) -> None
     finally:
         logging.disable(logging.NOTSET)
     assert results[0] == results[1]  # the pre-filter changes nothing here either
+
+
+# --------------------------------------------------------------------------- the contract
+
+
+class IcsFileBackend:
+    """An ICS file the runner's app exports, read by path."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "plan.ics"
+        self.config = _config(tmp_path)
+        self.store = StateStore(self.config.state_path)
+
+    def put(self, specs: Sequence[Spec]) -> None:
+        self.path.write_text(ics_calendar(specs), newline="")
+
+    def make_source(self) -> IcsSource:
+        return IcsSource(SourceSettings(type="ics", url=str(self.path)), self.config)
+
+    def fingerprint(self) -> Any:
+        return self.path.read_bytes(), self.path.stat().st_mtime_ns
+
+    @contextlib.contextmanager
+    def broken(self) -> Iterator[None]:
+        aside = self.path.with_name("aside.ics")
+        self.path.rename(aside)
+        try:
+            yield
+        finally:
+            aside.rename(self.path)
+
+
+class TestIcsSourceContract(SourceContract):
+    @pytest.fixture
+    def source_backend(self, tmp_path: Path) -> IcsFileBackend:  # type: ignore[override]
+        return IcsFileBackend(tmp_path)

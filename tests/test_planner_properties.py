@@ -12,6 +12,7 @@ import dataclasses
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,9 @@ from calsync.config import Rules, Schedule
 from calsync.model import Event, Intensity, Interval, PriorSession, Run, Session, Verdict
 from calsync.planner import make_run, plan
 from tests.planner_checker import World, brute_force_max, check_plan
+
+# Long property / state-machine runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 ZONES = ("UTC", "Europe/Berlin", "America/New_York")
 # Mondays near DST changes (EU 29 Mar / 25 Oct 2026, US 8 Mar / 1 Nov 2026) and plain ones.

@@ -54,12 +54,17 @@ from hypothesis.stateful import (
 from calsync.config import Config, load_config
 from calsync.errors import CalsyncError, SafetyError
 from calsync.ics_write import MARKER, uid_for
-from calsync.model import PriorSession
+from calsync.model import Event, PriorSession
+from calsync.sinks.memory import MemoryCalendar, MemoryEvent, MemorySink
+from calsync.sources.memory import MemorySource
 from calsync.state import StateStore
 from calsync.sync import SyncResult, read_window, run_sync
 from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import GoogleWorld
 from tests.planner_checker import World, check_plan
+
+# Long property / state-machine runs: `pytest -m "not slow"` leaves them out.
+pytestmark = pytest.mark.slow
 
 ZONE = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 22, 20, 0, tzinfo=ZONE)  # a Sunday evening
@@ -651,9 +656,167 @@ class GoogleMachine(SyncMachine):
         assert not writes, writes
 
 
+# ====================================================================== memory
+
+
+class MemoryMachine(SyncMachine):
+    """The same life over the in-memory source and sink (calsync.sources.memory,
+    calsync.sinks.memory): the real sync, planner and SQLite state, with no file or HTTP
+    in between, so it runs many more examples. The user edits the memory calendar as
+    `GoogleMachine`'s user edits Google, with the same promises checked."""
+
+    def __init__(self) -> None:
+        self.calendar = MemoryCalendar()
+        self.source_events = MemorySource(label="plan")
+        self.moved: dict[str, Moved] = {}  # key -> where the user put it
+        self.deleted: dict[str, PriorSession] = {}
+        self.foreign: dict[str, MemoryEvent] = {}
+        super().__init__()
+
+    def write_config(self) -> Path:
+        path = self.dir / "config.toml"
+        path.write_text(
+            '[schedule]\ntimezone = "Europe/Berlin"\nhorizon_days = 14\n\n'
+            '[state]\npath = "state/state.sqlite3"\n'
+        )
+        return path
+
+    def write_source(self) -> None:
+        self.source_events.events = [memory_event(uid, r) for uid, r in sorted(self.runs.items())]
+
+    def run(self, *, force: bool = False, dry_run: bool = False) -> SyncResult:
+        return run_sync(
+            self.config,
+            self.now,
+            force=force,
+            dry_run=dry_run,
+            wait_seconds=1.0,
+            sources=[self.source_events],
+            sinks=[MemorySink(self.calendar)],
+        )
+
+    # ---------------------------------------------------------------- the user
+
+    def future_sessions(self) -> list[str]:
+        return sorted(k for k, ev in self.calendar.sessions().items() if ev.start > self.now)
+
+    @precondition(lambda self: bool(self.future_sessions()))
+    @rule(data=st.data(), quarters=st.integers(-12, 12).filter(bool))
+    def user_moves_a_session(self, data: st.DataObject, quarters: int) -> None:
+        key = data.draw(st.sampled_from(self.future_sessions()))
+        ev = self.calendar.user_move(key, timedelta(minutes=15 * quarters))
+        self.moved[key] = Moved(ev.start.isoformat(), ev.end.isoformat(), str(ev.etag))
+        note("memory: the user moved a session")
+        self.prev_out[key] = Written(ev.start.astimezone(UTC), ev.end.astimezone(UTC))
+
+    @precondition(lambda self: bool(self.calendar.sessions()))
+    @rule(data=st.data())
+    def user_deletes_a_session(self, data: st.DataObject) -> None:
+        key = data.draw(st.sampled_from(sorted(self.calendar.sessions())))
+        ev = self.calendar.user_delete(key)
+        self.deleted[key] = PriorSession(key, ev.start, ev.end)
+        note("memory: the user deleted a session")
+        self.moved.pop(key, None)
+        self.prev_out.pop(key, None)
+
+    @rule(day=st.integers(0, 20), quarter=st.integers(6 * 4, 21 * 4))
+    def user_adds_an_event(self, day: int, quarter: int) -> None:
+        d = self.now.astimezone(ZONE).date() + timedelta(days=day)
+        start = datetime(d.year, d.month, d.day, tzinfo=ZONE) + timedelta(minutes=15 * quarter)
+        ev = self.calendar.user_add("Physio", start, start + timedelta(hours=1))
+        self.foreign[ev.uid] = ev
+
+    # ---------------------------------------------------------------- faults
+
+    @rule(after=st.integers(0, 5), churn=st.one_of(st.none(), runs), data=st.data())
+    def sync_with_fault(  # type: ignore[override]
+        self, after: int, churn: RunSpec | None, data: st.DataObject
+    ) -> None:
+        """Invariant 5: the calendar fails after `after` writes; the state rolls back,
+        the writes made stay, and the next clean sync ends where the dry run before it
+        said a clean sync would."""
+        if churn is not None:
+            if len(self.runs) > 1:
+                del self.runs[data.draw(st.sampled_from(sorted(self.runs)))]
+            self.add(churn)
+        reference = self.run(force=True, dry_run=True)
+        before = planned(self.config)
+        before_rows = state_rows(self.config.state_path)
+        self.calendar.fail_after = after
+        try:
+            result = self.run(force=True)
+        except CalsyncError:
+            note("memory fault: the sync failed")
+            assert state_rows(self.config.state_path) == before_rows
+            result = self.run(force=True)
+        finally:
+            self.calendar.fail_after = None
+        assert [(s.key, s.start, s.end) for s in result.plan.sessions] == [
+            (s.key, s.start, s.end) for s in reference.plan.sessions
+        ]
+        self.check_success(result, before)
+
+    # ---------------------------------------------------------------- the invariants
+
+    previous_for_checker = GoogleMachine.previous_for_checker
+    skipped_for_checker = GoogleMachine.skipped_for_checker
+
+    def current_output(self) -> dict[str, Written]:
+        return {
+            k: Written(ev.start.astimezone(UTC), ev.end.astimezone(UTC))
+            for k, ev in self.calendar.sessions().items()
+        }
+
+    def check_success(self, result: SyncResult, before: list[PriorSession]) -> None:
+        self.syncs += 1
+        for uid, ev in self.foreign.items():
+            assert self.calendar.events[uid] == ev, f"foreign event {uid} touched"
+        sessions = self.calendar.sessions()
+        for key, m in self.moved.items():
+            ev = sessions.get(key)
+            assert ev is not None, f"the session the user moved ({key}) is gone"
+            held = Moved(ev.start.isoformat(), ev.end.isoformat(), str(ev.etag))
+            assert held == m, f"the session the user moved ({key}) was changed"
+        for key in self.deleted:
+            assert key not in sessions, f"the session the user deleted ({key}) is back"
+        want = {s.key for s in result.plan.sessions if s.start >= self.now}
+        have = {k for k, ev in sessions.items() if ev.start >= self.now}
+        assert want == have, (sorted(want - have), sorted(have - want))
+        past = sum(1 for s in result.plan.sessions if s.past)
+        note(f"sessions after a sync: {min(len(sessions), 6)}+, past ones: {min(past, 3)}+")
+        self.check_rules(result, before)
+        self.check_history(self.current_output())
+        self.check_idempotent()
+        self.prev_out = self.current_output()
+
+    def check_idempotent(self) -> None:
+        writes = self.calendar.writes
+        again = self.run(force=True)
+        assert [r.writes for r in again.reports] == [0], [
+            (r.name, r.created, r.updated, r.deleted) for r in again.reports
+        ]
+        assert self.calendar.writes == writes
+
+
+def memory_event(uid: str, r: RunSpec) -> Event:
+    """The run as an ICS source would read it (`render_source` + `parse_ics`)."""
+    d = DAY0 + timedelta(days=r.day)
+    midnight = datetime(d.year, d.month, d.day, tzinfo=ZONE)
+    if r.minute is None:
+        return Event(uid, r.summary, midnight, midnight + timedelta(days=1), all_day=True)
+    start = midnight + timedelta(minutes=r.minute)
+    return Event(uid, r.summary, start, start + timedelta(minutes=r.length))
+
+
 # ====================================================================== the tests
 
 ICS_SETTINGS = settings(
+    max_examples=25 * SCALE,
+    stateful_step_count=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+MEMORY_SETTINGS = settings(
     max_examples=25 * SCALE,
     stateful_step_count=12,
     deadline=None,
@@ -670,6 +833,12 @@ GOOGLE_SETTINGS = settings(
 def test_ics_syncs_keep_every_promise() -> None:
     STATS.clear()
     run_state_machine_as_test(SyncMachine, settings=ICS_SETTINGS)
+    print(sorted(STATS.items()))
+
+
+def test_memory_syncs_keep_every_promise() -> None:
+    STATS.clear()
+    run_state_machine_as_test(MemoryMachine, settings=MEMORY_SETTINGS)
     print(sorted(STATS.items()))
 
 

@@ -267,6 +267,7 @@ def test_any_key_gets_a_stable_template(key: str) -> None:
     st.sampled_from(LEVELS),
     st.integers(15, 180),
 )
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 def test_random_settings_keep_the_rules_and_are_stable(
     week: date, slot: int, phase: Phase, equipment: set[str], level: str, minutes: int

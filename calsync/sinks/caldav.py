@@ -40,11 +40,11 @@ from calsync.diff import content_hash
 from calsync.errors import CalsyncError, SinkError
 from calsync.google.ids import fingerprint
 from calsync.ics_write import render_object
-from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session
+from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
-from calsync.state import StateTx, StoredSession
+from calsync.state import StateTx
 from calsync.uids import Uids
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,11 @@ from calsync.errors import CalsyncError, PausedError, SinkError
 from calsync.google import events as gev
 from calsync.google import ids
 from calsync.google.client import GoogleApiError, Op
-from calsync.model import Action, ActionKind, Session
+from calsync.model import Action, ActionKind, Session, StoredSession
 from calsync.sinks.base import SinkReport
 from calsync.sinks.google_read import GoogleCalendar
 from calsync.sinks.google_records import CALENDAR_MARK, GoogleRecord, event_body, record
-from calsync.state import StateTx, StoredSession
+from calsync.state import StateTx
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ from calsync.config import Config
 from calsync.diff import content_hash
 from calsync.errors import SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
-from calsync.model import HISTORY_DAYS, Action, ActionKind, Session
+from calsync.model import HISTORY_DAYS, Action, ActionKind, Session, StoredSession
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
-from calsync.state import FeedDoc, StateTx, StoredSession
+from calsync.state import FeedDoc, StateTx
 from calsync.uids import for_install
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.helpers import free_port
+
 START_TIMEOUT = 20.0
 
 
@@ -57,12 +59,6 @@ def read_log(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _config_text(host: str, port: int, storage: Path, htpasswd: Path, log_level: str) -> str:

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakes.radicale_server import free_port, read_log, stop_process
+from tests.fakes.radicale_server import read_log, stop_process
+from tests.helpers import free_port
 
 START_TIMEOUT = 30.0
 PRINCIPAL = "/user/"
