@@ -17,7 +17,6 @@ from typing import Any
 import icalendar
 import pytest
 
-from calsync import retry
 from tests.caldav_sink_support import (
     NOW,
     DavServer,
