@@ -24,8 +24,8 @@ from functools import lru_cache
 
 from calsync.classify import _fields, _sport, classify
 from calsync.classify_words import _cat_sport
-from calsync.config import ClassifyRules
 from calsync.model import Event, Intensity, Verdict
+from calsync.settings import ClassifyRules
 
 __all__ = ["classify_all", "for_planning", "label_of"]
 

@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from calsync.classify_text import _SPACES
-from calsync.config import ClassifyRules
 from calsync.errors import ConfigError
 from calsync.model import Intensity, Verdict
+from calsync.settings import ClassifyRules
 
 if TYPE_CHECKING:  # classify imports this module
     from calsync.classify import _Fields

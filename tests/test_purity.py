@@ -56,6 +56,8 @@ ALLOWED_OWN = frozenset(
         "calsync.classify_words",
         "calsync.classify_text",
         "calsync.classify_effort",
+        "calsync.classify_user",  # tags and [classify] patterns: pure
+        "calsync.classify_context",  # the calendar-as-context pass: pure
         "calsync.term",  # display width of text (wcwidth): pure
         *(f"calsync.{m}" for m in PURE),
     }
