@@ -62,6 +62,7 @@ class CaldavSource:
         self.label = settings.label
         self.username = settings.username
         self.timeout = settings.timeout_seconds
+        self.limits = settings.limits
         if bool(settings.username) != bool(settings.password_file):
             missing = "password_file" if settings.username else "username"
             raise SourceError(
@@ -83,7 +84,9 @@ class CaldavSource:
         for obj in objects:
             where = f"{self.label} ({obj.href})"
             try:
-                found = parse_ics(obj.data, label=where, zone=self.zone, window=window)
+                found = parse_ics(
+                    obj.data, label=where, zone=self.zone, window=window, limits=self.limits
+                )
             except SourceError as e:
                 # One unreadable object (or one holding only a VTODO) must not hide the rest.
                 log.warning("%s: skipped: %s", where, e.message)
