@@ -132,7 +132,11 @@ def cli(ctx: click.Context, config_path: Path | None, now: datetime | None, verb
 def _setup_logging(verbose: int) -> None:
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     root = logging.getLogger()
-    if not any(getattr(h, "_calsync", False) for h in root.handlers):
+    ours = [h for h in root.handlers if getattr(h, "_calsync", False)]
+    for h in ours:  # main() called again in one process (tests): today's stderr
+        if isinstance(h, logging.StreamHandler):
+            h.stream = sys.stderr  # not setStream(): it flushes the old, maybe closed, one
+    if not ours:
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         h._calsync = True  # type: ignore[attr-defined]

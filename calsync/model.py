@@ -226,12 +226,15 @@ class ActionKind(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """One thing a sink is told to do, decided by `calsync.diff.diff` and nowhere else."""
+
     kind: ActionKind
     key: str
     session: Session | None  # None for DELETE
     # Sink-specific handle of the existing event (Google event id + etag, ...).
     remote_id: str | None = None
     etag: str | None = None
+    reason: str = ""  # why, in a few words: "new session", "pinned by the user", ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,8 +252,17 @@ class ManagedEvent:
 
 @dataclass(frozen=True, slots=True)
 class SinkSnapshot:
+    """What a sink holds of calsync's events, and what the user did to them: facts the
+    pure diff reads the same way for every sink."""
+
     managed: Mapping[str, ManagedEvent] = field(default_factory=dict)
     # Sessions the user moved or edited: the planner keeps them where they are.
     pins: Sequence[PriorSession] = ()
     # Sessions the user deleted: not put back in their week.
     deleted_by_user: Sequence[PriorSession] = ()
+    # Can anyone but calsync change what this sink holds? An ICS file or feed is calsync's
+    # alone (subscribers read it, nobody edits it): it mirrors the plan, history and the
+    # pins other sinks reported included. A calendar the user can edit (Google, CalDAV)
+    # is only ever changed where the plan and "now" allow (H7) and never where the user
+    # pinned or deleted a session.
+    user_editable: bool = True

@@ -20,6 +20,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable
@@ -33,8 +34,19 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
+def _time_scale() -> float:
+    """CALSYNC_RETRY_TIME_SCALE: for the test suite's child processes (daemon, feed
+    server), which cannot be monkeypatched. Not a user setting."""
+    try:
+        value = float(os.environ.get("CALSYNC_RETRY_TIME_SCALE", "1"))
+    except ValueError:
+        return 1.0
+    return value if 0 < value <= 1 else 1.0
+
+
 # Multiplies every wait (tests: ~0.001). Not a user setting.
-TIME_SCALE = 1.0
+TIME_SCALE = _time_scale()
 
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 

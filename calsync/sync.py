@@ -19,9 +19,11 @@ from datetime import date, datetime, timedelta
 from calsync import workouts
 from calsync.classify import classify
 from calsync.config import Config, SourceSettings
+from calsync.diff import diff
 from calsync.errors import LockedError, SafetyError, SourceError
 from calsync.model import (
     HISTORY_DAYS,
+    Action,
     ActionKind,
     Event,
     Interval,
@@ -411,11 +413,13 @@ def _sync_in(
     snapshots = [sink.snapshot(tx, window) for sink in sinks]
     previous, skipped = merge_previous(recent(tx.planned(), window), snapshots)
     the_plan = make_plan(config, now, inputs, previous, skipped, texts=load_texts(tx))
+    # Decide once: the actions each sink gets are the ones the guard checks.
+    actions = [diff(the_plan.sessions, snap, now) for snap in snapshots]
     if not force:
-        _refuse_mass_deletion(inputs, the_plan, snapshots, now)
+        _refuse_mass_deletion(inputs, snapshots, actions, now)
     result = SyncResult(plan=the_plan, inputs=inputs, dry_run=dry_run)
-    for sink, snap in zip(sinks, snapshots, strict=True):
-        result.reports.append(sink.apply(the_plan.sessions, snap, tx, now, dry_run=dry_run))
+    for sink, todo in zip(sinks, actions, strict=True):
+        result.reports.append(sink.execute(todo, tx, now, dry_run=dry_run))
     if not dry_run:
         tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
         save_texts(tx, the_plan.sessions)
@@ -428,7 +432,10 @@ def _sync_in(
 
 
 def _refuse_mass_deletion(
-    inputs: Inputs, the_plan: Plan, snapshots: Sequence[SinkSnapshot], now: datetime
+    inputs: Inputs,
+    snapshots: Sequence[SinkSnapshot],
+    actions: Sequence[Sequence[Action]],
+    now: datetime,
 ) -> None:
     """Stop when the sources went quiet and the sync would wipe every future session.
 
@@ -437,14 +444,11 @@ def _refuse_mass_deletion(
     """
     if inputs.runs:
         return
-    from calsync.diff import diff
-
-    for snap in snapshots:
+    for snap, todo in zip(snapshots, actions, strict=True):
         future = [m for m in snap.managed.values() if m.start >= now]
         if len(future) < 2:
             continue
-        actions = diff(the_plan.sessions, snap, now)
-        deletes = sum(1 for a in actions if a.kind is ActionKind.DELETE)
+        deletes = sum(1 for a in todo if a.kind is ActionKind.DELETE)
         if deletes == len(future):
             raise SafetyError(
                 f"the sources hold no runs any more, and this sync would delete all "

@@ -129,6 +129,7 @@ def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env.pop("JOURNAL_STREAM", None)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
+    env["CALSYNC_RETRY_TIME_SCALE"] = "0.001"  # as conftest does in-process
     env.update(extra or {})
     return env
 

@@ -83,6 +83,40 @@ def test_past_sessions_are_not_created_after_the_fact() -> None:
     assert diff([session("v/1", -5, past=True)], SinkSnapshot(), NOW) == []
 
 
+def test_every_action_says_why() -> None:
+    a, b, c = session("w/1", 10), session("w/2", 60), session("w/3", 80)
+    gone = session("w/4", 90)
+    moved = dataclasses.replace(b, start=b.start + timedelta(hours=1))
+    snap = SinkSnapshot(managed={"w/1": held(a), "w/2": held(b), "w/4": held(gone)})
+    reasons = {x.key: (x.kind, x.reason) for x in diff([a, moved, c], snap, NOW)}
+    assert reasons == {
+        "w/1": (ActionKind.KEEP, "unchanged"),
+        "w/2": (ActionKind.UPDATE, "moved"),
+        "w/3": (ActionKind.CREATE, "new session"),
+        "w/4": (ActionKind.DELETE, "no longer in the plan"),
+    }
+
+
+def test_a_sink_only_calsync_writes_mirrors_the_plan_past_and_pins_included() -> None:
+    """The ICS file: nobody edits it, so it shows the plan's sessions as the plan has them
+    (a pin another calendar reported, history the file lacks), and never keeps one of its
+    own events against the plan."""
+    past = session("v/1", -5, past=True)
+    pin_elsewhere = session("w/1", 10, pinned=True)
+    was = session("w/1", 7)
+    mirror = SinkSnapshot(managed={"w/1": held(was)}, user_editable=False)
+    assert kinds(diff([past, pin_elsewhere], mirror, NOW)) == {
+        "v/1": ActionKind.CREATE,
+        "w/1": ActionKind.UPDATE,
+    }
+    # The same facts in a calendar the user edits: nothing is written.
+    editable = dataclasses.replace(mirror, user_editable=True)
+    assert kinds(diff([past, pin_elsewhere], editable, NOW)) == {"w/1": ActionKind.KEEP}
+    # Either way the past is never deleted.
+    old = SinkSnapshot(managed={"v/1": held(past)}, user_editable=False)
+    assert diff([], old, NOW) == []
+
+
 keys = st.sampled_from([f"2026-11-{d:02d}/{s}" for d in (23, 30) for s in (1, 2, 3)])
 hours = st.integers(min_value=-100, max_value=300)
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calsync.config import Config, IcsOutput, Schedule
+from calsync.diff import diff
 from calsync.errors import SinkError
 from calsync.ics_write import render_calendar, uid_for
 from calsync.model import Phase, Session
@@ -66,7 +67,7 @@ def sync(cfg: Config, sessions: list[Session], now: datetime, *, dry_run: bool =
     sink = IcsSink(cfg)
     with store.writer() as tx:
         snap = sink.snapshot(tx, (now, now + timedelta(days=28)))
-        return sink.apply(sessions, snap, tx, now, dry_run=dry_run)
+        return sink.execute(diff(sessions, snap, now), tx, now, dry_run=dry_run)
 
 
 def vevents(data: bytes) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 A sink first reports what it holds of calsync's own events (`snapshot`): which keys are
 there, which the user moved or edited (pins) and which the user deleted. The sync plans
-with that, and the sink then applies the difference between the plan and its snapshot.
+with that, decides once with the pure `calsync.diff.diff` what the sink must do (the
+actions, each with its reason), checks them, and the sink then only executes them: no
+sink decides what to create, move or delete.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 # ManagedEvent and SinkSnapshot are plain values the pure diff takes: they live in model.
-from calsync.model import ManagedEvent, Session, SinkSnapshot
+from calsync.model import Action, ManagedEvent, SinkSnapshot
 
 if TYPE_CHECKING:
     from calsync.state import StateTx
@@ -40,12 +42,13 @@ class Sink(Protocol):
 
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot: ...
 
-    def apply(
-        self,
-        sessions: Sequence[Session],
-        snapshot: SinkSnapshot,
-        tx: StateTx,
-        now: datetime,
-        *,
-        dry_run: bool = False,
-    ) -> SinkReport: ...
+    def execute(
+        self, actions: Sequence[Action], tx: StateTx, now: datetime, *, dry_run: bool = False
+    ) -> SinkReport:
+        """Carry out `actions` (from `diff` over this sink's last `snapshot`).
+
+        KEEP actions carry the sessions that stay, so a sink that renders a whole
+        document (ICS) has every session. `dry_run` writes nothing and reports what
+        would be done.
+        """
+        ...

@@ -10,11 +10,11 @@
   touched. An event whose title, text or times no longer match what calsync wrote was
   moved or edited by the user: it is pinned. A cancelled one calsync did not delete was
   deleted by the user: the planner does not put it back in its week.
-- Writes are a diff (calsync.diff), sent in batches: inserts with the derived id (a 409
-  `duplicate` is read back and counts as done when it is ours), patches with `If-Match`
-  (a 412 is read back: done when it already holds what we meant, pinned when the user
-  edited it, else patched again on the fresh etag), deletes with `If-Match` (410/404:
-  already gone).
+- Writes are the actions `calsync.diff` decided (this sink only executes them), sent
+  in batches: inserts with the derived id (a 409 `duplicate` is read back and counts as
+  done when it is ours), patches with `If-Match` (a 412 is read back: done when it
+  already holds what we meant, pinned when the user edited it, else patched again on the
+  fresh etag), deletes with `If-Match` (410/404: already gone).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from typing import Any
 
 from calsync import retry
 from calsync.config import Config
-from calsync.diff import content_hash, diff
+from calsync.diff import content_hash
 from calsync.errors import CalsyncError, SinkError
 from calsync.google import events as gev
 from calsync.google import ids
 from calsync.google.client import GoogleApiError, GoogleClient, Op, client_for, events_list
-from calsync.model import ActionKind, PriorSession, Session
+from calsync.model import Action, ActionKind, PriorSession, Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.state import StateTx, StoredSession
 
@@ -384,17 +384,10 @@ class GoogleSink:
 
     # ------------------------------------------------------------------ writing
 
-    def apply(
-        self,
-        sessions: Sequence[Session],
-        snapshot: SinkSnapshot,
-        tx: StateTx,
-        now: datetime,
-        *,
-        dry_run: bool = False,
+    def execute(
+        self, actions: Sequence[Action], tx: StateTx, now: datetime, *, dry_run: bool = False
     ) -> SinkReport:
         report = SinkReport(name=self.name)
-        actions = diff(sessions, snapshot, now)
         if dry_run:
             for a in actions:
                 {
@@ -406,53 +399,45 @@ class GoogleSink:
             report.requests = self.client.requests - self._count0
             return report
         try:
-            self._apply(actions, snapshot, tx, now, report)
+            self._execute(actions, tx, now, report)
         except GoogleApiError as e:
             raise SinkError(e.message, hint=e.hint) from None
         finally:
             report.requests = self.client.requests - self._count0
         return report
 
-    def _apply(
-        self,
-        actions: Sequence[Any],
-        snapshot: SinkSnapshot,
-        tx: StateTx,
-        now: datetime,
-        report: SinkReport,
+    def _execute(
+        self, actions: Sequence[Action], tx: StateTx, now: datetime, report: SinkReport
     ) -> None:
         zone = self.config.schedule.timezone
         ops: list[Op] = []
         wanted: dict[str, Session] = {}
+        deleting: dict[str, datetime] = {}
         for a in actions:
             if a.kind is ActionKind.KEEP:
                 report.unchanged.append(a.key)
                 continue
-            have = snapshot.managed.get(a.key)
             if a.kind is ActionKind.CREATE:
                 assert a.session is not None
-                if a.session.start < now:
-                    continue  # history is never written
                 wanted[a.key] = a.session
                 ops.append(Op(f"create {a.key}", self._insert_op(a.session, zone)))
                 continue
-            if have is None or have.remote_id != ids.event_id(a.key) or have.start < now:
-                continue  # never touch what is not ours, nor the past
+            eid = ids.event_id(a.key)
+            if a.remote_id != eid or eid not in self._records:
+                # Not a decision but a refusal: an action naming an event this sink did
+                # not report as calsync's own is a bug, and nothing is sent for it.
+                raise SinkError(f"refusing to {a.kind} {a.key}: not an event calsync holds")
             if a.kind is ActionKind.UPDATE:
                 assert a.session is not None
                 wanted[a.key] = a.session
-                ops.append(Op(f"update {a.key}", self._patch_op(a.session, zone, have.etag)))
+                ops.append(Op(f"update {a.key}", self._patch_op(a.session, zone, a.etag)))
             elif a.kind is ActionKind.DELETE:
-                ops.append(Op(f"delete {a.key}", self._delete_op(a.key, have.etag)))
+                deleting[eid] = datetime.fromisoformat(self._records[eid]["end"])
+                ops.append(Op(f"delete {a.key}", self._delete_op(a.key, a.etag)))
         if not ops:
             return
         cal_id = self._ensure_calendar(tx)
         assert cal_id
-        deleting = {
-            ids.event_id(key): snapshot.managed[key].end
-            for verb, key in (op.id.split(" ", 1) for op in ops)
-            if verb == "delete"
-        }
         if deleting:
             self._note_deleting(deleting, now)
         results = self.client.batch(ops, f"writing calendar {self.calendar_name!r}")

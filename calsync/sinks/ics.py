@@ -21,7 +21,7 @@ from calsync.config import Config
 from calsync.diff import content_hash
 from calsync.errors import SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
-from calsync.model import HISTORY_DAYS, Session
+from calsync.model import HISTORY_DAYS, Action, ActionKind, Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.state import FeedDoc, StateTx, StoredSession
 
@@ -53,49 +53,51 @@ class IcsSink:
             for key, s in tx.sessions(OUTPUT).items()
             if s.status == "active"
         }
-        return SinkSnapshot(managed=managed)
+        # Nobody edits a file calsync renders: no pins, no user deletions; it mirrors the plan.
+        return SinkSnapshot(managed=managed, user_editable=False)
 
-    def apply(
-        self,
-        sessions: Sequence[Session],
-        snapshot: SinkSnapshot,
-        tx: StateTx,
-        now: datetime,
-        *,
-        dry_run: bool = False,
+    def execute(
+        self, actions: Sequence[Action], tx: StateTx, now: datetime, *, dry_run: bool = False
     ) -> SinkReport:
+        """Record each session's SEQUENCE and times, then render the whole calendar from
+        the sessions the actions keep, create or update."""
         report = SinkReport(OUTPUT)
         stored = tx.sessions(OUTPUT)
         records: dict[str, StoredSession] = {}
-        desired = {s.key: s for s in sessions}
-        for key in sorted(desired):
-            s = desired[key]
-            h = content_hash(s)
-            old = stored.get(key)
-            if old is None:
-                records[key] = StoredSession(key, s.start, s.end, h, 0, now, now)
-                report.created.append(key)
-            elif old.content_hash != h or old.status != "active":
-                records[key] = dataclasses.replace(
+        sessions: list[Session] = []
+        gone: list[str] = []
+        for a in actions:
+            if a.kind is ActionKind.DELETE:
+                gone.append(a.key)
+                report.deleted.append(a.key)
+                continue
+            assert a.session is not None
+            s = a.session
+            sessions.append(s)
+            old = stored.get(a.key)
+            if a.kind is ActionKind.KEEP and old is not None:
+                records[a.key] = old
+                report.unchanged.append(a.key)
+            elif old is None:
+                records[a.key] = StoredSession(a.key, s.start, s.end, content_hash(s), 0, now, now)
+                report.created.append(a.key)
+            else:  # an update, or a record the file no longer showed coming back
+                records[a.key] = dataclasses.replace(
                     old,
                     start=s.start,
                     end=s.end,
-                    content_hash=h,
+                    content_hash=content_hash(s),
                     sequence=old.sequence + 1,
                     modified=now,
                     status="active",
                 )
-                report.updated.append(key)
-            else:
-                records[key] = old
-                report.unchanged.append(key)
-        gone = sorted(k for k, old in stored.items() if k not in desired and old.start >= now)
-        # What started before now stays recorded as history even when the plan no longer
-        # carries it, so a key that comes back continues its SEQUENCE; once the plan has
-        # let it go for good (HISTORY_DAYS), so does the state.
+                report.updated.append(a.key)
+        # Bookkeeping, not a decision about the calendar: what started before now stays
+        # recorded as history even when the plan no longer carries it, so a key that comes
+        # back continues its SEQUENCE; once the plan has let it go for good
+        # (HISTORY_DAYS), so does the state.
         expired = now - timedelta(days=HISTORY_DAYS + 30)
-        forgotten = sorted(k for k, old in stored.items() if k not in desired and old.end < expired)
-        report.deleted.extend(gone)
+        forgotten = sorted(k for k, old in stored.items() if k not in records and old.end < expired)
 
         strength = render_calendar(
             sessions,
@@ -117,7 +119,7 @@ class IcsSink:
 
         for key in report.created + report.updated:
             tx.put_session(OUTPUT, records[key])
-        for key in gone + forgotten:
+        for key in sorted(set(gone + forgotten)):
             tx.delete_session(OUTPUT, key)
         for name, body in ((FEED_STRENGTH, strength), (FEED_BUSY, busy)):
             old_doc = tx.feed(name)

@@ -40,7 +40,7 @@ import x_wr_timezone
 from recurring_ical_events.adapters.event import EventAdapter
 from recurring_ical_events.series import Series
 
-from calsync import __version__
+from calsync import __version__, retry
 from calsync.config import Config, SourceSettings, redact_url
 from calsync.errors import CalsyncError, EmptyCalendarError, SourceError
 from calsync.model import Event, Role
@@ -176,8 +176,41 @@ def _read_file(path: Path, settings: SourceSettings) -> bytes:
         raise SourceError(f"{_at(settings.label, path)}: cannot read: {e.strerror or e}") from None
 
 
+def fetch_policy(settings: SourceSettings) -> retry.Policy:
+    """The retry budget of one HTTP source: a few attempts, a bounded total.
+
+    A timer-run sync must end: at most 4 attempts, and waits (Retry-After included)
+    stop once the next one would pass the budget. Each attempt has its own
+    `timeout_seconds`, so the whole fetch is over within budget + one timeout.
+    """
+    return retry.Policy(
+        max_attempts=4,
+        max_seconds=max(30.0, 2 * settings.timeout_seconds),
+        initial_wait=1.0,
+        max_wait=16.0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    raw: bytes
+    encoding: str
+    etag: str | None
+    last_modified: str | None
+
+
+class _CutShort(retry.TransientError):
+    """The server hung up before the announced Content-Length arrived (retried)."""
+
+
 def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes:
     label = settings.label
+    if _has_userinfo(url):
+        # urllib would take "user:password@host" for the host name and fail to find it.
+        raise SourceError(
+            f"{_at(label, url)}: a user name or password in the URL is not supported",
+            hint="use the calendar's secret address (a token URL) instead",
+        )
     cached = tx.source_cache(url) if tx is not None else None
     headers = {
         "User-Agent": USER_AGENT,
@@ -189,30 +222,23 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             headers["If-None-Match"] = cached.etag
         if cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
-    deadline = time.monotonic() + settings.timeout_seconds
+    policy = fetch_policy(settings)
+    attempts = 0
+    started = time.monotonic()
+
+    def attempt() -> _Answer:
+        nonlocal attempts
+        attempts += 1
+        return _get(url, headers, settings)
+
+    def tried() -> str:
+        """How hard calsync tried, for the message of a transient failure."""
+        if attempts <= 1:
+            return ""
+        return f" (gave up after {attempts} attempts in {time.monotonic() - started:.0f} s)"
+
     try:
-        if urllib.parse.urlsplit(url).username is not None:
-            # urllib would take "user:password@host" for the host name and fail to find it.
-            raise SourceError(
-                f"{_at(label, url)}: a user name or password in the URL is not supported",
-                hint="use the calendar's secret address (a token URL) instead",
-            )
-        req = urllib.request.Request(url, headers=headers)
-        with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
-            length = resp.headers.get("Content-Length")
-            if length and length.isdigit() and int(length) > settings.max_bytes:
-                raise _too_big(label, url, settings.max_bytes)
-            raw = _read_capped(resp, settings.max_bytes, deadline, label, url)
-            # urllib returns what arrived when the server hangs up early; a calendar cut
-            # short would silently lose its later runs (and their sessions).
-            if length and length.isdigit() and len(raw) < int(length):
-                raise SourceError(
-                    f"{_at(label, url)}: the download was cut short "
-                    f"({len(raw)} of {int(length)} bytes arrived)"
-                )
-            encoding = (resp.headers.get("Content-Encoding") or "").strip().lower()
-            etag = resp.headers.get("ETag")
-            last_modified = resp.headers.get("Last-Modified")
+        answer = retry.call(attempt, policy)
     except urllib.error.HTTPError as e:
         if e.code == 304 and cached is not None:
             log.info("%s: not modified since last fetch, using the cached copy", label)
@@ -221,30 +247,78 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             raise SourceError(
                 f"{_at(label, url)} redirects in a loop or too often (last: HTTP {e.code})"
             ) from None
-        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}") from None
+        failure = retry.http_failure(e)
+        wait = failure.retry_after if failure is not None else None
+        extra = tried()
+        if (
+            retry.is_retryable(e)
+            and wait is not None
+            and wait * retry.TIME_SCALE > (policy.max_seconds)
+        ):
+            extra = f" and asked to retry after {wait:.0f} s, longer than calsync waits"
+        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}{extra}") from None
+    except _CutShort as e:
+        raise SourceError(f"{_at(label, url)}: {e}{tried()}") from None
     except urllib.error.URLError as e:
         if isinstance(e.reason, TimeoutError):
-            raise _timed_out(label, url, settings.timeout_seconds) from None
-        raise SourceError(f"{_at(label, url)}: cannot reach the server: {e.reason}") from None
+            raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
+        raise SourceError(
+            f"{_at(label, url)}: cannot reach the server: {e.reason}{tried()}"
+        ) from None
     except TimeoutError:
-        raise _timed_out(label, url, settings.timeout_seconds) from None
+        raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
     except (OSError, http.client.HTTPException) as e:
-        raise SourceError(f"{_at(label, url)}: cannot read: {e!r}") from None
+        raise SourceError(f"{_at(label, url)}: cannot read: {e!r}{tried()}") from None
     except ValueError as e:  # urllib's word for a URL it cannot use
         raise SourceError(f"{_at(label, url)}: not a usable URL ({e})") from None
-    if encoding in ("gzip", "x-gzip"):
-        body = _gunzip(raw, settings.max_bytes, label, url)
-    elif encoding in ("", "identity"):
-        body = raw
+    if attempts > 1:
+        log.info("%s: fetched after %d attempts", label, attempts)
+    if answer.encoding in ("gzip", "x-gzip"):
+        body = _gunzip(answer.raw, settings.max_bytes, label, url)
+    elif answer.encoding in ("", "identity"):
+        body = answer.raw
     else:
-        raise SourceError(f"{_at(label, url)} sent an unsupported Content-Encoding '{encoding}'")
-    if tx is not None and (etag or last_modified):
+        raise SourceError(
+            f"{_at(label, url)} sent an unsupported Content-Encoding '{answer.encoding}'"
+        )
+    if tx is not None and (answer.etag or answer.last_modified):
         from calsync.state import CachedSource
 
         # The fetch time is bookkeeping for `calsync status`, not an input to planning.
         now = datetime.now().astimezone()
-        tx.put_source_cache(CachedSource(url, etag, last_modified, body, now))
+        tx.put_source_cache(CachedSource(url, answer.etag, answer.last_modified, body, now))
     return body
+
+
+def _has_userinfo(url: str) -> bool:
+    try:
+        return urllib.parse.urlsplit(url).username is not None
+    except ValueError:
+        return False  # urlopen names what is wrong with it
+
+
+def _get(url: str, headers: dict[str, str], settings: SourceSettings) -> _Answer:
+    """One GET; raises what urllib raises (the retry policy sorts those)."""
+    label = settings.label
+    deadline = time.monotonic() + settings.timeout_seconds
+    req = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
+        length = resp.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > settings.max_bytes:
+            raise _too_big(label, url, settings.max_bytes)
+        raw = _read_capped(resp, settings.max_bytes, deadline, label, url)
+        # urllib returns what arrived when the server hangs up early; a calendar cut
+        # short would silently lose its later runs (and their sessions).
+        if length and length.isdigit() and len(raw) < int(length):
+            raise _CutShort(
+                f"the download was cut short ({len(raw)} of {int(length)} bytes arrived)"
+            )
+        return _Answer(
+            raw,
+            (resp.headers.get("Content-Encoding") or "").strip().lower(),
+            resp.headers.get("ETag"),
+            resp.headers.get("Last-Modified"),
+        )
 
 
 def _read_capped(resp: Any, cap: int, deadline: float, label: str, url: str) -> bytes:
@@ -288,8 +362,10 @@ def _too_big(label: str, url: str, cap: int) -> SourceError:
     )
 
 
-def _timed_out(label: str, url: str, seconds: float) -> SourceError:
-    return SourceError(f"{_at(label, url)} did not answer within {seconds:g} s (timeout_seconds)")
+def _timed_out(label: str, url: str, seconds: float, tried: str = "") -> SourceError:
+    return SourceError(
+        f"{_at(label, url)} did not answer within {seconds:g} s (timeout_seconds){tried}"
+    )
 
 
 # --------------------------------------------------------------------------- split

@@ -1,0 +1,246 @@
+"""How hard a running text is: workout structure first (repeats, race-pace segments,
+effort and zone numbers, Daniels' notation), then words.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from calsync.classify_text import _DIGIT, _blank, _Text
+from calsync.classify_words import (
+    _NOTATION_WORDS,
+    _NUMBER,
+    _Q_DAY,
+    EASY_WORDS,
+    HARD_WORDS,
+    HR_PCT,
+    IF_FACTOR,
+    LADDER,
+    NEGATION,
+    OTHER_SPORT,
+    PACE_LETTER,
+    PACE_RULE,
+    REPS,
+    REPS_BACK,
+    RPE,
+    STRIDES,
+    STRIDES_BEFORE,
+    ZONE,
+    _walk_run,
+)
+from calsync.model import Intensity
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    what: str  # the quoted words
+    why: str  # what they mean ("is an interval session")
+
+
+def _quote(t: _Text, m: re.Match[str]) -> str:
+    return t.quote(m.start(), m.end()) or m.group().strip()
+
+
+def _negated(low: str, at: int) -> bool:
+    """Is the word at `at` denied ("no tempo") or qualified as easy ("easy pace run")?"""
+    if NEGATION.search(low, max(0, at - 40), at) is not None:
+        return True
+    return (
+        low.startswith("pace", at) and EASY_QUALIFIER.search(low, max(0, at - 40), at) is not None
+    )
+
+
+class _Table:
+    """Rules (pattern, meaning) merged into one regex: one scan finds the earliest hit."""
+
+    def __init__(self, rules: tuple[tuple[re.Pattern[str], str], ...]) -> None:
+        self.rx = re.compile("|".join(f"(?P<r{i}>{p.pattern})" for i, (p, _) in enumerate(rules)))
+        self.why = tuple(why for _, why in rules)
+
+    def first(self, low: str, *, negatable: bool = False) -> tuple[re.Match[str], str] | None:
+        for m in self.rx.finditer(low):
+            if negatable and _negated(low, m.start()):
+                continue
+            assert m.lastgroup is not None
+            return m, self.why[int(m.lastgroup[1:])]
+        return None
+
+
+HARD_TABLE = _Table(HARD_WORDS)
+EASY_TABLE = _Table(EASY_WORDS)
+OTHER_TABLE = _Table(OTHER_SPORT)
+PACE_TABLE = _Table(PACE_RULE)
+
+
+def _pace_letters(low: str) -> re.Match[str] | None:
+    """The first hard pace letter of a text written in Daniels' notation, else its first
+    letter; None unless the whole text is that notation."""
+    if len(low) >= 80 or not _DIGIT.search(low):
+        return None
+    found = list(PACE_LETTER.finditer(low))
+    # Miles, kilometres or minutes at a pace: a bigger number is metres ("100m").
+    if not found or any(float(re.sub(r"[^\d.]", "", m.group())) > 40 for m in found):
+        return None
+    rest = PACE_LETTER.sub(" ", low)
+    for tok in rest.split():
+        tok = tok.strip(":,;+")
+        if tok and not (tok in _NOTATION_WORDS or _Q_DAY.fullmatch(tok) or _NUMBER.fullmatch(tok)):
+            return None
+    hard = [m for m in found if (m["a"] or m["b"]) in "mtir"]
+    return hard[0] if hard else found[0]
+
+
+def _ladder(low: str) -> re.Match[str] | None:
+    if "-" not in low and "/" not in low and "," not in low:
+        return None
+    for m in LADDER.finditer(low):
+        steps = [int(x) for x in re.findall(r"\d+", m.group())]
+        if all(x % 100 == 0 and x <= 3200 for x in steps):
+            return m
+    return None
+
+
+def _reps(t: _Text) -> re.Match[str] | None:
+    """Repeats with a distance or duration ("6 x 800m", "5x1K", "12x400", "3x8'@Z3",
+    "400m x 10"), or a ladder of track distances ("1600-1200-800-400")."""
+    low = t.low
+    if "x" not in low:
+        return _ladder(low)
+    for m in itertools.chain(REPS.finditer(low), REPS_BACK.finditer(low)):
+        if not m["u"] and float(m["v"].replace(",", ".")) < 100:
+            continue  # "3 x 8" is a set of a strength exercise
+        after = low[m.end() : m.end() + 30]
+        if STRIDES.search(after) or re.match(r"\s*(?:/|per)\s*(?:week|wk|side)", after):
+            continue
+        if STRIDES_BEFORE.search(low[max(0, m.start() - 30) : m.start()]):
+            continue  # "Strides 8 x 20 s"
+        if _negated(low, m.start()):
+            continue
+        return m
+    return _ladder(low)
+
+
+def _scale(t: _Text, *, hard: bool, zone3: bool = False) -> _Hit | None:
+    """RPE, heart-rate/power zones, TrainingPeaks IF: the first hard (or easy) reading."""
+    low = t.low
+    rpe = RPE.finditer(low) if ("rpe" in low or "effort" in low) else ()
+    zones = ZONE.finditer(low) if "z" in low else ()
+    factors = IF_FACTOR.finditer(low) if "if" in low else ()
+    rates = HR_PCT.finditer(low) if "%" in low else ()
+    for m in rpe:
+        a = float(m["a"])
+        b = float(m["b"]) if m["b"] else a
+        if a > 10 or b > 10 or _negated(low, m.start()):
+            continue
+        if hard and max(a, b) >= 7:
+            return _Hit(_quote(t, m), "is hard effort")
+        if not hard and max(a, b) <= 4:
+            return _Hit(_quote(t, m), "is easy effort")
+    for m in zones:
+        a = int(m["a"])
+        b = int(m["b"]) if m["b"] else a
+        if _negated(low, m.start()):
+            continue
+        if hard and max(a, b) >= 4:
+            return _Hit(_quote(t, m), "is a hard zone")
+        if zone3 and a == b == 3:
+            # Zone 3 of five is tempo: hard in a title, but it is no structure that
+            # overrides an easy title from a description ("want Z3 cardio").
+            return _Hit(_quote(t, m), "is a tempo zone")
+        if not hard and max(a, b) <= 2:
+            return _Hit(_quote(t, m), "is an easy zone")
+    for m in rates:
+        a = int(m["a"] or m["c"])
+        b = int(m["b"] or m["d"] or a)
+        if a > 100 or b > 100 or _negated(low, m.start()):
+            continue
+        if hard and max(a, b) >= 85:
+            return _Hit(_quote(t, m), "is a hard heart rate")
+        if not hard and max(a, b) <= 75:
+            return _Hit(_quote(t, m), "is an easy heart rate")
+    for m in factors:
+        v = float(m["v"])
+        if hard and v >= 0.85:
+            return _Hit(_quote(t, m), "is a hard intensity factor")
+        if not hard and v <= 0.75:
+            return _Hit(_quote(t, m), "is an easy intensity factor")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    intensity: Intensity | None  # None: the text names no effort
+    hit: _Hit | None
+    structured: bool = False  # decided by workout structure, not a bare word
+
+
+_NONE = _Judgement(None, None)
+# "Easy pace run", "conversational pace": a pace that is not race pace.
+EASY_QUALIFIER = re.compile(
+    r"(?<![\w])(?:easy|conversational|recovery|aerobic|comfortable|relaxed|long\s+run)\s*$"
+)
+_ANSWERED_NO = re.compile(r"[^.?!\n]*\?\s*(?=(?:no|nope|nah|not)(?![\w]))")
+
+
+def _intensity(t: _Text) -> _Judgement:
+    """How hard the running text `t` is, by its structure first, then its words."""
+    low = t.low
+    if not low.strip():
+        return _NONE
+    if "?" in t.raw:  # "Marathon-pace effort? No, keep it easy": the question is withdrawn
+        marked = "".join("?" if r == "?" else c for r, c in zip(t.raw, low, strict=True))
+        low = _ANSWERED_NO.sub(_blank, marked).replace("?", " ")
+        t = _Text(t.raw, low)
+    m = _walk_run(low)
+    if m:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, m), "is a walk-run: easy"))
+    # Structure: repeats, race-pace segments, effort and zone numbers.
+    pace = PACE_TABLE.first(low, negatable=True)
+    reps = _reps(t)
+    if reps and (pace is None or reps.start() <= pace[0].start()):
+        return _Judgement(
+            Intensity.HARD, _Hit(_quote(t, reps), "is an interval session"), structured=True
+        )
+    if pace:
+        return _Judgement(Intensity.HARD, _Hit(_quote(t, pace[0]), "is race-pace work"), True)
+    hit = _scale(t, hard=True)
+    if hit:
+        return _Judgement(Intensity.HARD, hit, structured=True)
+    letters = _pace_letters(low)
+    if letters and (letters["a"] or letters["b"]) in "mtir":
+        return _Judgement(
+            Intensity.HARD, _Hit(_quote(t, letters), "is quality in Daniels' notation"), True
+        )
+    word = HARD_TABLE.first(low, negatable=True)
+    if word and word[1] == "speed work" and STRIDES.search(low):
+        word = None  # "GA + speed 8 mi w/ 10 x 100m strides": the speed is the strides
+    if word:
+        return _Judgement(Intensity.HARD, _Hit(_quote(t, word[0]), f"is {word[1]}"))
+    hit = _scale(t, hard=True, zone3=True)
+    if hit:
+        return _Judgement(Intensity.HARD, hit)
+    if letters:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, letters), "is easy in Daniels' notation"))
+    hit = _scale(t, hard=False)
+    if hit:
+        return _Judgement(Intensity.EASY, hit)
+    easy = EASY_TABLE.first(low)
+    if easy:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, easy[0]), f"is {easy[1]}"))
+    strides = STRIDES.search(low)
+    if strides:
+        return _Judgement(Intensity.EASY, _Hit(_quote(t, strides), "are easy running"))
+    return _NONE
+
+
+def _structured(t: _Text) -> bool:
+    """Running workout structure: repeats, race-pace segments, hard effort numbers."""
+    return (
+        _reps(t) is not None
+        or PACE_TABLE.first(t.low, negatable=True) is not None
+        or _scale(t, hard=True) is not None
+    )
