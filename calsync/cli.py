@@ -339,6 +339,8 @@ def doctor(app: AppContext) -> None:
         click.echo(f"output:    ics {config.output_ics.path}")
     if config.output_google:
         click.echo(f"output:    google calendar {config.output_google.calendar!r}")
+    if config.output_caldav:
+        click.echo(f"output:    {config.output_caldav.label}")
     click.echo(f"state:     {config.state_path}")
     if config.state_path.exists():
         store = StateStore(config.state_path)
@@ -359,11 +361,16 @@ def doctor(app: AppContext) -> None:
 
 
 def _extra_doctor_lines(config: Config) -> list[str]:
-    if config.output_google is None and not any(s.type == "google" for s in config.sources):
-        return []
-    from calsync.cli_google import doctor_lines
+    lines: list[str] = []
+    if config.output_google is not None or any(s.type == "google" for s in config.sources):
+        from calsync.cli_google import doctor_lines
 
-    return doctor_lines(config)
+        lines.extend(doctor_lines(config))
+    if config.output_caldav is not None:
+        from calsync.sinks.caldav import CaldavSink
+
+        lines.extend(CaldavSink(config).doctor())
+    return lines
 
 
 # --------------------------------------------------------------------------- entry point

@@ -228,6 +228,22 @@ class GoogleOutput:
 
 
 @dataclass(frozen=True, slots=True)
+class CaldavOutput:
+    """[output.caldav]: a calendar on a CalDAV server that calsync writes sessions into."""
+
+    url: str  # server, principal or calendar-home URL
+    username: str = ""
+    password_file: str = ""  # 0600; for iCloud an app-specific password
+    calendar: str = "Strength training"  # display name (made if missing) or URL/path
+    alarm_minutes: int | None = None  # a VALARM this long before each session
+    timeout_seconds: float = 20.0
+
+    @property
+    def label(self) -> str:
+        return f"caldav output ({self.url} calendar {self.calendar!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class GoogleSettings:
     api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
     token_uri: str = "https://oauth2.googleapis.com/token"
@@ -259,6 +275,7 @@ class Config:
     sources: tuple[SourceSettings, ...] = ()
     output_ics: IcsOutput | None = None
     output_google: GoogleOutput | None = None
+    output_caldav: CaldavOutput | None = None
     google: GoogleSettings = field(default_factory=GoogleSettings)
     state_path: Path = field(default_factory=lambda: default_state_dir() / "state.sqlite3")
     feed: FeedSettings = field(default_factory=FeedSettings)
@@ -727,10 +744,43 @@ def _limits(t: Mapping[str, Any], w: str, p: _Problems) -> ParseLimits:
     )
 
 
+CALDAV_OUTPUT_KEYS = (
+    "url",
+    "username",
+    "password_file",
+    "calendar",
+    "alarm_minutes",
+    "timeout_seconds",
+)
+
+
+def _caldav_output(t: Mapping[str, Any], base: Path | None, p: _Problems) -> CaldavOutput | None:
+    w = "output.caldav."
+    _unknown(t, CALDAV_OUTPUT_KEYS, w, p)
+    url = _get(t, "url", w, p, _str, "a URL", "")
+    if not url:
+        p.add(f"{w}url", "required: the CalDAV server URL (e.g. https://caldav.icloud.com/)")
+    pw = _get(t, "password_file", w, p, _path(base), "a path", None)
+    alarm = _get(t, "alarm_minutes", w, p, _int(0, 7 * 24 * 60), "minutes, 0..10080", None)
+    calendar = _get(t, "calendar", w, p, _str, "a calendar name", "Strength training")
+    if not calendar.strip():
+        p.add(f"{w}calendar", "must not be empty: the name of the calendar to write into")
+    if not url:
+        return None
+    return CaldavOutput(
+        url=url,
+        username=_get(t, "username", w, p, _str, "a string", ""),
+        password_file=str(pw) if pw else "",
+        calendar=calendar,
+        alarm_minutes=alarm,
+        timeout_seconds=_get(t, "timeout_seconds", w, p, _num(1, 600), "seconds, 1..600", 20.0),
+    )
+
+
 def _outputs(
     t: Mapping[str, Any], base: Path | None, p: _Problems
-) -> tuple[IcsOutput | None, GoogleOutput | None]:
-    _unknown(t, ("ics", "google"), "output.", p)
+) -> tuple[IcsOutput | None, GoogleOutput | None, CaldavOutput | None]:
+    _unknown(t, ("ics", "google", "caldav"), "output.", p)
     ics = google = None
     if "ics" in t:
         it = _table(t, "ics", "output.", p)
@@ -757,7 +807,10 @@ def _outputs(
                 gt, "calendar", "output.google.", p, _str, "a calendar name", "Strength training"
             )
         )
-    return ics, google
+    caldav = None
+    if "caldav" in t:
+        caldav = _caldav_output(_table(t, "caldav", "output.", p), base, p)
+    return ics, google, caldav
 
 
 def _google(t: Mapping[str, Any], base: Path | None, p: _Problems) -> GoogleSettings:
@@ -840,7 +893,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     classify = _classify(_table(raw, "classify", "", p), p)
     workout = _workout(_table(raw, "workout", "", p), p)
     sources = _sources(raw.get("source"), base, p)
-    out_ics, out_google = _outputs(_table(raw, "output", "", p), base, p)
+    out_ics, out_google, out_caldav = _outputs(_table(raw, "output", "", p), base, p)
     google = _google(_table(raw, "google", "", p), base, p)
     st = _table(raw, "state", "", p)
     _unknown(st, ("path",), "state.", p)
@@ -860,6 +913,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
         sources=sources,
         output_ics=out_ics,
         output_google=out_google,
+        output_caldav=out_caldav,
         google=google,
         state_path=state_path,
         feed=feed,

@@ -257,3 +257,38 @@ def _local(d: datetime, zone: ZoneInfo) -> datetime:
 def feed_etag(body: bytes) -> str:
     """A validator for a rendered document: equal bytes, equal tag."""
     return hashlib.sha256(body).hexdigest()[:32]
+
+
+def render_object(
+    s: Session,
+    rec: StoredSession | None,
+    zone: ZoneInfo,
+    *,
+    alarm_minutes: int | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> bytes:
+    """One session as a CalDAV calendar object resource (RFC 4791 4.1).
+
+    The same VEVENT as in the ICS file (UID, X-CALSYNC-KEY, SEQUENCE, times, text) with
+    its VTIMEZONE, and no METHOD, which calendar collections must not hold. `extra`
+    adds X- properties to the event; `alarm_minutes` a display alarm before the start.
+    """
+    cal = icalendar.Calendar()
+    cal.add("PRODID", PRODID)
+    cal.add("VERSION", "2.0")
+    cal.add("CALSCALE", "GREGORIAN")
+    tz = _vtimezone(zone, [s])
+    if tz is not None:
+        cal.add_component(tz)
+    ev = _event(s, rec, zone, busy_only=False)
+    for name, value in (extra or {}).items():
+        ev.add(name, value)
+    if alarm_minutes is not None:
+        alarm = icalendar.Alarm()
+        alarm.add("ACTION", "DISPLAY")
+        alarm.add("DESCRIPTION", s.title)
+        alarm.add("TRIGGER", timedelta(minutes=-alarm_minutes))
+        ev.add_component(alarm)
+    cal.add_component(ev)
+    data: bytes = cal.to_ical()
+    return data

@@ -104,6 +104,10 @@ def build_sinks(config: Config) -> list[Sink]:
         from calsync.sinks.google import GoogleSink
 
         sinks.append(GoogleSink(config))
+    if config.output_caldav is not None:
+        from calsync.sinks.caldav import CaldavSink
+
+        sinks.append(CaldavSink(config))
     sinks.append(IcsSink(config))
     return sinks
 

@@ -161,3 +161,44 @@ def test_source_labels_never_show_a_feed_secret(url: str, shown: str) -> None:
     assert cfg.sources[0].url == url  # the real URL is still used to fetch
     assert cfg.sources[0].label == f"coach ({shown})"
     assert "pw@" not in cfg.sources[0].label
+
+
+def test_output_caldav_reads_every_key_and_resolves_the_password_file(tmp_path: Path) -> None:
+    raw = {
+        "output": {
+            "caldav": {
+                "url": "https://caldav.fastmail.com/dav/calendars/user/me@fastmail.com/",
+                "username": "me@fastmail.com",
+                "password_file": "caldav-password",
+                "calendar": "Gym",
+                "alarm_minutes": 30,
+                "timeout_seconds": 12,
+            }
+        }
+    }
+    out = parse_config(raw, tmp_path / "calsync.toml").output_caldav
+    assert out is not None
+    assert (out.username, out.calendar, out.alarm_minutes, out.timeout_seconds) == (
+        "me@fastmail.com",
+        "Gym",
+        30,
+        12,
+    )
+    assert out.password_file == str(tmp_path / "caldav-password")
+    default = parse_config({"output": {"caldav": {"url": "https://dav.example.org/"}}})
+    assert default.output_caldav is not None
+    assert (default.output_caldav.calendar, default.output_caldav.alarm_minutes) == (
+        "Strength training",
+        None,
+    )
+
+
+def test_output_caldav_problems_are_named_by_key() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(
+            {"output": {"caldav": {"alarm_minutes": -5, "calendar": " ", "colour": "red"}}}
+        )
+    text = str(err.value)
+    for key in ("output.caldav.url", "output.caldav.alarm_minutes", "output.caldav.calendar",
+                "output.caldav.colour"):  # fmt: skip
+        assert key in text, text

@@ -1,0 +1,284 @@
+"""The CalDAV sink end to end, through `calsync.cli.main`, on Radicale and on Xandikos.
+
+Every test runs on both servers (the `dav_server` fixture's parameters). calsync reads
+runs from one calendar of the server and writes sessions into another, through a proxy
+that counts the requests (tests/fakes/fault_proxy.py); the "user" edits the calendar
+with their own client, straight to the server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calsync import retry
+from tests.caldav_sink_support import DavServer, World, dav_server, foreign_event, make_world
+from tests.fakes.fault_proxy import FaultProxy, fault_proxy
+
+__all__ = ["dav_server"]
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
+
+
+@pytest.fixture
+def proxy(dav_server: DavServer) -> Iterator[FaultProxy]:
+    with fault_proxy(dav_server.url) as p:
+        yield p
+
+
+@pytest.fixture
+def world(dav_server: DavServer, proxy: FaultProxy, tmp_path: Path) -> World:
+    return make_world(dav_server, proxy, tmp_path)
+
+
+def caldav_line(out: str) -> str:
+    m = re.search(r"^caldav: .*$", out, re.M)
+    assert m, out
+    return m.group(0)
+
+
+def test_first_sync_creates_the_calendar_and_the_sessions_then_a_second_writes_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    first = dict(world.proxy.counts())
+    sessions = world.sessions()
+    assert len(sessions) >= 3, out
+    assert world.calendars_named() == 1
+    assert ("MKCALENDAR" in first) and first["PUT"] == len(sessions)
+    assert "created" in caldav_line(out)
+    names = set(world.resources())
+    assert names == {k.replace("/", "-") + ".ics" for k in sessions}
+    world.proxy.reset()
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.proxy.writes() == []
+    assert "0 created, 0 moved/updated, 0 removed" in caldav_line(out)
+    noop = world.proxy.counts()
+    assert sum(noop.values()) <= 3, noop  # PROPFIND the calendar + one REPORT
+    print(f"\n{world.server.kind}: first sync {first}, no-op {noop}")
+
+
+def test_a_moved_run_moves_its_session(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    assert world.sync(capsys)[0] == 0
+    before = world.sessions()
+    # The Thursday 3 December run moves to the evening: the session after it must follow
+    # (H2: three hours after a hard run) or go elsewhere.
+    day3 = [k for k, (s, _e) in before.items() if s.date().day == 3]
+    assert day3, before
+    world.move_run(3, 20)
+    world.proxy.reset()
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    after = world.sessions()
+    assert after != before
+    assert "PUT" in world.proxy.counts() or "DELETE" in world.proxy.counts()
+    for key in day3:
+        if key in after:
+            assert after[key] != before[key]
+    assert len(world.uids()) == len(set(world.uids()))
+    print(f"\n{world.server.kind}: one run moved {world.proxy.counts()}")
+
+
+def test_a_session_the_user_moved_is_pinned_where_they_put_it(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert world.sync(capsys)[0] == 0
+    key, (start, end) = sorted(world.sessions().items())[-1]
+    name = key.replace("/", "-") + ".ics"
+
+    def later(ev: Any) -> None:
+        ev["DTSTART"].dt += timedelta(hours=1)
+        ev["DTEND"].dt += timedelta(hours=1)
+
+    world.edit(name, later)
+    edited = world.resources()[name]
+    world.proxy.reset()
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.resources()[name] == edited  # not written back
+    assert world.sessions()[key] == (start + timedelta(hours=1), end + timedelta(hours=1))
+    assert ("PUT", f"{name}") not in [(m, p.rsplit("/", 1)[-1]) for m, p in world.proxy.writes()]
+    # and again: a pin stays a pin
+    assert world.sync(capsys)[0] == 0
+    assert world.resources()[name] == edited
+
+
+def test_a_session_the_user_deleted_is_not_put_back(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert world.sync(capsys)[0] == 0
+    key = sorted(world.sessions())[-1]
+    name = key.replace("/", "-") + ".ics"
+    world.delete(name)
+    for _ in range(2):
+        world.proxy.reset()
+        code, out, err = world.sync(capsys)
+        assert code == 0, err
+        assert key not in world.sessions()
+        assert name not in [p.rsplit("/", 1)[-1] for _m, p in world.proxy.writes()]
+
+
+def test_foreign_events_are_never_touched(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    assert world.sync(capsys)[0] == 0
+    key = sorted(world.sessions())[0]
+    # A stranger's event, and a copy of one of ours under another name (marker and all).
+    world.add_foreign("dentist.ics", foreign_event("dentist-1", 2))
+    ours = world.resources()[key.replace("/", "-") + ".ics"][1]
+    world.add_foreign("copy.ics", ours.replace("@calsync", "-copy@calsync"))
+    before = {n: r for n, r in world.resources().items() if n in ("dentist.ics", "copy.ics")}
+    world.move_run(3, 20)  # a sync that has work to do
+    code, out, err = world.sync(capsys, "--force")
+    assert code == 0, err
+    after = world.resources()
+    assert {n: after[n] for n in before} == before
+    assert not [p for _m, p in world.proxy.writes() if p.endswith(("dentist.ics", "copy.ics"))]
+
+
+def test_a_user_edit_racing_calsyncs_update_wins(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert world.sync(capsys)[0] == 0
+    world.move_run(3, 20)
+    edited: dict[str, Any] = {}
+
+    def user_edits_first(method: str, path: str) -> None:
+        # The user's app saves the event just before calsync's conditional write lands.
+        if method == "PUT" and not edited:
+            name = path.rsplit("/", 1)[-1]
+            edited[name] = True
+            world.edit(name, lambda ev: ev.__setitem__("SUMMARY", "Strength at my gym 6 pm"))
+
+    world.proxy.reset()
+    world.proxy.before = user_edits_first
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    (name,) = edited
+    text = world.resources()[name][1]
+    assert "Strength at my gym 6 pm" in text  # the user's version is kept
+    puts = [p for m, p in world.proxy.writes() if m == "PUT" and p.endswith(name)]
+    assert len(puts) == 1  # the one 412'd write; never a second over the user's edit
+    world.proxy.before = None
+    assert world.sync(capsys)[0] == 0
+    assert "Strength at my gym 6 pm" in world.resources()[name][1]
+
+
+def test_a_lost_mkcalendar_answer_makes_no_second_calendar(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.proxy.method_faults["MKCALENDAR"] = ["drop_after"]
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.calendars_named() == 1
+    assert [f for _m, _p, f in world.proxy.log if f] == ["drop_after"]
+
+
+def test_a_refused_mkcalendar_says_to_make_the_calendar_by_hand(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.proxy.method_faults["MKCALENDAR"] = ["403"]
+    code, out, err = world.sync(capsys)
+    assert code == 1
+    assert "refused to create the calendar" in err and "by hand" in err, err
+    assert world.calendar_name in err
+    assert world.calendars_named() == 0
+
+
+def test_the_calendar_is_found_again_by_name_when_the_state_is_lost(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert world.sync(capsys)[0] == 0
+    sessions = world.sessions()
+    for p in world.state_dir().iterdir():
+        p.unlink()
+    world.proxy.reset()
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.calendars_named() == 1
+    assert world.sessions() == sessions
+    assert "MKCALENDAR" not in world.proxy.counts()
+    assert "PUT" not in world.proxy.counts()  # every session was already there, as meant
+
+
+def test_without_sync_collection_the_query_fallback_sees_deletions_and_writes_nothing(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.proxy.hide_sync_collection = True
+    assert world.sync(capsys)[0] == 0
+    world.proxy.reset()
+    world.proxy.hide_sync_collection = True
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.proxy.writes() == []
+    assert not any(b"sync-collection" in b"" for _ in ())  # (the proxy refuses it)
+    key = sorted(world.sessions())[-1]
+    world.delete(key.replace("/", "-") + ".ics")
+    assert world.sync(capsys)[0] == 0
+    assert key not in world.sessions()
+
+
+def test_alarm_minutes_adds_a_valarm(
+    dav_server: DavServer, proxy: FaultProxy, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w = make_world(dav_server, proxy, tmp_path, alarm_minutes=30)
+    assert w.sync(capsys)[0] == 0
+    texts = [t for _e, t in w.resources().values()]
+    assert texts and all("BEGIN:VALARM" in t and "TRIGGER:-PT30M" in t for t in texts)
+
+
+def test_doctor_checks_connection_calendar_and_privileges(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from calsync.cli import main
+
+    capsys.readouterr()
+    assert main(["--config", str(world.config), "doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "not found; the first sync makes it" in out, out
+    assert world.sync(capsys)[0] == 0
+    assert main(["--config", str(world.config), "doctor"]) == 0
+    out = capsys.readouterr().out
+    assert f"calendar {world.calendar_name!r} at" in out and "sync-collection" in out, out
+    assert "can write events" in out, out
+
+
+# ("delay" is in the fault property: a request still in flight when the read-back looks is
+# written again, conditionally, and so never twice over.)
+@pytest.mark.parametrize("fault", ["drop_after"])
+def test_a_lost_put_answer_is_read_back_never_written_twice(
+    dav_server: DavServer,
+    proxy: FaultProxy,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fault: str,
+) -> None:
+    w = make_world(dav_server, proxy, tmp_path, timeout=1)
+    proxy.delay_seconds = 1.3
+    proxy.method_faults["PUT"] = [fault]  # the server stores the first session; we never hear
+    code, out, err = w.sync(capsys)
+    assert code == 0, err
+    log = [(m, p.rsplit("/", 1)[-1]) for m, p, _f in proxy.log]
+    lost = next(p for (m, p), (_, _, f) in zip(log, proxy.log, strict=True) if f == fault)
+    after = log[log.index(("PUT", lost)) + 1 :]
+    assert after[0] == ("GET", lost)  # read back first...
+    assert ("PUT", lost) not in after  # ...and found done: not written again
+    assert len(w.uids()) == len(set(w.uids())) == len(w.sessions())
+
+
+def test_a_503_with_retry_after_is_retried(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.proxy.faults = ["503", "503"]
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert [f for _m, _p, f in world.proxy.log[:2]] == ["503", "503"]
+    assert world.sessions()
