@@ -41,7 +41,7 @@ from recurring_ical_events.adapters.event import EventAdapter
 from recurring_ical_events.series import Series
 
 from calsync import __version__, retry
-from calsync.config import Config, SourceSettings, redact_url
+from calsync.config import Config, SourceSettings, redact_url, scrub
 from calsync.errors import CalsyncError, EmptyCalendarError, SourceError
 from calsync.model import Event, Role
 from calsync.sources.limits import DEFAULT_LIMITS, Budget, Interrupted, ParseLimits
@@ -256,21 +256,24 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             and wait * retry.TIME_SCALE > (policy.max_seconds)
         ):
             extra = f" and asked to retry after {wait:.0f} s, longer than calsync waits"
-        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}{extra}") from None
+        reason = scrub(str(e.reason), url)
+        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {reason}{extra}") from None
     except _CutShort as e:
-        raise SourceError(f"{_at(label, url)}: {e}{tried()}") from None
+        raise SourceError(f"{_at(label, url)}: {scrub(str(e), url)}{tried()}") from None
     except urllib.error.URLError as e:
         if isinstance(e.reason, TimeoutError):
             raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
         raise SourceError(
-            f"{_at(label, url)}: cannot reach the server: {e.reason}{tried()}"
+            f"{_at(label, url)}: cannot reach the server: {scrub(str(e.reason), url)}{tried()}"
         ) from None
     except TimeoutError:
         raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
     except (OSError, http.client.HTTPException) as e:
-        raise SourceError(f"{_at(label, url)}: cannot read: {e!r}{tried()}") from None
+        raise SourceError(
+            f"{_at(label, url)}: cannot read: {scrub(repr(e), url)}{tried()}"
+        ) from None
     except ValueError as e:  # urllib's word for a URL it cannot use
-        raise SourceError(f"{_at(label, url)}: not a usable URL ({e})") from None
+        raise SourceError(f"{_at(label, url)}: not a usable URL ({scrub(str(e), url)})") from None
     if attempts > 1:
         log.info("%s: fetched after %d attempts", label, attempts)
     if answer.encoding in ("gzip", "x-gzip"):
@@ -301,8 +304,15 @@ def _get(url: str, headers: dict[str, str], settings: SourceSettings) -> _Answer
     """One GET; raises what urllib raises (the retry policy sorts those)."""
     label = settings.label
     deadline = time.monotonic() + settings.timeout_seconds
-    req = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
+    try:
+        req = urllib.request.Request(url, headers=headers)
+        resp = urllib.request.urlopen(req, timeout=settings.timeout_seconds)
+    except urllib.error.HTTPError as e:
+        e.msg = scrub(str(e.msg), url)  # a hostile server may quote the URL back
+        raise
+    except (ValueError, http.client.InvalidURL) as e:  # never retried, never quoted whole
+        raise SourceError(f"{_at(label, url)}: not a usable URL ({scrub(str(e), url)})") from None
+    with resp:
         length = resp.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > settings.max_bytes:
             raise _too_big(label, url, settings.max_bytes)
