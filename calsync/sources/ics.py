@@ -478,6 +478,7 @@ def _split(lines: Iterable[tuple[int, str]], label: str, limits: ParseLimits) ->
                     label, num, name, stack[1], stack[1],
                 )  # fmt: skip
                 if block is not None:
+                    block.lines.append("END:VEVENT")
                     block.closed = True
                     block = None
                 keep = False
@@ -778,16 +779,29 @@ def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Cal
         header = [h for h in header if not h.upper().startswith(("BEGIN:", "END:"))]
         header = [h for h in header if _name(h).startswith(("X-", "VERSION", "PRODID"))]
         cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
-    for b in blocks:
-        try:
-            one = icalendar.Calendar.from_ical(_calendar_text(header, [b]))
-        except Exception as e:  # noqa: BLE001
-            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), e)
-            continue
-        for comp in one.subcomponents:
-            if comp.name == "VEVENT":
-                cal.add_component(comp)
+    for comp in _parse_halves(header, blocks, label):
+        cal.add_component(comp)
     return cal
+
+
+def _parse_halves(
+    header: list[str], blocks: list[_Block], label: str
+) -> list[icalendar.cal.Component]:
+    """The events of `blocks` that parse, found by halving: a file with a few broken
+    events among thousands costs a few parses per broken one, not one per event (each
+    parse repeats the header's time zones)."""
+    try:
+        one = icalendar.Calendar.from_ical(_calendar_text(header, blocks))
+    except Exception as e:  # noqa: BLE001 - any parser failure: one of these blocks
+        if len(blocks) == 1:
+            b = blocks[0]
+            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), e)
+            return []
+        mid = len(blocks) // 2
+        return _parse_halves(header, blocks[:mid], label) + _parse_halves(
+            header, blocks[mid:], label
+        )
+    return [comp for comp in one.subcomponents if comp.name == "VEVENT"]
 
 
 def _uid_of(b: _Block) -> str:

@@ -52,6 +52,7 @@ class Interrupted(BaseException):
 
 
 _active: set[Budget] = set()
+_stopping = threading.Event()  # set once the process was asked to stop: no new parse starts
 _active_lock = threading.RLock()  # re-entrant: interrupt_all runs in a signal handler
 _RESEND = 0.2  # seconds: raise again if a library swallowed the first one
 
@@ -83,6 +84,9 @@ class Budget:
         with _active_lock:
             _active.add(self)
         self._timer.start()
+        if _stopping.is_set():  # checked after registering: a stop cannot slip between
+            self.__exit__(None, None, None)
+            raise Interrupted
         return self
 
     def _watch(self) -> None:
@@ -116,8 +120,10 @@ class Budget:
 
 
 def interrupt_all() -> None:
-    """Interrupt every parse under way (the daemon got SIGTERM): it fails at once with
-    `Interrupted`, which the reader turns into a SourceError saying so."""
+    """Interrupt every parse under way, and any started later (the process got SIGTERM
+    and is stopping): each fails at once with `Interrupted`, which the reader turns into
+    a SourceError saying so."""
+    _stopping.set()
     with _active_lock:
         budgets = list(_active)
     for b in budgets:
