@@ -202,35 +202,59 @@ def _file_stamp(path: Path | None) -> tuple[int, int] | None:
 @cli.command()
 @click.option("--explain", is_flag=True, help="Why each day got a session, or why not.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable plan (see README).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Write the week view as one self-contained HTML page to PATH (open it offline).",
+)
 @click.pass_obj
-def plan(app: AppContext, explain: bool, as_json: bool) -> None:
+def plan(app: AppContext, explain: bool, as_json: bool, html_path: Path | None) -> None:
     """Show the plan without writing anything.
 
     A table a week at a time: every day's runs with their intensity, and the session
-    placed or the rule that kept the day empty.
+    placed or the rule that kept the day empty. With --html, the same plan as a week
+    view page in one file (nothing else is written).
 
     \b
     Examples:
       calsync plan
       calsync plan --explain
       calsync plan --json | jq '.sessions[] | .start'
+      calsync plan --html week.html
     """
     from calsync import report
-    from calsync.state import StateStore
+    from calsync.state import StateStore, SyncRecord
     from calsync.sync import compute
 
     config = app.load_config()
     if not config.sources:
         raise ConfigError(str(config.path), ["source: at least one [[source]] is needed"])
     store = StateStore(config.state_path) if config.state_path.exists() else None
+    last: SyncRecord | None = None
     try:
-        result = compute(config, app.now(config), store)
+        now = app.now(config)
+        result = compute(config, now, store)
+        if store is not None and html_path is not None:
+            with store.reader() as view:
+                last = view.last_sync()
     finally:
         if store is not None:
             store.close()
     zone = config.schedule.zone
-    if as_json:
-        _echo_json(report.plan_json(result.plan, zone))
+    data = report.plan_json(
+        result.plan, zone, busy=result.inputs.busy, own_strength=result.inputs.own_strength
+    )
+    if html_path is not None:
+        from calsync.page import render_page
+        from calsync.sinks.ics import write_atomic
+
+        page = render_page(data, now=now, last_sync=last).encode("utf-8")
+        write_atomic(html_path, page, what="the page")
+        click.echo(f"wrote {html_path}")
+    elif as_json:
+        _echo_json(data)
     else:
         click.echo(report.plan_text(result.plan, zone, explain=explain), nl=False)
 

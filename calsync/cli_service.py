@@ -47,9 +47,10 @@ def _check_listen(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64))
 @click.pass_obj
 def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) -> None:
-    """Serve the strength calendar as an ICS feed to subscribe to.
+    """Serve the strength calendar as an ICS feed to subscribe to, and the week view page.
 
-    Serves what the last sync wrote to the state file, re-read whenever it changes. With
+    Serves what the last sync wrote to the state file, re-read whenever it changes: the
+    feeds, the plan as JSON and the page at http://HOST:PORT/TOKEN/. With
     --sync this process also syncs every [daemon] interval; without it, run `calsync
     daemon` or the systemd timer beside it. `calsync feed-url` prints the address.
 
@@ -64,7 +65,13 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
     setup_service_logging(app.verbose)
     config = app.load_config()
     token = feed.feed_token(config)
-    wsgi = feed.FeedApp(feed.FeedSource(config.state_path), token)
+    wsgi = feed.FeedApp(
+        feed.FeedSource(config.state_path),
+        token,
+        base_url=config.feed.base_url or None,
+        # The page marks today by this clock: --now serves it as of then.
+        wall_clock=lambda: app.now(config),
+    )
     server = feed.create_server(wsgi, listen or config.feed.listen, threads=threads)
     bound = feed.bound_addresses(server)
     for addr in bound:
@@ -77,6 +84,7 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
         "busy-only feed %s (run `calsync feed-url` for the full URLs)",
         feed.redact(urls.busy, token),
     )
+    log.info("week view page %s", feed.redact(urls.page, token))
 
     daemon = None
     thread = None
@@ -146,17 +154,22 @@ def daemon(app: AppContext) -> None:
 @click.command("feed-url")
 @click.option("--webcal", is_flag=True, help="Print only the webcal:// form.")
 @click.option("--busy", is_flag=True, help="The busy-only feed (for a work calendar).")
+@click.option("--page", is_flag=True, help="Print only the week view page's URL.")
 @click.pass_obj
-def feed_url(app: AppContext, webcal: bool, busy: bool) -> None:
+def feed_url(app: AppContext, webcal: bool, busy: bool, page: bool) -> None:
     """Print the feed's subscription URL (makes the token on first use).
 
     Paste the http URL into "subscribe by URL" (Google Calendar: Other calendars > From
     URL), or open the webcal one on a phone or Mac. Behind a proxy, set [feed] base_url.
+    With --page: the address of the week view, which also has "Add to calendar" links.
     """
     from calsync import feed
 
     config = app.load_config()
     urls = feed.feed_urls(config, feed.feed_token(config))
+    if page:
+        click.echo(urls.page)
+        return
     http = urls.busy if busy else urls.strength
     cal = urls.busy_webcal if busy else urls.strength_webcal
     if webcal:

@@ -4,10 +4,14 @@ Routes (nothing else is served; every other path, and a wrong token, is the same
 
     GET|HEAD /{token}/strength.ics   the strength calendar
     GET|HEAD /{token}/busy.ics       the same sessions as opaque "Busy" blocks
+    GET|HEAD /{token}/               the week view page (HTML; /{token} redirects here)
+    GET|HEAD /{token}/plan.json      the plan as `calsync plan --json` prints it
     GET|HEAD /healthz                liveness and the last sync's time and outcome (JSON)
 
-Design: the server does not sync by itself. Each sync renders both documents into the
-state file (table `feeds`) inside its one transaction; the app serves those bytes. It
+Design: the server does not sync (or plan) by itself. Each sync renders both calendars
+and stores the plan JSON into the state file (table `feeds`) inside its one transaction;
+the app serves those bytes, and renders the page from the stored plan JSON (cached until
+the plan, the last sync or the day changes). It
 keeps the rendered documents (and their gzip form) in memory and re-reads the state only
 when the state file or its WAL changed (two `stat` calls per request; a reload at least
 every few seconds besides, since file times are coarse). Reads go through SQLite's WAL,
@@ -29,18 +33,21 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
+from calsync import page
 from calsync.config import Config, default_config_path, load_config
 from calsync.errors import ConfigError, StateError
 from calsync.state import StateStore, SyncRecord
@@ -51,6 +58,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEED_NAMES = ("strength.ics", "busy.ics")
+PLAN_JSON = page.PLAN_DOC  # "plan.json"
+PAGE = ""  # the week view: /{token}/
+ROUTES = (*FEED_NAMES, PLAN_JSON, PAGE)
+# Headers every token route sends (the token is in the URL: no Referer may carry it).
+_TOKEN_HEADERS = [("Referrer-Policy", "no-referrer")]
 TOKEN_FILE = "feed-token"
 # Longest path we look at: "/" + token + "/" + name; anything longer is not ours.
 MAX_PATH = 512
@@ -125,6 +137,11 @@ class FeedUrls:
     @property
     def busy_webcal(self) -> str:
         return _webcal(self.busy)
+
+    @property
+    def page(self) -> str:
+        """The week view page: the folder both feeds are in."""
+        return self.strength.rpartition("/")[0] + "/"
 
 
 def _webcal(url: str) -> str:
@@ -241,7 +258,7 @@ class FeedSource:
             self._store = StateStore(self.state_path)
         docs: dict[str, _Doc] = {}
         with self._store.reader() as view:
-            for name in FEED_NAMES:
+            for name in (*FEED_NAMES, PLAN_JSON):
                 doc = view.feed(name)
                 if doc is not None:
                     old = self._snap.docs.get(name)
@@ -261,6 +278,7 @@ _NOT_FOUND = b"not found\n"
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 _STATUS = {
     200: "200 OK",
+    301: "301 Moved Permanently",
     304: "304 Not Modified",
     404: "404 Not Found",
     405: "405 Method Not Allowed",
@@ -319,13 +337,17 @@ class FeedApp:
         *,
         cache_seconds: int = CACHE_SECONDS,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        base_url: str | None = None,
     ) -> None:
         if len(token) < 16:
             raise ValueError("the feed token must be at least 16 characters")
         self.source = source
         self._token = token.encode("ascii")
+        self._token_str = token
         self._cache_control = f"private, max-age={int(cache_seconds)}"
         self._now = wall_clock
+        self._base_url = base_url.rstrip("/") if base_url else None
+        self._pages = _PageCache()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
@@ -347,16 +369,26 @@ class FeedApp:
             return self._send(start_response, 503, [_TEXT], b"state unreadable\n", method)
         if route == "healthz":
             return self._healthz(snap, start_response, method)
+        if route == "redirect":
+            headers = [_TEXT, ("Location", f"/{self._token_str}/"), *_TOKEN_HEADERS]
+            return self._send(start_response, 301, headers, b"see the page\n", method)
+        if route == PAGE:
+            return self._page(snap, environ, start_response, method)
         return self._feed(route, snap, environ, start_response, method)
 
     def _route(self, path: str) -> str | None:
-        """ "healthz", a feed name, or None. Exact matches only: no files, no traversal."""
+        """ "healthz", a name of ROUTES, "redirect" (/{token} without its slash), or None.
+
+        Exact matches only: no files, no traversal.
+        """
         if path == "/healthz":
             return "healthz"
         if len(path) > MAX_PATH:
             return None
         parts = path.split("/")
-        if len(parts) != 3 or parts[0] != "" or parts[2] not in FEED_NAMES:
+        if len(parts) == 2 and parts[0] == "":
+            parts.append("redirect")
+        elif len(parts) != 3 or parts[0] != "" or parts[2] not in ROUTES:
             return None
         given = parts[1].encode("latin-1", "replace")
         return parts[2] if hmac.compare_digest(given, self._token) else None
@@ -371,8 +403,46 @@ class FeedApp:
     ) -> Iterable[bytes]:
         doc = snap.docs.get(name)
         if doc is None:
-            wait = [_TEXT, ("Retry-After", "60"), ("Cache-Control", "no-store")]
-            return self._send(start_response, 503, wait, b"no sync has run yet\n", method)
+            return self._not_yet(start_response, method)
+        content_type = _CONTENT_TYPES.get(name, "text/calendar; charset=utf-8")
+        return self._doc(name, doc, content_type, environ, start_response, method)
+
+    def _page(
+        self,
+        snap: _Snapshot,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        method: str,
+    ) -> Iterable[bytes]:
+        plan_doc = snap.docs.get(PLAN_JSON)
+        if plan_doc is None:
+            return self._not_yet(start_response, method)
+        base = self._base_url or _request_base(environ)
+        try:
+            doc = self._pages.get(plan_doc, snap.last_sync, self._now(), base, self._token_str)
+        except (ValueError, KeyError, TypeError) as e:
+            log.error("cannot render the page from the stored plan: %s", e)
+            return self._send(start_response, 503, [_TEXT], b"state unreadable\n", method)
+        extra = [("Content-Security-Policy", page.content_security_policy())]
+        return self._doc(
+            "", doc, "text/html; charset=utf-8", environ, start_response, method, extra
+        )
+
+    def _not_yet(self, start_response: StartResponse, method: str) -> Iterable[bytes]:
+        wait = [_TEXT, ("Retry-After", "60"), ("Cache-Control", "no-store")]
+        return self._send(start_response, 503, wait, b"no sync has run yet\n", method)
+
+    def _doc(
+        self,
+        name: str,
+        doc: _Doc,
+        content_type: str,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        method: str,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> Iterable[bytes]:
+        """A stored document with ETag/Last-Modified validation and gzip when accepted."""
         use_gz = _accepts_gzip(str(environ.get("HTTP_ACCEPT_ENCODING", "")))
         etag = doc.etag_gz if use_gz else doc.etag
         headers: Headers = [
@@ -380,6 +450,8 @@ class FeedApp:
             ("Last-Modified", doc.last_modified),
             ("Cache-Control", self._cache_control),
             ("Vary", "Accept-Encoding"),
+            *_TOKEN_HEADERS,
+            *extra,
         ]
         inm = environ.get("HTTP_IF_NONE_MATCH")
         ims = environ.get("HTTP_IF_MODIFIED_SINCE")
@@ -389,10 +461,9 @@ class FeedApp:
             fresh = _not_modified_since(ims, doc)
         if fresh:
             return self._send(start_response, 304, headers, b"", method)
-        headers += [
-            ("Content-Type", "text/calendar; charset=utf-8"),
-            ("Content-Disposition", f'inline; filename="{name}"'),
-        ]
+        headers.append(("Content-Type", content_type))
+        if name:
+            headers.append(("Content-Disposition", f'inline; filename="{name}"'))
         if use_gz:
             headers.append(("Content-Encoding", "gzip"))
         return self._send(start_response, 200, headers, doc.gz if use_gz else doc.body, method)
@@ -434,11 +505,79 @@ class FeedApp:
         return [] if method == "HEAD" or code == 304 else [body]
 
 
+_CONTENT_TYPES = {PLAN_JSON: "application/json"}
+# What a Host header may look like before it goes into the page's subscription links.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def _request_base(environ: WSGIEnvironment) -> str:
+    """http(s)://host[:port] as the client reached us, for the page's subscription links."""
+    scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+    host = str(environ.get("HTTP_HOST", ""))
+    if not _HOST.fullmatch(host):
+        name, port = str(environ.get("SERVER_NAME", "localhost")), environ.get("SERVER_PORT")
+        host = f"{name}:{port}" if port else name
+        if not _HOST.fullmatch(host):
+            host = "localhost"
+    return f"{scheme}://{host}"
+
+
+class _PageCache:
+    """The rendered week view for the last (plan, last sync, day, base URL) it was asked for.
+
+    The page changes only when the plan document, the last sync record, the local day
+    (today's mark) or the base of the subscription links changes; rendering is pure.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple[object, ...], _Doc]] = {}
+
+    def get(
+        self,
+        plan_doc: _Doc,
+        last_sync: SyncRecord | None,
+        now: datetime,
+        base: str,
+        token: str,
+    ) -> _Doc:
+        data = self._plan(plan_doc)
+        zone = ZoneInfo(str(data["timezone"]))
+        today = now.astimezone(zone).date()
+        key = (plan_doc.etag, last_sync, today)
+        with self._lock:
+            hit = self._entries.get(base)
+            if hit is not None and hit[0] == key:
+                return hit[1]
+        urls = FeedUrls(f"{base}/{token}/strength.ics", f"{base}/{token}/busy.ics")
+        body = page.render_page(data, now=now, last_sync=last_sync, subscribe=urls)
+        # Last-Modified: the latest of what the page shows; a new day changes the page too.
+        midnight = datetime.combine(today, datetime.min.time(), zone)
+        stamps = [plan_doc.modified, midnight] + ([last_sync.at] if last_sync else [])
+        doc = _prepare(body.encode("utf-8"), max(stamps))
+        with self._lock:
+            if len(self._entries) >= 8 and base not in self._entries:
+                self._entries.clear()  # many Host names: keep memory bounded
+            self._entries[base] = (key, doc)
+        return doc
+
+    @staticmethod
+    def _plan(plan_doc: _Doc) -> dict[str, Any]:
+        data = json.loads(plan_doc.body)
+        if not isinstance(data, dict):
+            raise ValueError("the stored plan.json is not a JSON object")
+        return data
+
+
 # --------------------------------------------------------------------------- entry points
 
 
 def app_for(config: Config) -> FeedApp:
-    return FeedApp(FeedSource(config.state_path), feed_token(config))
+    return FeedApp(
+        FeedSource(config.state_path), feed_token(config), base_url=config.feed.base_url or None
+    )
 
 
 def make_app(config_path: str | os.PathLike[str] | None = None) -> FeedApp:

@@ -7,12 +7,12 @@ The JSON shapes are documented in the README ("JSON output"); change both togeth
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from calsync import workouts
-from calsync.model import DayPlan, Event, Plan, Session, Verdict, WeekSummary
+from calsync.model import DayPlan, Event, Interval, Plan, Session, Verdict, WeekSummary
 
 JSON_VERSION = 1
 
@@ -36,7 +36,12 @@ def session_json(s: Session, zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def day_json(d: DayPlan, zone: ZoneInfo) -> dict[str, Any]:
+def day_json(
+    d: DayPlan,
+    zone: ZoneInfo,
+    busy: Sequence[Interval] = (),
+    own_strength: Sequence[Interval] = (),
+) -> dict[str, Any]:
     return {
         "date": d.day.isoformat(),
         "weekday": d.day.strftime("%A"),
@@ -55,7 +60,33 @@ def day_json(d: DayPlan, zone: ZoneInfo) -> dict[str, Any]:
         "sessions": list(d.sessions),
         "blocked": list(d.blocked),
         "note": d.note,
+        "busy": [_interval_json(b, zone, "label") for b in busy],
+        "own_strength": [_interval_json(b, zone, "title") for b in own_strength],
     }
+
+
+def _interval_json(iv: Interval, zone: ZoneInfo, name: str) -> dict[str, Any]:
+    return {"start": _iso(iv.start, zone), "end": _iso(iv.end, zone), name: iv.label}
+
+
+def _by_day(
+    intervals: Sequence[Interval], days: Sequence[date], zone: ZoneInfo
+) -> dict[date, list[Interval]]:
+    """Each interval under every local day of `days` it overlaps (in start order)."""
+    wanted = set(days)
+    out: dict[date, list[Interval]] = {d: [] for d in days}
+    if not wanted:
+        return out
+    first, last = min(wanted), max(wanted)
+    for iv in sorted(intervals, key=lambda b: (b.start, b.end, b.label)):
+        d = max(iv.start.astimezone(zone).date(), first)
+        # The end is exclusive: an interval ending at midnight does not touch the next day.
+        end_day = (iv.end - timedelta(microseconds=1)).astimezone(zone).date()
+        while d <= min(end_day, last):
+            if d in wanted:
+                out[d].append(iv)
+            d += timedelta(days=1)
+    return out
 
 
 def week_json(w: WeekSummary) -> dict[str, Any]:
@@ -69,13 +100,27 @@ def week_json(w: WeekSummary) -> dict[str, Any]:
     }
 
 
-def plan_json(plan: Plan, zone: ZoneInfo) -> dict[str, Any]:
+def plan_json(
+    plan: Plan,
+    zone: ZoneInfo,
+    *,
+    busy: Sequence[Interval] = (),
+    own_strength: Sequence[Interval] = (),
+) -> dict[str, Any]:
+    """The plan for programs (and the week-view page, which is rendered from this).
+
+    `busy` and `own_strength` are the planner's inputs (sync.Inputs): each day lists the
+    busy time and the user's own strength sessions that touch it.
+    """
+    days = [d.day for d in plan.days]
+    busy_by_day = _by_day(busy, days, zone)
+    strength_by_day = _by_day(own_strength, days, zone)
     return {
         "version": JSON_VERSION,
         "now": _iso(plan.now, zone),
         "timezone": str(zone.key),
         "sessions": [session_json(s, zone) for s in plan.sessions],
-        "days": [day_json(d, zone) for d in plan.days],
+        "days": [day_json(d, zone, busy_by_day[d.day], strength_by_day[d.day]) for d in plan.days],
         "weeks": [week_json(w) for w in plan.weeks],
         "notes": list(plan.notes),
     }

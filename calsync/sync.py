@@ -378,15 +378,29 @@ def run_sync(
     dry_run: bool = False,
     force: bool = False,
     wait_seconds: float = 10.0,
+    sources: Sequence[Source] | None = None,
+    sinks: Sequence[Sink] | None = None,
 ) -> SyncResult:
-    """Read, plan and write every sink; one state transaction for the whole sync."""
-    if not config.sources:
+    """Read, plan and write every sink; one state transaction for the whole sync.
+
+    `sources` and `sinks` replace the ones the config names (the in-memory backends of
+    the tests and the contract suite use this).
+    """
+    if sources is None and not config.sources:
         raise SourceError("no [[source]] in the configuration: nothing to read runs from")
     store = StateStore(config.state_path)
     try:
         try:
             with store.writer(wait_seconds=wait_seconds) as tx:
-                return _sync_in(tx, config, now, dry_run=dry_run, force=force)
+                return _sync_in(
+                    tx,
+                    config,
+                    now,
+                    build_sources(config) if sources is None else sources,
+                    build_sinks(config) if sinks is None else sinks,
+                    dry_run=dry_run,
+                    force=force,
+                )
         except LockedError:
             raise
         except Exception as e:
@@ -408,12 +422,18 @@ def _record_failure(store: StateStore, now: datetime, e: Exception, wait: float)
 
 
 def _sync_in(
-    tx: StateTx, config: Config, now: datetime, *, dry_run: bool, force: bool
+    tx: StateTx,
+    config: Config,
+    now: datetime,
+    sources: Sequence[Source],
+    sinks: Sequence[Sink],
+    *,
+    dry_run: bool,
+    force: bool,
 ) -> SyncResult:
     window = read_window(config, now)
-    per_source = read_events(build_sources(config), window, tx)
+    per_source = read_events(sources, window, tx)
     inputs = sort_inputs(per_source, config)
-    sinks = build_sinks(config)
     snapshots = [sink.snapshot(tx, window) for sink in sinks]
     previous, skipped = merge_previous(recent(tx.planned(), window), snapshots)
     the_plan = make_plan(config, now, inputs, previous, skipped, texts=load_texts(tx))
@@ -425,6 +445,7 @@ def _sync_in(
     for sink, todo in zip(sinks, actions, strict=True):
         result.reports.append(sink.execute(todo, tx, now, dry_run=dry_run))
     if not dry_run:
+        _store_plan_doc(tx, config, the_plan, inputs, now)
         tx.set_planned([PriorSession(s.key, s.start, s.end, s.pinned) for s in the_plan.sessions])
         save_texts(tx, the_plan.sessions)
         save_skipped(tx, skipped)
@@ -433,6 +454,27 @@ def _sync_in(
         d = sum(len(r.deleted) for r in result.reports)
         tx.record_sync(SyncRecord(at=now, ok=True, message="ok", created=c, updated=u, deleted=d))
     return result
+
+
+def _store_plan_doc(
+    tx: StateTx, config: Config, the_plan: Plan, inputs: Inputs, now: datetime
+) -> None:
+    """The plan as `calsync plan --json` prints it, for the feed server's page and JSON.
+
+    The server renders the week view from this document and never plans by itself.
+    """
+    from calsync import report
+    from calsync.ics_write import feed_etag
+    from calsync.page import PLAN_DOC
+    from calsync.state import FeedDoc
+
+    data = report.plan_json(
+        the_plan, config.schedule.zone, busy=inputs.busy, own_strength=inputs.own_strength
+    )
+    body = (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    old = tx.feed(PLAN_DOC)
+    if old is None or old.body != body:
+        tx.put_feed(FeedDoc(PLAN_DOC, body, feed_etag(body), now))
 
 
 def _refuse_mass_deletion(

@@ -9,6 +9,7 @@ a failure names the seed and the moments that produced it.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -44,6 +45,11 @@ def events_of(ics: bytes) -> list[EventKey]:
     return sorted(out)
 
 
+def plan_sessions(body: bytes) -> list[tuple[str, str, str, str]]:
+    """The sessions of the stored plan.json (the page's source), as the sync planned them."""
+    return [(s["key"], s["start"], s["end"], s["title"]) for s in json.loads(body)["sessions"]]
+
+
 def snapshot(cfg: Path) -> dict[str, object]:
     """Everything a sync decides, from the output file and the state file."""
     config = load_config(cfg)
@@ -58,7 +64,7 @@ def snapshot(cfg: Path) -> dict[str, object]:
         ).fetchall()
         planned = c.execute('SELECT key, start, "end", pinned FROM planned ORDER BY key').fetchall()
         feeds = {
-            name: events_of(bytes(body))
+            name: events_of(bytes(body)) if name.endswith(".ics") else plan_sessions(bytes(body))
             for name, body in c.execute("SELECT name, body FROM feeds ORDER BY name")
         }
         ok_syncs = c.execute("SELECT COUNT(*) FROM sync_log WHERE ok = 1").fetchone()[0]

@@ -145,7 +145,7 @@ def _refuse_foreign_file(path: Path) -> None:
         )
 
 
-def write_atomic(path: Path, data: bytes) -> bool:
+def write_atomic(path: Path, data: bytes, *, what: str = "the calendar") -> bool:
     """Replace `path` with `data` (temp file + fsync + rename); False if already equal.
 
     A crash at any point leaves either the old file or the new one, never half of one.
@@ -171,7 +171,7 @@ def write_atomic(path: Path, data: bytes) -> bool:
         tmp = None
         _fsync_dir(path.parent)
     except OSError as e:
-        raise SinkError(f"{path}: cannot write the calendar: {e.strerror or e}") from None
+        raise SinkError(f"{path}: cannot write {what}: {e.strerror or e}") from None
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
