@@ -7,8 +7,8 @@ can before parsing (per-component property counts, nesting depth, occurrences pe
 and bounds the rest by time: `Budget` runs the parse against a deadline and, when the
 deadline passes, raises an exception *in the parsing thread* (CPython's
 PyThreadState_SetAsyncExc), so a loop inside a library that never returns to our code is
-still stopped. The same route lets a daemon asked to stop interrupt a parse at once
-(`interrupt_all`).
+still stopped. The same route lets a daemon asked to stop cut a parse short
+(`interrupt_all`: a few seconds of grace, so an ordinary sync still finishes and commits).
 
 The exceptions derive from BaseException so that the many `except Exception` blocks that
 skip one broken event do not swallow them; the caller turns them into a SourceError.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import time
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -52,9 +53,10 @@ class Interrupted(BaseException):
 
 
 _active: set[Budget] = set()
-_stopping = threading.Event()  # set once the process was asked to stop: no new parse starts
 _active_lock = threading.RLock()  # re-entrant: interrupt_all runs in a signal handler
+_stop_at = [float("inf")]  # monotonic time by which every parse must end (once stopping)
 _RESEND = 0.2  # seconds: raise again if a library swallowed the first one
+STOP_GRACE = 5.0  # seconds a parse under way may still take once the process must stop
 
 
 def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -66,7 +68,9 @@ def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
 class Budget:
     """`with Budget(seconds) as b:` ... ; on overrun `b.exceeded` (a subclass of
     BudgetExceeded unique to this budget, so nested budgets tell theirs apart) is raised
-    in the thread that entered the block. Catch it outside the `with`."""
+    in the thread that entered the block. Catch it outside the `with`. Once the process
+    is stopping (`interrupt_all`), the block gets at most the stop's grace and then
+    `Interrupted` instead."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -75,36 +79,45 @@ class Budget:
         )
         self._lock = threading.RLock()  # re-entrant: a signal handler may run inside exit
         self._done = threading.Event()
+        self._changed = threading.Event()
         self._thread_id = 0
+        self._deadline = float("inf")
         self._timer: threading.Thread | None = None
 
     def __enter__(self) -> Budget:
         self._thread_id = threading.get_ident()
+        self._deadline = time.monotonic() + self.seconds
         self._timer = threading.Thread(target=self._watch, name="calsync-budget", daemon=True)
         with _active_lock:
-            _active.add(self)
+            _active.add(self)  # registered first: a stop cannot slip in unseen
         self._timer.start()
-        if _stopping.is_set():  # checked after registering: a stop cannot slip between
-            self.__exit__(None, None, None)
-            raise Interrupted
         return self
 
     def _watch(self) -> None:
-        if self._done.wait(self.seconds):
-            return
         while True:
-            self._fire(self.exceeded)
-            if self._done.wait(_RESEND):
+            self._changed.clear()
+            if self._done.is_set():  # __exit__ sets done before it pokes: never missed
                 return
+            deadline = min(self._deadline, _stop_at[0])
+            left = deadline - time.monotonic()
+            if left > 0:
+                if self._changed.wait(left) and self._done.is_set():
+                    return
+                continue
+            exc = Interrupted if _stop_at[0] <= self._deadline else self.exceeded
+            while not self._done.is_set():
+                self._fire(exc)
+                self._done.wait(_RESEND)
+            return
 
     def _fire(self, exc: type[BaseException]) -> None:
         with self._lock:
             if not self._done.is_set():
                 _raise_in(self._thread_id, exc)
 
-    def interrupt(self) -> None:
-        """Raise `Interrupted` in the budget's thread (safe from a signal handler)."""
-        self._fire(Interrupted)
+    def poke(self) -> None:
+        """Wake the watcher: the stop deadline changed."""
+        self._changed.set()
 
     def __exit__(
         self,
@@ -115,16 +128,19 @@ class Budget:
         with self._lock:
             self._done.set()
             _raise_in(self._thread_id, None)  # drop one set but not yet delivered
+        self._changed.set()
         with _active_lock:
             _active.discard(self)
 
 
-def interrupt_all() -> None:
-    """Interrupt every parse under way, and any started later (the process got SIGTERM
-    and is stopping): each fails at once with `Interrupted`, which the reader turns into
-    a SourceError saying so."""
-    _stopping.set()
+def interrupt_all(grace: float = STOP_GRACE) -> None:
+    """The process is stopping (SIGTERM): every parse under way, and any started later,
+    may take at most `grace` seconds more, then fails with `Interrupted` (which the reader
+    turns into a SourceError saying so). A normal read finishes well within the grace, so
+    the sync under way still commits; one stuck in a runaway expansion does not hold the
+    stop for its whole budget."""
+    _stop_at[0] = min(_stop_at[0], time.monotonic() + grace)
     with _active_lock:
         budgets = list(_active)
     for b in budgets:
-        b.interrupt()
+        b.poke()
