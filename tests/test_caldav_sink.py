@@ -261,8 +261,7 @@ def test_a_lost_put_answer_is_read_back_never_written_twice(
     capsys: pytest.CaptureFixture[str],
     fault: str,
 ) -> None:
-    w = make_world(dav_server, proxy, tmp_path, timeout=1)
-    proxy.delay_seconds = 1.3
+    w = make_world(dav_server, proxy, tmp_path, timeout=2)
     proxy.method_faults["PUT"] = [fault]  # the server stores the first session; we never hear
     code, out, err = w.sync(capsys)
     assert code == 0, err

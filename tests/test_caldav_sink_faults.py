@@ -36,8 +36,8 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def proxy(dav_server: DavServer) -> Iterator[FaultProxy]:
-    # Short enough for the 1 s timeout the worlds use: a "delay" is an answer too late.
-    with fault_proxy(dav_server.url, delay_seconds=1.3) as p:
+    # Longer than the 2 s timeout the worlds use: a "delay" is an answer too late.
+    with fault_proxy(dav_server.url, delay_seconds=2.5) as p:
         yield p
 
 
@@ -64,7 +64,7 @@ def _sync(w: World, capsys: pytest.CaptureFixture[str], faults: Faults) -> None:
 
 
 def _world(server: DavServer, proxy: FaultProxy, tmp: Any) -> World:
-    return make_world(server, proxy, tmp.mktemp(f"w{next(_n)}"), timeout=1)
+    return make_world(server, proxy, tmp.mktemp(f"w{next(_n)}"), timeout=2)
 
 
 def reference(
