@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -138,6 +139,25 @@ def campaign(args: argparse.Namespace) -> int:
     for w in workers:
         if todo:
             w.give(todo.pop(0))
+    try:
+        _run(args, workers, todo, results, hangs, save, t0)
+    except KeyboardInterrupt:  # SIGINT: report what ran so far
+        print("interrupted: reporting the mutants run so far", flush=True)
+    for w in workers:
+        w.kill()
+    return report(results, hangs, time.monotonic() - t0, findings)
+
+
+def _run(
+    args: argparse.Namespace,
+    workers: list[Worker],
+    todo: list[int],
+    results: list[dict[str, object]],
+    hangs: list[int],
+    save: Callable[[int, str], None],
+    t0: float,
+) -> None:
+    log = open(Path(args.findings) / "results.jsonl", "a")  # noqa: SIM115 - kept open
     while any(w.job is not None for w in workers):
         busy = {w.p.stdout: w for w in workers if w.job is not None}
         ready, _, _ = select.select(list(busy), [], [], 1.0)
@@ -152,6 +172,8 @@ def campaign(args: argparse.Namespace) -> int:
             else:
                 r = json.loads(line)
                 results.append(r)
+                log.write(line)
+                log.flush()
                 bad = r["rc"] not in (0, 1) or r["traceback"] or r["errors"] != (r["rc"] == 1)
                 if bad:
                     save(r["n"], f"exit{r['rc']}")
@@ -172,9 +194,6 @@ def campaign(args: argparse.Namespace) -> int:
         done = len(results) + len(hangs)
         if done and done % 500 == 0 and ready:
             print(f"  {done}/{args.count} in {time.monotonic() - t0:.0f} s", flush=True)
-    for w in workers:
-        w.kill()
-    return report(results, hangs, time.monotonic() - t0, findings)
 
 
 def report(results: list[dict[str, object]], hangs: list[int], took: float, where: Path) -> int:
