@@ -32,8 +32,10 @@ well that generalises is measured on titles written before the rules were read
 The module holds the rules that weigh the evidence; the evidence itself lives beside it:
 `classify_words` (the vocabulary tables), `classify_text` (normalisation: case, emoji and
 punctuation noise cannot change a verdict; durations), `classify_effort` (how hard a
-running text is). Verdicts of recent texts are remembered (plans repeat their titles);
-the function stays pure, so the memo is invisible but for speed.
+running text is, and races), `classify_user` (tags and `[classify]` patterns). The second
+pass over a whole calendar, and the safe side for what stays unsure, is `classify_context`.
+Verdicts of recent texts are remembered (plans repeat their titles); the function stays
+pure, so the memo is invisible but for speed.
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ from calsync.classify_effort import (
     OTHER_TABLE,
     PACE_TABLE,
     _intensity,
+    _named_race,
     _negated,
     _pace_letters,
     _quote,
+    _race,
     _reps,
     _scale,
     _structured,
@@ -65,6 +69,7 @@ from calsync.classify_text import (
     _Text,
     _text,
 )
+from calsync.classify_user import _tag, _user
 from calsync.classify_words import (
     _CAT_SPORT,
     _SPLIT,
@@ -78,28 +83,25 @@ from calsync.classify_words import (
     KNOWN,
     LABEL,
     MOBILITY_ONLY,
-    MULTISPORT_RACE,
-    NOT_A_RACE,
     PERIOD_RX,
-    RACE_DISTANCE_END,
-    RACE_PACE,
     RACE_WORD,
     RAXDNE,
     REPS,
     REST,
     RUN_NOUN,
     RUNISH,
+    SETS,
     SPECTATE,
     STRENGTH,
     STRIDES,
     WATTS,
     _brick,
+    _cat_sport,
     _no_run,
     _not_running,
     _walk_run,
 )
 from calsync.config import ClassifyRules
-from calsync.errors import ConfigError
 from calsync.model import Event, Intensity, Verdict
 
 __all__ = ["classify"]
@@ -211,7 +213,7 @@ def _has_effort_words(t: _Text) -> bool:
 class _Fields:
     """The event's texts, normalised; the description only when a rule asks for it."""
 
-    __slots__ = ("summary", "categories", "meta", "_raw_description", "_description", "_segs")
+    __slots__ = ("summary", "categories", "meta", "raw_description", "_description", "_segs")
 
     def __init__(
         self, summary: _Text, description: str, categories: tuple[str, ...], meta: _Text
@@ -219,7 +221,7 @@ class _Fields:
         self.summary = summary
         self.categories = categories  # normalised, one per category
         self.meta = meta  # platform properties (X-WORKOUT-TYPE...), joined
-        self._raw_description = description
+        self.raw_description = description
         self._description: _Text | None = None
         self._segs: list[tuple[int, int, str | None]] | None = None
 
@@ -232,7 +234,7 @@ class _Fields:
     @property
     def description(self) -> _Text:
         if self._description is None:
-            self._description = _text(self._raw_description)
+            self._description = _text(self.raw_description)
         return self._description
 
 
@@ -247,14 +249,6 @@ def _fields(summary: str, description: str, categories: tuple[str, ...], extra: 
         and not re.fullmatch(r"[\d.\s:]*", v)
     )
     return _Fields(_text(summary), description, cats, _text(meta))
-
-
-def _cat_sport(cats: tuple[str, ...]) -> tuple[str, str] | None:
-    for c in cats:
-        s = _CAT_SPORT.get(c)
-        if s:
-            return s, c
-    return None
 
 
 def _not_run(reason: str, strength: bool = False) -> Verdict:
@@ -278,30 +272,25 @@ def _builtin(f: _Fields) -> Verdict:
         return _not_run(f"'{q}' is a cycling or swimming code")
 
     # 1. Not a workout at all.
-    admin = ADMIN.search(low)
-    if admin:
-        sport = _sport(low)
-        if sport not in (None, "run", "strength"):
-            return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
-        return _not_run(f"'{_quote(s, admin)}' is not a workout")
-    no_run = _no_run(low)
-    if no_run:
-        return _not_run(f"'{_quote(s, no_run)}': not running")
-    period = PERIOD_RX.search(low)
-    if (
-        period
-        and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low))
-        and not _structured(s)
-    ):
-        return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
+    not_workout = _not_a_workout(f)
+    if not_workout:
+        return not_workout
+    # 2. A platform's sport label on every workout ("Run: Mobility & Core"): the rest of
+    #    the title says what the event is when it names another activity.
+    relabelled = _after_sport_label(f)
+    if relabelled is not None:
+        return _builtin(relabelled)
 
     segs = f.segments
     run_parts = [(a, b) for a, b, sp in segs if sp == "run"]
     brick = _brick(low)
     others = [(a, b, sp) for a, b, sp in segs if sp not in (None, "run")]
     strength = any(sp == "strength" for _, _, sp in segs)
-    if not strength and not run_parts and not others and STRENGTH.search(low):
-        strength = not MOBILITY_ONLY.search(low)
+    if not strength and not run_parts and not others:
+        # The weightlifter pictogram is a word, unlike the emoji that only decorate titles.
+        strength = bool(STRENGTH.search(low) or GYM_EMOJI in s.raw) and not MOBILITY_ONLY.search(
+            low
+        )
 
     # Leading parts that name no sport are a run when they hold running vocabulary and no
     # other part of the title is a run ("Easy 40 min + Gym A").
@@ -330,6 +319,67 @@ def _builtin(f: _Fields) -> Verdict:
     return _judge_run(f, run_parts, strength, multi=bool(others))
 
 
+_TRAVEL = frozenset({"flight", "flights", "hotel", "accommodation"})
+_SPORT_LABEL = re.compile(r"^\s*(?:run|running|runs|lauf|laufen|jog)(?=\s|:)")
+GYM_EMOJI = "\U0001f3cb"
+
+
+def _not_a_workout(f: _Fields) -> Verdict | None:
+    """Admin, negation ("Social meet (NOT A RUN)") and period labels ("Race week")."""
+    s = f.summary
+    low = s.low
+    admin = ADMIN.search(low)
+    # A club calendar that files its events as running ("Take Flight #5") is not talking
+    # about air travel.
+    if (
+        admin
+        and admin.group().strip() in _TRAVEL
+        and (_cat_sport(f.categories) or ("",))[0] == "run"
+    ):
+        admin = None
+    if admin:
+        sport = _sport(low)
+        if sport not in (None, "run", "strength"):
+            return _not_run(f"'{s.quote(0, len(low))}' is {sport}, not running")
+        return _not_run(f"'{_quote(s, admin)}' is not a workout")
+    no_run = _no_run(low)
+    if no_run:
+        return _not_run(f"'{_quote(s, no_run)}': not running")
+    period = PERIOD_RX.search(low)
+    if (
+        period
+        and not (RUN_NOUN.search(low) or COURSE.search(low) or _walk_run(low))
+        and not _structured(s)
+    ):
+        # "Intervals — W11 Taper", "3 miles easy (cutback week)": a workout in a period.
+        rest = PERIOD_RX.sub(_blank, low)
+        workout = HARD_TABLE.first(rest, negatable=True) or (
+            RUNISH.search(rest) and EASY_TABLE.first(rest)
+        )
+        if not workout or RACE_WORD.search(rest):  # "Sprint triathlon race prep"
+            return _not_run(f"'{_quote(s, period)}' names a period, not a workout")
+    return None
+
+
+def _after_sport_label(f: _Fields) -> _Fields | None:
+    """The title without a leading sport label, when the rest names another activity
+    and no running ("Run: Mobility & Core"); None otherwise."""
+    m = _SPORT_LABEL.match(f.summary.low)
+    if m is None:
+        return None
+    rest = _Fields(_text(f.summary.raw[m.end() :]), f.raw_description, f.categories, f.meta)
+    sports = {sp for _, _, sp in rest.segments}
+    if not rest.summary.low.strip() or "run" in sports or sports <= {None}:
+        return None
+    # "Run 10 mi, bike if injured" still holds a run; so does "Run: easy + core".
+    if any(
+        _has_effort_words(_Text(rest.summary.raw[a:b], rest.summary.low[a:b]))
+        for a, b, _ in rest.segments
+    ):
+        return None
+    return rest
+
+
 def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verdict:
     """A title that names no sport: categories, platform data and description decide."""
     s, d = f.summary, f.description
@@ -346,8 +396,8 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
         )
     if strength:
         q = STRENGTH.search(s.low)
-        assert q is not None
-        return _not_run(f"'{_quote(s, q)}' is a strength session", strength=True)
+        what = _quote(s, q) if q else GYM_EMOJI
+        return _not_run(f"'{what}' is a strength session", strength=True)
 
     # A title of nothing but the runner emoji is a run. Anywhere else emoji are noise
     # (they never change a verdict that the words decide).
@@ -368,13 +418,25 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     if is_run:
         return _judge_run(f, [], strength=False, multi=False)
 
-    # Nothing in the title: a description can still show a workout.
+    return _from_description(f)
+
+
+def _from_description(f: _Fields) -> Verdict:
+    """Nothing in the title names a sport: a description can still show a workout. Its
+    first line leads ("2.5 miles easy + 4 strides", then a prehab list); then strength
+    exercises or sets and reps; then running words with structure or a duration."""
+    d = f.description
+    lead = d.low.lstrip().split("\n", 1)[0]
+    if RUNISH.search(lead) and _has_effort_words(_Text(lead, lead)) and not EXERCISE.search(lead):
+        return _judge_run(f, [], strength=False, multi=False)
     exercises = {m.group() for m in EXERCISE.finditer(d.low)}
-    if len(exercises) >= 2 and not RUN_NOUN.search(d.low):
-        return _not_run(
-            f"the description lists strength exercises ({', '.join(sorted(exercises)[:3])})",
-            strength=True,
-        )
+    if not RUN_NOUN.search(d.low):
+        if len(exercises) >= 2:
+            listed = ", ".join(sorted(exercises)[:3])
+            return _not_run(f"the description lists strength exercises ({listed})", True)
+        sets = SETS.search(d.low)
+        if sets and (exercises or STRENGTH.search(d.low)):
+            return _not_run(f"the description: '{_quote(d, sets)}' are strength sets", True)
     if RUN_NOUN.search(d.low) or COURSE.search(d.low):
         j = _intensity(d)
         if j.structured or _minutes_in(d.raw):
@@ -382,54 +444,6 @@ def _sportless(f: _Fields, runny: list[tuple[int, int]], strength: bool) -> Verd
     if f.summary.low.strip():
         return _not_run("no run words")
     return _not_run("empty title: no run words")
-
-
-_RACE_ENDINGS = (
-    *("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race"),
-    *("13.1", "26.2"),  # half and full marathon in miles, the unit left out
-)
-
-
-def _multisport_hint(low: str) -> bool:
-    return "thlon" in low or "ironman" in low or "70.3" in low
-
-
-def _named_race(low: str) -> bool:
-    """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
-    if not low.rstrip().endswith(_RACE_ENDINGS):
-        return False
-    title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
-    named = RACE_DISTANCE_END.match(title)
-    if named is None or NOT_A_RACE.search(low):
-        return False
-    name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
-    unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
-    return bool(unknown) and name[-1] not in KNOWN and not RUN_NOUN.search(named["name"])
-
-
-def _race(f: _Fields, run_text: _Text) -> Verdict | None:
-    """A race, from the run's own words or the event's category; None if not a race."""
-    low = run_text.low
-    pace = RACE_PACE.search(low)
-    masked = RACE_PACE.sub(_blank, low) if pace else low
-    w = RACE_WORD.search(masked)
-    if w and not NOT_A_RACE.search(masked):
-        word, whole = _quote(run_text, w), run_text.quote(0, len(low))
-        if whole.lower() != word.lower() and len(whole) <= 60:
-            return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
-        return Verdict(True, Intensity.RACE, f"'{word}' is a race")
-    full = f.summary
-    multi = MULTISPORT_RACE.search(full.low) if _multisport_hint(full.low) else None
-    if multi and not NOT_A_RACE.search(full.low):
-        return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
-    # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
-    if _named_race(full.low) and _intensity(full).intensity is None:
-        q = full.quote(0, len(full.low))
-        return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
-    race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
-    if race_cat and not (pace or NOT_A_RACE.search(low)):
-        return Verdict(True, Intensity.RACE, "category 'RACE'")
-    return None
 
 
 def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, multi: bool) -> Verdict:
@@ -468,6 +482,13 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
         if not other.low.strip():
             continue
         oj = _intensity(other)
+        if label == "description" and not oj.structured:
+            # The first line says what the session is; a legend further down ("Effort
+            # guide: EASY = ..., TEMPO = ...") does not.
+            lead = _lead(other)
+            lj = _intensity(lead) if lead.low.strip() else oj
+            if lj.intensity is not None:
+                oj = lj
         if oj.intensity is Intensity.HARD and (j.intensity is None or oj.structured):
             assert oj.hit is not None
             return Verdict(
@@ -483,79 +504,43 @@ def _judge_run(f: _Fields, parts: list[tuple[int, int]], strength: bool, *, mult
         return Verdict(True, Intensity.EASY, f"'{j.hit.what}' {j.hit.why}{note}", strength)
     q = run.quote(0, len(run.low)) if run.low.strip() else s.quote(0, len(s.low))
     what = f"'{q}'" if q else "this run"
+    # A title of vocabulary ("Run 5 mi") is an easy run; one that holds a name ("Return
+    # of the Ramparts", "Road Hammer Practice") may be anything: unsure.
+    named = _names(run.low if run.low.strip() else s.low)
     return Verdict(
-        True, Intensity.EASY, f"{what} names no hard effort: easy by default{note}", strength
+        True,
+        Intensity.EASY,
+        f"{what} names no hard effort: easy by default{note}",
+        strength,
+        confidence="low" if named else "high",
     )
 
 
-# --------------------------------------------------------------------------- overrides
+def _lead(t: _Text) -> _Text:
+    """The first non-empty line of a text."""
+    stripped = len(t.low) - len(t.low.lstrip())
+    end = t.low.find("\n", stripped)
+    end = len(t.low) if end < 0 else end
+    return _Text(t.raw[stripped:end], t.low[stripped:end])
 
 
-_TAG = re.compile(r"(?<![\w#])#(hard|easy|race|norun|strength)(?![\w])", re.IGNORECASE)
+_TOKEN = re.compile(r"[^\W\d_][\w'’]*")
 
 
-def _tag(summary: str, description: str, categories: tuple[str, ...]) -> Verdict | None:
-    for where, texts in (
-        ("summary", (summary,)),
-        ("description", (description,)),
-        ("categories", categories),
-    ):
-        for text in texts:
-            m = _TAG.search(text)
-            if m is None:
-                continue
-            tag = m.group(1).lower()
-            reason = f"'#{tag}' tag in the {where}"
-            if tag == "norun":
-                return Verdict(False, None, reason)
-            if tag == "strength":
-                return Verdict(False, None, reason, strength=True)
-            return Verdict(True, Intensity(tag), reason)
-    return None
-
-
-_KINDS = ("race", "hard", "easy", "norun", "strength")
-
-
-@lru_cache(maxsize=64)
-def _compiled(rules: ClassifyRules) -> tuple[tuple[str, str, re.Pattern[str]], ...]:
-    out = []
-    for kind in _KINDS:
-        for pat in getattr(rules, kind):
-            try:
-                out.append((kind, pat, re.compile(pat, re.IGNORECASE)))
-            except re.error as e:
-                raise ConfigError(
-                    "[classify]",
-                    [f"classify.{kind}: {pat!r} is not a valid regular expression: {e}"],
-                ) from None
-    return tuple(out)
-
-
-def _user(f: _Fields, description: str, cats: str, rules: ClassifyRules) -> Verdict | None:
-    compiled = _compiled(rules)
-    if not compiled:
-        return None
-    for where, raw, low in (
-        ("summary", f.summary.raw, _SPACES.sub(" ", f.summary.low)),
-        ("categories", cats, cats.lower()),
-        ("description", description, _SPACES.sub(" ", f.description.low)),
-    ):
-        if not raw:
+def _names(low: str) -> bool:
+    """Does the text hold a word that is not running vocabulary (a name)?"""
+    low = LABEL.sub("", low, count=1)
+    for m in _TOKEN.finditer(low):
+        w = m.group()
+        if len(w) < 2 or w in KNOWN or _DIGIT.search(w):
             continue
-        for kind, pat, rx in compiled:
-            m = rx.search(raw) or rx.search(low)
-            if m is None:
-                continue
-            reason = f"config [classify] {kind} pattern {pat!r} matched '{m.group().strip()}'"
-            if where != "summary":
-                reason += f" in the {where}"
-            if kind == "norun":
-                return Verdict(False, None, reason)
-            if kind == "strength":
-                return Verdict(False, None, reason, strength=True)
-            return Verdict(True, Intensity(kind), reason)
-    return None
+        if any(
+            rx.fullmatch(w)
+            for rx in (RUN_NOUN, RACE_WORD, PERIOD_RX, STRENGTH, EASY_TABLE.rx, HARD_TABLE.rx)
+        ):
+            continue
+        return True
+    return False
 
 
 # --------------------------------------------------------------------------- entry point

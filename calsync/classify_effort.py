@@ -7,30 +7,50 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from calsync.classify_text import _DIGIT, _blank, _Text
+from calsync.classify_text import _DIGIT, _SPACES, _blank, _minutes_in, _Text
 from calsync.classify_words import (
     _NOTATION_WORDS,
     _NUMBER,
     _Q_DAY,
+    AROUND_WORK,
+    DISTANCE,
     EASY_WORDS,
+    EXERCISE,
     HARD_WORDS,
+    HR_BPM,
     HR_PCT,
     IF_FACTOR,
+    KNOWN,
+    LABEL,
     LADDER,
+    MULTISPORT_RACE,
     NEGATION,
+    NOT_A_RACE,
+    NOT_RUNNING_REPS,
     OTHER_SPORT,
     PACE_LETTER,
     PACE_RULE,
+    PACED,
+    RACE_DISTANCE_END,
+    RACE_PACE,
+    RACE_WORD,
     REPS,
     REPS_BACK,
     RPE,
+    RUN_NOUN,
     STRIDES,
     STRIDES_BEFORE,
+    TARGET,
+    TARGET_WORD,
     ZONE,
     _walk_run,
 )
-from calsync.model import Intensity
+from calsync.model import Intensity, Verdict
+
+if TYPE_CHECKING:  # classify imports this module
+    from calsync.classify import _Fields
 
 # --------------------------------------------------------------------------- matching
 
@@ -120,8 +140,19 @@ def _reps(t: _Text) -> re.Match[str] | None:
             continue  # "Strides 8 x 20 s"
         if _negated(low, m.start()):
             continue
+        if _drill(low, m.start(), m.end()):
+            continue
         return m
     return _ladder(low)
+
+
+def _drill(low: str, start: int, end: int) -> bool:
+    """Are the repeats at low[start:end] drills, mobility or strength work? Read on their
+    own line: a description's drills do not make its run an interval session."""
+    a = low.rfind("\n", 0, start) + 1
+    b = low.find("\n", end)
+    line = low[a : b if b >= 0 else len(low)]
+    return NOT_RUNNING_REPS.search(line) is not None or EXERCISE.search(line) is not None
 
 
 def _scale(t: _Text, *, hard: bool, zone3: bool = False) -> _Hit | None:
@@ -161,6 +192,16 @@ def _scale(t: _Text, *, hard: bool, zone3: bool = False) -> _Hit | None:
         if hard and max(a, b) >= 85:
             return _Hit(_quote(t, m), "is a hard heart rate")
         if not hard and max(a, b) <= 75:
+            return _Hit(_quote(t, m), "is an easy heart rate")
+    for m in HR_BPM.finditer(low) if ("hr" in low or "pul" in low or "heart" in low) else ():
+        a = int(m["a"])
+        b = int(m["b"]) if m["b"] else a
+        if _negated(low, m.start()):
+            continue
+        if zone3 and min(a, b) >= 155:
+            # Like zone 3: hard in a title, no structure that overrides an easy title.
+            return _Hit(_quote(t, m), "is a tempo heart rate")
+        if not hard and max(a, b) <= 150:
             return _Hit(_quote(t, m), "is an easy heart rate")
     for m in factors:
         v = float(m["v"])
@@ -207,7 +248,7 @@ def _intensity(t: _Text) -> _Judgement:
         )
     if pace:
         return _Judgement(Intensity.HARD, _Hit(_quote(t, pace[0]), "is race-pace work"), True)
-    hit = _scale(t, hard=True)
+    hit = _scale(t, hard=True) or _paced_segment(t)
     if hit:
         return _Judgement(Intensity.HARD, hit, structured=True)
     letters = _pace_letters(low)
@@ -220,7 +261,7 @@ def _intensity(t: _Text) -> _Judgement:
         word = None  # "GA + speed 8 mi w/ 10 x 100m strides": the speed is the strides
     if word:
         return _Judgement(Intensity.HARD, _Hit(_quote(t, word[0]), f"is {word[1]}"))
-    hit = _scale(t, hard=True, zone3=True)
+    hit = _scale(t, hard=True, zone3=True) or _target(t)
     if hit:
         return _Judgement(Intensity.HARD, hit)
     if letters:
@@ -228,13 +269,53 @@ def _intensity(t: _Text) -> _Judgement:
     hit = _scale(t, hard=False)
     if hit:
         return _Judgement(Intensity.EASY, hit)
-    easy = EASY_TABLE.first(low)
+    # "1 mi easy warm-up, 2 mi comfort...": the easy words of a warm-up are not the session's.
+    easy = EASY_TABLE.first(
+        AROUND_WORK.sub(_blank, low) if "warm" in low or "cool" in low or "jog" in low else low
+    )
     if easy:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, easy[0]), f"is {easy[1]}"))
     strides = STRIDES.search(low)
     if strides:
         return _Judgement(Intensity.EASY, _Hit(_quote(t, strides), "are easy running"))
     return _NONE
+
+
+def _target(t: _Text) -> _Hit | None:
+    """A time target for a distance that asks for a running pace ("8 Miles In 56
+    Minutes"); a slow one ("16 Miles In 5-6 Hours") is no effort."""
+    low = t.low
+    if not _DIGIT.search(low):
+        return None
+    for m in TARGET.finditer(low):
+        if not TARGET_WORD.search(m.group()):
+            continue  # "5 km with 4 min walk breaks" states no target
+        minutes = _minutes_in(m["t"], normalised=True)
+        if minutes is None:
+            continue
+        km = float(m["d"]) * (1.609 if m["u"].startswith("mi") else 1.0)
+        if km <= 0 or not 2.5 <= minutes / km <= 7.0:
+            continue  # slower than 7 min/km is a jog or a walk; faster than 2:30 a typo
+        pace = minutes / km
+        what = t.quote(m.start(), m.end("u")) or m.group("d")
+        secs = round(pace * 60)
+        return _Hit(
+            what, f"in {minutes} min is a time target (about {secs // 60}:{secs % 60:02d}/km)"
+        )
+    return None
+
+
+def _paced_segment(t: _Text) -> _Hit | None:
+    """Part of a run at a stated pace ("12 km with 6km op 5:20-5:30"): a quality segment.
+    A pace for the whole run ("7-8km at 5:20-5:35/km") is only guidance."""
+    low = t.low
+    if ":" not in low:
+        return None
+    longest = max((float(m["d"]) for m in DISTANCE.finditer(low)), default=0.0)
+    for m in PACED.finditer(low):
+        if float(m["d"]) < longest and not _negated(low, m.start()):
+            return _Hit(_quote(t, m), "is a paced segment of the run")
+    return None
 
 
 def _structured(t: _Text) -> bool:
@@ -244,3 +325,56 @@ def _structured(t: _Text) -> bool:
         or PACE_TABLE.first(t.low, negatable=True) is not None
         or _scale(t, hard=True) is not None
     )
+
+
+# --------------------------------------------------------------------------- races
+
+
+_RACE_ENDINGS = (
+    *("k", "km", "mi", "mile", "miles", "miler", "marathon", "half", "run", "race"),
+    *("13.1", "26.2"),  # half and full marathon in miles, the unit left out
+)
+
+
+def _multisport_hint(low: str) -> bool:
+    return "thlon" in low or "ironman" in low or "70.3" in low
+
+
+def _named_race(low: str) -> bool:
+    """A name, then a race distance, ends the title: "Dog Days 8K", "NYC Half"."""
+    if not low.rstrip().endswith(_RACE_ENDINGS):
+        return False
+    title = LABEL.sub("", _SPACES.sub(" ", low).strip(), count=1)
+    named = RACE_DISTANCE_END.match(title)
+    if named is None or NOT_A_RACE.search(low):
+        return False
+    name = [t for t in re.split(r"[\s\-:/.,]+", named["name"]) if t]
+    unknown = [t for t in name if t not in KNOWN and not re.fullmatch(r"[\d.]+", t)]
+    return bool(unknown) and name[-1] not in KNOWN and not RUN_NOUN.search(named["name"])
+
+
+def _race(f: _Fields, run_text: _Text) -> Verdict | None:
+    """A race, from the run's own words or the event's category; None if not a race."""
+    low = run_text.low
+    pace = RACE_PACE.search(low)
+    masked = RACE_PACE.sub(_blank, low) if pace else low
+    w = RACE_WORD.search(masked)
+    if w and pace and "tune" in w.group():
+        w = None  # "Race pace tune-up 5 km" is a workout at race pace
+    if w and not NOT_A_RACE.search(masked):
+        word, whole = _quote(run_text, w), run_text.quote(0, len(low))
+        if whole.lower() != word.lower() and len(whole) <= 60:
+            return Verdict(True, Intensity.RACE, f"'{whole}' is a race ('{word}')")
+        return Verdict(True, Intensity.RACE, f"'{word}' is a race")
+    full = f.summary
+    multi = MULTISPORT_RACE.search(full.low) if _multisport_hint(full.low) else None
+    if multi and not NOT_A_RACE.search(full.low):
+        return Verdict(True, Intensity.RACE, f"'{_quote(full, multi)}' is a race")
+    # A named race ("Dog Days 8K") holds no workout words; "Goal pace 5 x 1 mi" does.
+    if _named_race(full.low) and _intensity(full).intensity is None:
+        q = full.quote(0, len(full.low))
+        return Verdict(True, Intensity.RACE, f"'{q}' is a named race")
+    race_cat = any(c in ("race", "racing", "a-race", "wettkampf") for c in f.categories)
+    if race_cat and not (pace or NOT_A_RACE.search(low)):
+        return Verdict(True, Intensity.RACE, "category 'RACE'")
+    return None

@@ -66,6 +66,11 @@ RUN_NOUN = _rx(
         r"tempodauerlauf",
         r"\w+lauf",
         r"lafen",
+        r"laafen",  # Luxembourgish
+        r"l[öo]pning",  # Swedish
+        r"l[öo]p\w+",  # löpintervaller, löppass
+        r"\w+l[öo]pning",  # intervallöpning
+        r"långpass",
         r"laf",
         r"\w+läufe",
         r"corsa",
@@ -87,6 +92,8 @@ RUN_NOUN = _rx(
     ),
     # Chinese 跑; Japanese 走 (ペース走, ビルドアップ走), jog, run, interval, strides (流し).
     _any(
+        r"(?<![\w])бег(?:ом)?(?![\w])",
+        r"пробежк\w*",
         r"跑",
         r"(?<=[\u30a0-\u30ff])走",
         r"持久走",
@@ -130,6 +137,16 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"mtb",
                 r"gravel",
                 r"v[ée]lo",
+                r"v[ëe]lo(?:s|tour\w*|training)?",  # Luxembourgish/Swiss vëlo, vëlostour
+                r"fahrrad",
+                r"rennrad",
+                r"radeln",
+                r"radtraining",
+                r"biken",
+                r"cykl\w*",  # Swedish cykling, cykel
+                r"cykel\w*",
+                r"fietsen",
+                r"wielrennen",
                 r"rad",
                 r"radfahren",
                 r"radtour",
@@ -141,7 +158,7 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"grundlagenfahrt",
                 r"\w+fahrt",
             ),
-            _any(r"骑行", r"单车", r"自行车"),
+            _any(r"骑行", r"单车", r"自行车", r"велосипед\w*", r"велотренаж\w*"),
         ),
         "cycling",
     ),
@@ -156,9 +173,15 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"natation",
                 r"nage",
                 r"schwimmen",
+                r"schwammen",  # Luxembourgish
+                r"simning",  # Swedish
+                r"simtr[äa]ning",
+                r"zwemmen",
+                r"nataci[oó]n",
+                r"nuoto",
                 r"css",
             ),
-            _any(r"游泳"),
+            _any(r"游泳", r"плавани\w*", r"бассейн\w*"),
         ),
         "swimming",
     ),
@@ -174,6 +197,8 @@ _OTHER_SPORT: tuple[tuple[str | re.Pattern[str], str], ...] = (
             r"randonn[ée]e",
             r"wandern",
             r"spaziergang",
+            r"promenad\w*",  # Swedish
+            r"wandeling",
         ),
         "walking",
     ),
@@ -270,8 +295,39 @@ STRENGTH = _rx(
         r"(?:upper|lower|full)" + SEP + r"body",
         r"body" + SEP + r"pump",
         r"bodypump",
+        # Body parts and routines as session names ("Legs day", "Upper body + core",
+        # "Push day", "Lower A", "Stability work", "Home gym").
+        r"(?:arms?|back|chest|shoulders?|glutes?|abs|push|pull|leg)" + SEP + r"days?",
+        r"push" + SEP + r"pull" + SEP + r"legs?",
+        r"(?:upper|lower)" + SEP + r"[ab12]",
+        r"stability" + SEP + r"(?:work|session|training|routine|circuit|exercises?)",
+        r"home" + SEP + r"gym",
+        r"\w+gym",
+        r"push" + SEP + r"ups?",
+        r"pull" + SEP + r"ups?",
+        r"sit" + SEP + r"ups?",
+        r"abs",
+        r"tren" + SEP + r"(?:superior|inferior)",
+        r"fuerza",
+        r"gimnasio",
+        r"pesas",
+        r"(?:ober|unter|ganz)k[öo]rper\w*",
+        r"rumpf\w*",
+        r"styrk\w*",  # Swedish/Norwegian/Danish styrketräning
+        r"kracht\w*",
+        r"forza",
+        r"muscula[cç][aã]o",
     ),
-    _any(r"力量", r"健身", r"撸铁", r"筋トレ", r"筋力"),
+    _any(
+        r"力量",
+        r"健身",
+        r"撸铁",
+        r"筋トレ",
+        r"筋力",
+        r"силов\w*",
+        r"(?<![\w])сил[аыу](?![\w])",
+        r"штанг\w*",
+    ),
 )
 # Exercises that betray a strength session in a description ("Workout" + a list).
 EXERCISE = re.compile(
@@ -298,9 +354,63 @@ EXERCISE = re.compile(
         r"dumbbell",
         r"rdl",
         r"hip\s+thrusts?",
+        r"crunch(?:es)?",
+        r"sit" + SEP + r"ups?",
+        r"leg\s+raises?",
+        r"lateral\s+raises?",
+        r"flutter\s+kicks?",
+        r"side\s+bends?",
+        r"mountain\s+climbers?",
+        r"burpees?",
+        r"russian\s+twists?",
+        r"bird\s+dogs?",
+        r"dead\s*bugs?",
+        r"wall\s+sits?",
+        r"step" + SEP + r"ups?",
+        r"face\s+pulls?",
+        r"overhead\s+press",
+        r"farmer'?s?\s+carry",
+        r"sentadillas?",
+        r"peso\s+muerto",
+        r"zancadas?",
+        r"dominadas?",
+        r"planchas?",
+        r"press\s+(?:de\s+banca|militar|inclinado|arnold)",
+        r"liegest[üu]tz\w*",
+        r"klimmz[üu]g\w*",
+        r"kniebeuge\w*",
+        r"ausfallschritt\w*",
+        r"kreuzheben",
+        r"wadenheber",
+        r"pompes",
+        r"tractions",
+        r"fentes",
+        r"kn[äa]b[öo]j",
+        r"marklyft",
+        r"armh[äa]vningar",
     )
     + "|"
-    + _any("卧推", "深蹲", "硬拉", "哑铃", "划船")
+    + _any(
+        "卧推",
+        "深蹲",
+        "硬拉",
+        "哑铃",
+        "划船",
+        r"присед\w*",
+        r"отжима\w*",
+        r"подтягива\w*",
+        r"брусь\w*",
+        r"румынск\w*",
+        r"выпад\w*",
+        r"копенгаген\w*",
+    )
+)
+# Sets and reps: how a strength session is written ("3 sets of 12 reps", "4x8-10",
+# "2-3 reps in reserve", "EMOM"), in a description that names no run.
+SETS = re.compile(
+    r"(?<![\w])(?:\d+\s*sets?\s+(?:of|x)\s*\d+|\d+\s*x\s*\d+(?:\s*-\s*\d+)?\s*(?:reps|per\s+(?:leg|side|arm))|"
+    r"\d+\s*reps|reps?\s+in\s+reserve|rir|emom|amrap|wiederholungen|s[äa]tze|"
+    r"repeticiones|s[ée]ries)(?![\w])|повтор\w*|подход\w*"
 )
 MOBILITY_ONLY = re.compile(r"(?<![\w])mobility\s+only(?![\w])|(?<![\w])only\s+mobility(?![\w])")
 
@@ -314,6 +424,10 @@ REST = _rx(
         r"no" + SEP + r"run",
         r"repos",
         r"ruhetag",
+        r"vila",  # Swedish
+        r"vilodag",
+        r"rust" + SEP + r"dag",
+        r"отдых\w*",
         r"ruhe",
         r"frei",
         r"active" + SEP + r"recovery",
@@ -373,6 +487,36 @@ ADMIN = _rx(
         r"period",
         r"phase",
         r"standup",
+        # Work: agile ceremonies are named after sprints ("Sprint review", "Sprint 14
+        # planning", "Retro"), and other office rituals.
+        r"sprint" + SEP + r"(?:\d+" + SEP + r")?(?:review|retro\w*|planning|demo|goals?|"
+        r"kick" + SEP + r"off|backlog|refinement|grooming|sync|report|burndown|zero)",
+        r"retro",
+        r"retrospective",
+        r"scrum",
+        r"backlog",
+        r"refinement",
+        r"grooming",
+        r"all" + SEP + r"hands",
+        r"one" + SEP + r"on" + SEP + r"one",
+        r"1\s*:\s*1",
+        r"okrs?",
+        r"jira",
+        r"kick" + SEP + r"off",
+        r"kickoff",
+        r"offsite",
+        r"interview",
+        # Race logistics ("Race kit check", "Lay out kit", "Early bed").
+        r"kit" + SEP + r"(?:check\w*|list|prep)",
+        r"check" + SEP + r"list",
+        r"checklist",
+        r"lay" + SEP + r"out",
+        r"early" + SEP + r"(?:bed|night)",
+        r"race" + SEP + r"(?:eve" + SEP + r"|day" + SEP + r"|morning" + SEP + r")?"
+        r"(?:dinner|breakfast|meal|lunch)",
+        r"carb" + SEP + r"load\w*",
+        r"pasta" + SEP + r"party",
+        r"packing",
         r"stand" + SEP + r"up",
         r"call",
         r"webinar",
@@ -427,6 +571,12 @@ NO_RUN = re.compile(
         r"no" + SEP + r"run(?:s|ning)?",
         r"skip" + SEP + r"(?:the" + SEP + r")?run",
         r"kein" + SEP + r"lauf",
+        r"not" + SEP + r"(?:a" + SEP + r")?run(?:s|ning)?",
+        r"(?:isn't|is" + SEP + r"not|isnt)" + SEP + r"(?:a" + SEP + r")?run",
+        r"no" + SEP + r"jog(?:s|ging)?",
+        r"ingen" + SEP + r"l[öo]pning",
+        r"nicht" + SEP + r"laufen",
+        r"sans" + SEP + r"course",
         r"pas" + SEP + r"de" + SEP + r"course",
     )
 )
@@ -537,6 +687,9 @@ NOT_A_RACE = re.compile(
         r"fuel\w*",
         r"kit",
         r"info",
+        # "Race week", "race-eve dinner": a time around the race, not the race.
+        r"race" + SEP + r"(?:week|weeks|eve|morning|breakfast|dinner|kit|plan|prep\w*|"
+        r"briefing|logistics|nutrition|calendar|season)",
         r"results?",
         r"watch",
     )
@@ -629,6 +782,9 @@ PACE_RX = _rx(
     ),
     r"(?<![\w])(?:last|final)[ ]+\d+(?:\.\d+)?[ ]*(?:mi|miles?|km|k|min|mins)?[ ]*(?:@|at)[ ]*"
     r"(?:mp|hmp|m|t|goal|race|marathon|half|tempo|threshold|\d+[ ]*k)(?![\w])",
+    # "last 5k @6:20/km": the finish of a run at a stated pace.
+    r"(?<![\w])(?:last|final)[ ]+\d+(?:\.\d+)?[ ]*(?:mi|miles?|km|k|min|mins)?[ ]*(?:@|at)[ ]*"
+    r"\d{1,2}:\d{2}",
     r"@\s*(?:[tirm]|mp|hmp|\d+\s*k|threshold|tempo|lt)(?![\w])",
     r"(?<![\w])\d+(?:\.\d+)?\s*(?:mi|miles?|km|k|min|mins)\s+(?:at\s+|@\s*)?[tir](?![\w'])",
 )
@@ -641,6 +797,8 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"intervalle?n?",
                 r"intervalles?",
                 r"intervall\w*",
+                r"\w+intervall\w*",  # compounds: löpintervaller, Tempointervalle
+                r"\w+tervals?",  # coined names: Simtervals, Funtervals
                 r"fractionn[ée]s?",
                 r"repeats?",
                 r"reps",
@@ -784,6 +942,8 @@ _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
                 r"dauerlauf",
                 r"locker",
                 r"ruhig",
+                r"lugn\w*",  # Swedish
+                r"lugnt",
                 r"ga1",
                 r"grundlage\w*",
                 r"regeneration",
@@ -844,7 +1004,7 @@ EASY_WORDS = _rules(_EASY_WORDS)
 NEGATION = re.compile(
     r"(?:(?<![\w])(?:no|not|don't|dont|do\s+not|never|avoid|without|skip|instead\s+of|"
     r"rather\s+than|after\s+(?:the|a|an|your|my|yesterday|last)|post|kein|keine|keinen|"
-    r"nicht|ohne|pas|sans|"
+    r"nicht|ohne|pas|sans|(?:efter|nach|apr[eè]s)\s+\w+|"
     r"jamais)(?![\w])|不要|别|避免|禁止)[^.;!?\n]{0,24}$"
 )
 
@@ -890,7 +1050,8 @@ def _not_running(s: str) -> re.Match[str] | None:
 
 
 def _no_run(s: str) -> re.Match[str] | None:
-    hint = "no" in s or "skip" in s or "kein" in s or "pas" in s
+    hint = "no" in s or "n't" in s or "isnt" in s or "skip" in s or "kein" in s or "pas" in s
+    hint = hint or "ingen" in s or "sans" in s or "nicht" in s
     return NO_RUN.search(s) if hint else None
 
 
@@ -966,3 +1127,70 @@ _CAT_SPORT = {
     "reflection": "admin",
     "taper": "admin",
 }
+
+# Heart rate in beats per minute: "@ HR 155-165", "puls 135–140", "HR ~168-174". A band
+# that starts at 155 or more is held only at tempo effort or harder by most adults; one that
+# ends at 150 or less is easy.
+HR_BPM = re.compile(
+    r"(?<![\w])(?:hr|heart\s*rate|puls|pulse|fc|пульс)\s*[:~≈]?\s*~?\s*(?P<a>1\d{2})"
+    r"(?:\s*(?:-|to|→)\s*~?(?P<b>1\d{2}))?(?![\w])"
+)
+# A time target for a distance ("8 Miles In 56 Minutes", "10 km in 45 min", "5 Miles With
+# 40 Minute Target Time"): a pace to hold, read from the two numbers.
+TARGET = re.compile(
+    r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])[^\n]{0,12}?"
+    r"(?<![\w])(?:in|under|sub|with|target)\s+(?P<t>[^\n]{1,24})"
+)
+TARGET_WORD = re.compile(r"(?<![\w])(?:in|under|sub|target)(?![\w])")
+# A distance at a pace ("6km op 5:20-5:30", "8km at 4:20/km", "2 km @ 6:20"): a paced
+# segment when the same text names a longer distance too.
+PACED = re.compile(
+    r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?:k|km|mi|miles?)(?![\w])\s*(?:@|at|op|à|a|mit|bei|på)"
+    r"\s*\d{1,2}:\d{2}"
+)
+DISTANCE = re.compile(r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])")
+# Easy words that qualify only the warm-up or cool-down of a session ("1 mi easy warm-up,
+# 2 mi comfortably hard"): they do not say how hard the session is.
+AROUND_WORK = re.compile(
+    r"(?<![\w])(?:(?:very\s+)?(?:easy|relaxed|gentle|slow|light)\s+)?(?:jog\s+)?"
+    r"(?:warm|cool)[ \-]*(?:ing\s+)?(?:up|down)s?(?![\w])"
+    r"|(?<![\w])(?:easy|slow)\s+jog\s+(?:between|recovery|rec)(?![\w])"
+)
+# Repeats that are not running: drills, mobility and strength work written with counts
+# ("drills: 2 x 20 m skips, leg swings", "IT band stretch 3x45 sec each side").
+NOT_RUNNING_REPS = re.compile(
+    _words(
+        r"drills?",
+        r"skips?",
+        r"skipping",
+        r"a" + SEP + r"skips?",
+        r"b" + SEP + r"skips?",
+        r"butt" + SEP + r"kicks?",
+        r"high" + SEP + r"knees",
+        r"leg" + SEP + r"swings?",
+        r"bounds?",
+        r"bounding",
+        r"hops?",
+        r"jumps?",
+        r"lunges?",
+        r"stretch\w*",
+        r"mobility",
+        r"foam\w*",
+        r"holds?",
+        r"pose",
+        r"each" + SEP + r"(?:side|leg|arm|way)",
+        r"per" + SEP + r"(?:side|leg|arm)",
+        r"steps",
+        r"bands?",
+        r"clamshells?",
+        r"monster" + SEP + r"walks?",
+    )
+)
+
+
+def _cat_sport(cats: tuple[str, ...]) -> tuple[str, str] | None:
+    for c in cats:
+        s = _CAT_SPORT.get(c)
+        if s:
+            return s, c
+    return None

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,9 @@ from calsync.config import (
 )
 from calsync.errors import CalsyncError, ConfigError, ConfigNotFoundError
 from calsync.model import Role
+
+if TYPE_CHECKING:
+    from calsync.classify_review import Answer
 
 log = logging.getLogger("calsync")
 
@@ -107,7 +110,8 @@ _VERBOSE = 0
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Start with: calsync --config config.example.toml plan",
+    epilog="Start with: calsync init (a config for your calendar), or calsync init --example "
+    "DIR (a runnable example to try).",
 )
 @click.option(
     "--config",
@@ -133,7 +137,7 @@ def cli(ctx: click.Context, config_path: Path | None, now: datetime | None, verb
     calsync reads your training calendar, labels every run hard, easy or race (and
     says why), and places two heavy strength sessions a week where they help your
     running: after the run on hard days, never in the day before a hard workout,
-    48 h apart, fewer before a race. See RULES.md for every rule.
+    48 h apart, fewer before a race. `calsync rules` prints every rule.
     """
     global _VERBOSE
     _VERBOSE = verbose
@@ -376,9 +380,27 @@ def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) ->
 @click.option("--from", "from_", callback=_parse_day, metavar="DATE", help="First day.")
 @click.option("--to", "to", callback=_parse_day, metavar="DATE", help="Last day (inclusive).")
 @click.option("--json", "as_json", is_flag=True, help="One object per event (see README).")
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Answer for the events the classifier is unsure of; saved in the config's [classify].",
+)
+@click.option(
+    "--set",
+    "set_",
+    multiple=True,
+    metavar="PATTERN=KIND",
+    help="Save a [classify] pattern (KIND: hard, easy, race, norun, strength); repeatable.",
+)
 @click.pass_obj
 def classify(
-    app: AppContext, sources: Sequence[str], from_: date | None, to: date | None, as_json: bool
+    app: AppContext,
+    sources: Sequence[str],
+    from_: date | None,
+    to: date | None,
+    as_json: bool,
+    review: bool,
+    set_: Sequence[str],
 ) -> None:
     """Show how every event is read: run or not, hard/easy/race, and why.
 
@@ -390,9 +412,15 @@ def classify(
       calsync classify plan.ics
       calsync classify https://example.com/plan.ics --from 2026-01-01 --to 2026-03-31
       calsync classify --json | jq '.[] | select(.intensity == "hard")'
+      calsync classify --review
+      calsync classify --set "Thursday Social=hard"
     """
     from calsync import report
     from calsync.sync import build_sources, read_events, read_window, sort_inputs
+
+    if set_:
+        _save_answers(app, [_parse_set(v) for v in set_])
+        return
 
     if sources:
         base = _config_or_default(app)
@@ -414,6 +442,11 @@ def classify(
     per_source = read_events(build_sources(config), (start, end), None)
     inputs = sort_inputs(per_source, config)
     items = [(c.event, c.verdict) for c in inputs.classified]
+    if review:
+        from calsync import classify_review
+
+        _save_answers(app, classify_review.review(items, _ask, click.echo))
+        return
     last_day = (end - timedelta(days=1)).date()
     window = f"{start.date()} to {last_day} ({zone.key})"
     if as_json:
@@ -457,6 +490,33 @@ def _empty_window_lines(config: Config, window: str) -> list[str]:
         lines.append(f"  {s.label}: events from {span.first} to {span.last}{more}")
         lines.append(f"  try: calsync classify --from {span.first} --to {span.last}")
     return lines
+
+
+def _parse_set(value: str) -> Answer:
+    from calsync import classify_review
+
+    try:
+        return classify_review.parse_set(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--set") from None
+
+
+def _ask(prompt: str) -> str | None:
+    """One line from stdin (None at its end), the prompt shown on stdout."""
+    click.echo(prompt, nl=False)
+    line = sys.stdin.readline()
+    if not line:
+        click.echo()
+    return line or None
+
+
+def _save_answers(app: AppContext, answers: Sequence[Answer]) -> None:
+    from calsync import classify_review
+
+    path = app.config_path or default_config_path()
+    n = classify_review.save(path, answers)
+    if answers:
+        click.echo(f"saved {n} pattern(s) to [classify] in {path}; the next plan uses them")
 
 
 def _config_or_default(app: AppContext) -> Config:
@@ -517,14 +577,83 @@ def doctor(app: AppContext, color: str) -> None:
 
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (Google auth, the service side)."""
-    from calsync import cli_google, cli_service
+    from calsync import cli_google, cli_init, cli_service
 
     cli.add_command(cli_google.auth)
     for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):
         cli.add_command(cmd)
+    cli.add_command(cli_init.init)
+    cli.add_command(cli_init.rules)
 
 
 _register_optional_commands()
+
+
+# --------------------------------------------------------------------------- global options
+# --config, --now and -v are the group's options, and each command takes them too, so
+# `calsync sync --config FILE` works as well as `calsync --config FILE sync` (given in
+# both places, the one after the command wins). They are added to every command by
+# `_add_global_options()` below, commands registered from other modules included.
+
+
+def _set_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    app = ctx.find_object(AppContext)  # None while completing a command line
+    if value is not None and app is not None:
+        app.config_path = value
+
+
+def _set_now(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    now = _parse_now(ctx, param, value)
+    app = ctx.find_object(AppContext)
+    if now is not None and app is not None:
+        app.now_override = now
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> None:
+    global _VERBOSE
+    app = ctx.find_object(AppContext)
+    if value and app is not None:
+        app.verbose += value
+        _VERBOSE = app.verbose
+        _setup_logging(app.verbose)
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--config"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            callback=_set_config,
+            expose_value=False,
+            help="Config file (TOML); as before the command.",
+        ),
+        click.Option(
+            ["--now"],
+            callback=_set_now,
+            expose_value=False,
+            metavar="ISO-8601",
+            help="Plan as if it were then; as before the command.",
+        ),
+        click.Option(
+            ["-v", "--verbose"],
+            count=True,
+            callback=_set_verbose,
+            expose_value=False,
+            help="More logging; tracebacks on errors.",
+        ),
+    ]
+
+
+def _add_global_options(group: click.Group) -> None:
+    for cmd in group.commands.values():
+        if isinstance(cmd, click.Group):
+            _add_global_options(cmd)
+        names = {n for p in cmd.params for n in getattr(p, "opts", ())}
+        if "--config" not in names:
+            cmd.params.extend(_global_options())
+
+
+_add_global_options(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,8 +15,11 @@ from typing import Any
 import click
 
 from calsync.config import Config, GoogleSettings, default_config, default_config_path
-from calsync.errors import AuthError
-from calsync.google import auth as gauth
+from calsync.errors import AuthError, MissingExtraError
+from calsync.extras import require
+
+# calsync.google.auth (google-auth and its crypto) is imported inside the commands that
+# use it: `calsync --help` must not pay for it, and it is an optional extra.
 
 NO_BROWSER_PORT = 8085
 
@@ -67,6 +70,9 @@ def google(app: Any, client_secrets: Path, no_browser: bool, port: int | None) -
       calsync auth google --client-secrets ~/Downloads/client_secret.json
       calsync auth google --client-secrets secret.json --no-browser --port 8085
     """
+    require("google", "calsync auth google")
+    from calsync.google import auth as gauth
+
     config = _config(app)
     scopes = gauth.needed_scopes(config)
     if port is None:
@@ -114,6 +120,12 @@ def google(app: Any, client_secrets: Path, no_browser: bool, port: int | None) -
 
 def doctor_lines(config: Config) -> list[str]:
     """What `calsync doctor` says about Google: token file, scopes held and what for."""
+    try:
+        require("google", "the config")
+    except MissingExtraError as e:
+        return [f"google:    PROBLEM: {e.message}"]
+    from calsync.google import auth as gauth
+
     path = gauth.token_path(config)
     lines: list[str] = []
     if config.google.api_endpoint != GoogleSettings().api_endpoint:

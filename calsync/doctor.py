@@ -110,6 +110,8 @@ def _source(config: Config, s: SourceSettings, now: datetime) -> Check:
 
 
 def _source_fix(message: str, s: SourceSettings) -> str:
+    if ": pip install 'calsync[" in message:
+        return "install the extra with the pip command above"
     if "HTTP 404" in message or "HTTP 410" in message or "file not found" in message:
         return "check the url of this [[source]] (the calendar moved, or a typo)"
     if "HTTP 401" in message or "HTTP 403" in message:
@@ -142,8 +144,13 @@ def _outputs(config: Config, now: datetime) -> list[Check]:
 
 def _caldav_output(config: Config) -> list[Check]:
     """The CalDAV sink's own probe (login, calendar, privileges), as checks."""
+    from calsync.extras import require
     from calsync.sinks.caldav import CaldavSink
 
+    try:
+        require("caldav", "[output.caldav]")
+    except CalsyncError as e:
+        return [Check(False, "caldav", e.message, "install the extra with the pip command above")]
     fix = "check url, username, password_file and calendar in [output.caldav]"
     out = []
     for line in CaldavSink(config).doctor():
@@ -199,7 +206,7 @@ def _google_token(config: Config) -> list[Check]:
         if text.startswith("PROBLEM:"):
             problem = text.removeprefix("PROBLEM:").strip()
             what, fix = problem, ""
-            for sep in (": run `", ": chmod "):
+            for sep in (": run `", ": chmod ", ": pip install "):
                 if sep in problem:
                     what, _, rest = problem.partition(sep)
                     fix = sep[2:] + rest

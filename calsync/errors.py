@@ -96,3 +96,7 @@ class AuthError(CalsyncError):
 
 class SafetyError(CalsyncError):
     """A sync would do something dangerous (e.g. delete every managed event) and stopped."""
+
+
+class MissingExtraError(CalsyncError):
+    """The config needs an optional backend (a pip extra) that is not installed."""

@@ -274,12 +274,14 @@ def render_object(
     *,
     alarm_minutes: int | None = None,
     extra: Mapping[str, str] | None = None,
+    uid: str | None = None,
 ) -> bytes:
     """One session as a CalDAV calendar object resource (RFC 4791 4.1).
 
     The same VEVENT as in the ICS file (UID, X-CALSYNC-KEY, SEQUENCE, times, text) with
     its VTIMEZONE, and no METHOD, which calendar collections must not hold. `extra`
     adds X- properties to the event; `alarm_minutes` a display alarm before the start.
+    `uid`: the install's UID for the key (calsync.uids); default `uid_for` without one.
     """
     cal = icalendar.Calendar()
     cal.add("PRODID", PRODID)
@@ -288,7 +290,7 @@ def render_object(
     tz = _vtimezone(zone, [s])
     if tz is not None:
         cal.add_component(tz)
-    ev = _event(s, rec, zone, False, uid_for(s.key))  # CalDAV: one UID scheme of its own
+    ev = _event(s, rec, zone, False, uid or uid_for(s.key))
     for name, value in (extra or {}).items():
         ev.add(name, value)
     if alarm_minutes is not None:

@@ -14,6 +14,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 # How long past sessions stay in the plan, and so in the written calendar, after they
 # stop mattering to any rule (a subscribed calendar drops what the feed drops).
@@ -77,6 +78,9 @@ class Event:
         return self.end - self.start
 
 
+Confidence = Literal["high", "low"]
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The classifier's judgment on one event, with the words that decided it."""
@@ -88,6 +92,12 @@ class Verdict:
     # The run's stated duration, when the text says it ("45 min", "1:30 h"); used for
     # all-day runs, which have no times of their own.
     minutes: int | None = None
+    # "high": the words (or the user's tags and patterns) decide. "low": the classifier
+    # could not settle the event (a run whose effort nothing states but a name, a bare title
+    # in a calendar of runs); the planner takes the safe side (RULES.md, "Unsure events").
+    confidence: Confidence = "high"
+    # A low-confidence event that may be the user's own strength session (counts for H4).
+    maybe_strength: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +109,7 @@ class Run:
     reason: str
     start: datetime
     end: datetime
+    confidence: Confidence = "high"  # "low": planned on the safe side (RULES.md)
 
     @property
     def summary(self) -> str:
@@ -182,6 +193,7 @@ class RunInfo:
     intensity: Intensity
     reason: str
     all_day: bool = False
+    confidence: Confidence = "high"
 
 
 @dataclass(frozen=True, slots=True)

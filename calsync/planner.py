@@ -137,7 +137,14 @@ def make_run(event: Event, verdict: Verdict, rules: Rules, zone: ZoneInfo) -> Ru
         start, end = event.start, event.end
         if end <= start:
             end = start + timedelta(minutes=minutes)
-    return Run(event=event, intensity=intensity, reason=verdict.reason, start=start, end=end)
+    return Run(
+        event=event,
+        intensity=intensity,
+        reason=verdict.reason,
+        start=start,
+        end=end,
+        confidence=verdict.confidence,
+    )
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -1030,6 +1037,7 @@ def _explain_days(
                         intensity=r.intensity,
                         reason=r.reason,
                         all_day=r.event.all_day,
+                        confidence=r.confidence,
                     )
                     for r in info.runs
                 ),

@@ -65,6 +65,7 @@ def day_json(
                 "intensity": r.intensity.value,
                 "reason": r.reason,
                 "all_day": r.all_day,
+                "confidence": r.confidence,
             }
             for r in d.runs
         ],
@@ -151,6 +152,7 @@ def verdict_json(ev: Event, v: Verdict, zone: ZoneInfo) -> dict[str, Any]:
         "strength": v.strength,
         "minutes": v.minutes,
         "reason": v.reason,
+        "confidence": v.confidence,
         "source": ev.source,
     }
 
@@ -409,6 +411,7 @@ def _explain_lines(
 
 def verdicts_text(items: Iterable[tuple[Event, Verdict]], zone: ZoneInfo) -> str:
     rows = []
+    unsure = 0
     for ev, v in items:
         when = (
             ev.start.astimezone(zone).strftime("%a %Y-%m-%d")
@@ -420,7 +423,15 @@ def verdicts_text(items: Iterable[tuple[Event, Verdict]], zone: ZoneInfo) -> str
             if v.is_run and v.intensity
             else ("strength" if v.strength else "not a run")
         )
+        if v.confidence == "low":
+            label += "?"  # unsure: planned on the safe side
+            unsure += 1
         rows.append(f"{when:<20} {label:<9} {term.pad(_clip(ev.summary, 40), 40)}  {v.reason}")
+    if unsure:
+        rows.append(
+            f"{unsure} unsure (marked ?): planned as hard runs; "
+            "`calsync classify --review` settles them"
+        )
     return "\n".join(rows) + ("\n" if rows else "")
 
 

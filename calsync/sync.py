@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from calsync import workouts
-from calsync.classify import classify
+from calsync import extras, workouts
+from calsync.classify_context import classify_all, for_planning
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
 from calsync.errors import LockedError, SafetyError, SourceError
@@ -77,6 +77,7 @@ class SyncResult:
 
 
 def build_source(settings: SourceSettings, config: Config) -> Source:
+    extras.check_source(config, settings.type)
     if settings.type == "ics":
         from calsync.sources.ics import IcsSource
 
@@ -93,6 +94,7 @@ def build_source(settings: SourceSettings, config: Config) -> Source:
 
 
 def build_sources(config: Config) -> list[Source]:
+    extras.check(config)
     return [build_source(s, config) for s in config.sources]
 
 
@@ -105,6 +107,7 @@ def build_sinks(config: Config) -> list[Sink]:
     """
     from calsync.sinks.ics import IcsSink
 
+    extras.check(config)
     sinks: list[Sink] = []
     if config.output_google is not None:
         from calsync.sinks.google import GoogleSink
@@ -154,15 +157,15 @@ def sort_inputs(per_source: Sequence[tuple[Source, Sequence[Event]]], config: Co
     busy: list[Interval] = []
     strength: list[Interval] = []
     for src, events in per_source:
-        for ev in events:
-            if ev.calsync_key is not None:
-                continue  # one of ours, read back: never the user's input
-            if src.role is Role.BUSY:
-                if ev.busy:
-                    busy.append(Interval(ev.start, ev.end, ev.summary or "busy"))
-                continue
-            verdict = classify(ev, config.classify)
-            classified.append(Classified(ev, verdict))
+        mine = [ev for ev in events if ev.calsync_key is None]  # ours, read back: not input
+        if src.role is Role.BUSY:
+            busy.extend(Interval(ev.start, ev.end, ev.summary or "busy") for ev in mine if ev.busy)
+            continue
+        # The source's events read together: the calendar is context for each of them.
+        for ev, judged in zip(mine, classify_all(mine, config.classify), strict=True):
+            classified.append(Classified(ev, judged))
+            # What stays unsure is planned on the safe side (RULES.md, "Unsure events").
+            verdict = for_planning(ev, judged)
             if verdict.is_run:
                 runs.append(make_run(ev, verdict, config.rules, zone))
             if verdict.strength:
@@ -394,6 +397,7 @@ def run_sync(
     """
     if sources is None and not config.sources:
         raise SourceError("no [[source]] in the configuration: nothing to read runs from")
+    extras.check(config)  # before the state file is made or touched
     store = StateStore(config.state_path)
     try:
         try:

@@ -28,6 +28,10 @@ class _Kv(Protocol):
     def get(self, name: str) -> str | None: ...
 
 
+class _KvTx(_Kv, Protocol):
+    def set(self, name: str, value: str | None) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Uids:
     namespace: str
@@ -51,16 +55,16 @@ def load(view: _Kv) -> Uids | None:
     return Uids(ns, legacy)
 
 
-def for_install(tx: object, written_keys: set[str], *, save: bool) -> Uids:
+def for_install(tx: _KvTx, written_keys: set[str], *, save: bool) -> Uids:
     """The install's UIDs; on its first sync, a new namespace (stored when `save`), with
     the keys it already wrote (`written_keys`, an install from before namespaces) kept
     as legacy."""
-    found = load(tx)  # type: ignore[arg-type]
+    found = load(tx)
     if found is not None:
         return found
     made = Uids(secrets.token_hex(8), frozenset(written_keys))
     if save:
-        tx.set(NAMESPACE_KEY, made.namespace)  # type: ignore[attr-defined]
+        tx.set(NAMESPACE_KEY, made.namespace)
         if made.legacy:
-            tx.set(LEGACY_KEY, json.dumps(sorted(made.legacy)))  # type: ignore[attr-defined]
+            tx.set(LEGACY_KEY, json.dumps(sorted(made.legacy)))
     return made

@@ -140,6 +140,13 @@ class World:
                     out[str(key)] = (ev.decoded("DTSTART"), ev.decoded("DTEND"))
         return out
 
+    def uid_by_key(self) -> dict[str, str]:
+        out = {}
+        for _name, (_etag, text) in self.resources().items():
+            for e in icalendar.Calendar.from_ical(text).walk("VEVENT"):
+                out[str(e["X-CALSYNC-KEY"])] = str(e["UID"])
+        return out
+
     def uids(self) -> list[str]:
         uids = []
         for _name, (_etag, text) in self.resources().items():

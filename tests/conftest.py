@@ -1,8 +1,11 @@
 """Shared fixtures. The Google Calendar emulator's live in tests/fakes/google_fixtures.py."""
 
+from __future__ import annotations
+
 import pytest
 
 from calsync import retry
+from tests import real_calendars
 from tests.fakes.google_fixtures import emulator, fast_retries, gworld  # noqa: F401
 
 
@@ -11,3 +14,13 @@ def _no_real_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every network retry in the suite runs the real loop with waits scaled down a
     thousandfold; a test about the waits themselves sets `retry.TIME_SCALE` back to 1."""
     monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the real-world tier, saying why, when the real calendars are not beside the repo."""
+    if real_calendars.PRESENT:
+        return
+    skip = pytest.mark.skip(reason=real_calendars.REASON)
+    for item in items:
+        if item.get_closest_marker("realworld"):
+            item.add_marker(skip, append=False)  # before "empty parameter set"

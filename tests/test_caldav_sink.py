@@ -14,10 +14,18 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import pytest
 
 from calsync import retry
-from tests.caldav_sink_support import DavServer, World, dav_server, foreign_event, make_world
+from tests.caldav_sink_support import (
+    NOW,
+    DavServer,
+    World,
+    dav_server,
+    foreign_event,
+    make_world,
+)
 from tests.fakes.fault_proxy import FaultProxy, fault_proxy
 
 __all__ = ["dav_server"]
@@ -39,6 +47,11 @@ def world(dav_server: DavServer, proxy: FaultProxy, tmp_path: Path) -> World:
     return make_world(dav_server, proxy, tmp_path)
 
 
+def ics_uids(path: Path) -> dict[str, str]:
+    cal = icalendar.Calendar.from_ical(path.read_bytes())
+    return {str(e["X-CALSYNC-KEY"]): str(e["UID"]) for e in cal.walk("VEVENT")}
+
+
 def caldav_line(out: str) -> str:
     m = re.search(r"^caldav: .*$", out, re.M)
     assert m, out
@@ -58,6 +71,8 @@ def test_first_sync_creates_the_calendar_and_the_sessions_then_a_second_writes_n
     assert "created" in caldav_line(out)
     names = set(world.resources())
     assert names == {k.replace("/", "-") + ".ics" for k in sessions}
+    # The same UID and marker as the ICS file, event for event.
+    assert world.uid_by_key() == ics_uids(world.folder / "strength.ics")
     world.proxy.reset()
     code, out, err = world.sync(capsys)
     assert code == 0, err
@@ -134,7 +149,7 @@ def test_foreign_events_are_never_touched(world: World, capsys: pytest.CaptureFi
     # A stranger's event, and a copy of one of ours under another name (marker and all).
     world.add_foreign("dentist.ics", foreign_event("dentist-1", 2))
     ours = world.resources()[key.replace("/", "-") + ".ics"][1]
-    world.add_foreign("copy.ics", ours.replace("@calsync", "-copy@calsync"))
+    world.add_foreign("copy.ics", re.sub(r"^UID:", "UID:copy-", ours, flags=re.M))
     before = {n: r for n, r in world.resources().items() if n in ("dentist.ics", "copy.ics")}
     world.move_run(3, 20)  # a sync that has work to do
     code, out, err = world.sync(capsys, "--force")
@@ -305,3 +320,44 @@ def test_calsyncs_own_deletes_in_a_failed_sync_are_not_read_as_the_users(
     code, out, err = world.sync(capsys)
     assert code == 0, err
     assert world.sessions() == everything
+
+
+def test_an_action_the_sink_cannot_honour_is_refused_not_dropped(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sink only executes: an action naming a resource it does not hold, or the past,
+    is a SinkError with nothing sent (as in the Google sink), never a silent skip that
+    vanishes from the report."""
+    import dataclasses
+    from datetime import datetime
+
+    from calsync.config import load_config
+    from calsync.errors import SinkError
+    from calsync.model import Action, ActionKind, Phase, Session
+    from calsync.sinks.caldav import CaldavSink
+    from calsync.state import StateStore
+
+    assert world.sync(capsys)[0] == 0
+    config = load_config(world.config)
+    now = datetime.fromisoformat(NOW).replace(tzinfo=config.schedule.zone)
+    window = (now - timedelta(days=30), now + timedelta(days=30))
+    with StateStore(config.state_path).writer() as tx:
+        sink = CaldavSink(config)
+        snap = sink.snapshot(tx, window)
+        key, held = sorted(snap.managed.items())[-1]
+        assert held.start > now
+        session = Session(key, held.start, held.end, "Strength A", Phase.BUILD, "")
+        bad = [
+            Action(ActionKind.UPDATE, key, session, remote_id="/elsewhere/x.ics", etag="e"),
+            Action(ActionKind.DELETE, "2026-11-30/9", None, remote_id="/nowhere.ics"),
+            Action(
+                ActionKind.CREATE,
+                "2026-11-23/1",
+                dataclasses.replace(session, key="2026-11-23/1", start=now - timedelta(days=3)),
+            ),
+        ]
+        world.proxy.reset()
+        for a in bad:
+            with pytest.raises(SinkError, match="refusing to"):
+                sink.execute([a], tx, now)
+        assert world.proxy.writes() == []

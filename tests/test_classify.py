@@ -1,5 +1,5 @@
 """The classifier: the truth table, reasons, durations, the user's word, invariants, and
-every real calendar in ../shared/calendars read in place."""
+every real calendar in ../shared/calendars read in place (the real-world tier)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from calsync.classify import _classify, classify
 from calsync.config import ClassifyRules
 from calsync.errors import ConfigError
 from calsync.model import Event, Intensity, Verdict
-from tests.classify_table import HERE, LABELS, TABLE, Case, ev, label, load
+from tests import real_calendars
+from tests.classify_table import LABELS, TABLE, Case, ev, label, load
 
-SHARED = HERE.parent.parent / "shared" / "calendars"
+SHARED = real_calendars.SHARED
 CASES = load(TABLE)
 
 
@@ -348,9 +349,9 @@ EXPECTED_COUNTS = {
 }
 
 
+@real_calendars.realworld
 def test_every_shared_calendar_classifies() -> None:
-    files = sorted(SHARED.glob("*.ics"))
-    assert len(files) >= 20, f"the shared calendars are missing from {SHARED}"
+    files = real_calendars.files()
     for path in files:
         events = _read(path)
         assert events, path.name
@@ -359,6 +360,7 @@ def test_every_shared_calendar_classifies() -> None:
     assert set(EXPECTED_COUNTS) <= {p.name for p in files}
 
 
+@real_calendars.realworld
 def test_the_real_race_and_strength_events_are_found() -> None:
     liz = {e.summary: label(classify(e)) for e in _read(SHARED / "liz_training_calendar_v2.ics")}
     assert liz["Half Marathon"] == "race"

@@ -14,8 +14,9 @@ import pytest
 from calsync.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "calendars"
-SAW = SHARED / "saw_running_plan.ics"  # daily runs, June to August 2025
+# Daily runs and rest days with Chinese titles and floating times, June to August 2025
+# (written for these tests after a real plan of that shape).
+SAW = ROOT / "tests" / "calendars" / "floating_daily_plan_chinese_titles.ics"
 SAW_NOW = "2025-07-10T08:00"
 
 

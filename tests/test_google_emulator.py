@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -241,3 +242,33 @@ def test_a_burst_of_writes_meets_rate_limit_403s() -> None:
     refused = [b["error"]["errors"][0]["reason"] for s, _, b in answers if s == 403]
     assert refused and set(refused) == {"rateLimitExceeded"}
     assert sum(1 for s, _, _ in answers if s == 200) == 5
+
+
+@pytest.mark.parametrize(
+    ("days", "calendars", "reason"),
+    [
+        (60, 50, None),  # at both limits: accepted
+        (61, 1, "timeRangeTooLong"),
+        (1, 51, "tooManyCalendarsRequested"),
+        (0, 1, "timeRangeEmpty"),
+    ],
+)
+def test_freebusy_refuses_long_ranges_and_too_many_calendars(
+    days: int, calendars: int, reason: str | None
+) -> None:
+    """The limits calsync's 30-day, 20-calendar chunks stay under; without the emulator
+    refusing them, the chunking test in test_google_source proves nothing."""
+    body = {
+        "timeMin": "2026-11-30T00:00:00Z",
+        "timeMax": (datetime(2026, 11, 30, tzinfo=UTC) + timedelta(days=days))
+        .isoformat()
+        .replace("+00:00", "Z"),
+        "items": [{"id": f"team{i}@example.com"} for i in range(calendars)],
+    }
+    with CalendarEmulator() as emu:
+        _, token = emu.grant([SCOPE + "calendar.freebusy"])
+        status, _, answer = _call(emu, token, "POST", "freeBusy", body)
+    if reason is None:
+        assert status == 200, answer
+    else:
+        assert status == 400 and answer["error"]["errors"][0]["reason"] == reason, answer

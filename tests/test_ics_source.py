@@ -26,10 +26,11 @@ from calsync.errors import SourceError
 from calsync.model import Event, Role
 from calsync.sources.ics import USER_AGENT, IcsSource, http_url, parse_ics
 from calsync.state import StateStore
+from tests import real_calendars
 
 HERE = Path(__file__).resolve().parent
 FIXTURES = HERE / "calendars"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "calendars"
+SHARED = real_calendars.SHARED
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 YEAR = (datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
@@ -299,13 +300,8 @@ EXPECTED_WARNINGS = {
 }
 
 
-def real_calendars() -> list[Path]:
-    found = sorted(SHARED.glob("*.ics"))
-    assert len(found) >= 20, f"the shared calendars are missing from {SHARED}"
-    return found
-
-
-@pytest.mark.parametrize("path", real_calendars(), ids=lambda p: p.name)
+@real_calendars.realworld
+@pytest.mark.parametrize("path", real_calendars.files(), ids=lambda p: p.name)
 def test_every_real_calendar_reads(path: Path, caplog: pytest.LogCaptureFixture) -> None:
     data = path.read_bytes()
     present = len(re.findall(rb"^BEGIN:VEVENT", data, re.M))
@@ -332,6 +328,7 @@ def test_every_real_calendar_reads(path: Path, caplog: pytest.LogCaptureFixture)
     assert fast == full and fast
 
 
+@real_calendars.realworld
 def test_real_calendar_details() -> None:
     """Spot checks of the defects named in shared/calendars/README.md."""
 

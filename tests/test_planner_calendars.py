@@ -1,4 +1,5 @@
-"""The planner on the 23 real training calendars (read in place from ../shared/calendars).
+"""The planner on the 23 real training calendars (read in place from ../shared/calendars;
+the real-world tier: skipped, with the reason, where they are absent).
 
 For each calendar: read it with the ICS source, classify, plan 8 weeks from the Monday of
 its first run, and check the plan with the independent checker. Sessions that pass the
@@ -19,16 +20,14 @@ from calsync.config import ClassifyRules, Rules, Schedule
 from calsync.model import Interval, Run
 from calsync.planner import make_run, plan
 from calsync.sources.ics import parse_ics
+from tests import real_calendars
 from tests.planner_checker import World, check_plan
 
-CALENDARS = Path(__file__).resolve().parents[2] / "shared" / "calendars"
 ZONE_NAME = "Europe/Berlin"
 ZONE = ZoneInfo(ZONE_NAME)
-FILES = sorted(CALENDARS.glob("*.ics"))
+FILES = real_calendars.files()
 
-
-def test_the_calendars_are_there() -> None:
-    assert len(FILES) >= 20
+pytestmark = real_calendars.realworld
 
 
 def load(path: Path) -> tuple[list[Run], list[Interval], list[Interval]]:

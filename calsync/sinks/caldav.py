@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from calsync import dav, retry
+from calsync import dav, retry, uids
 from calsync.config import CaldavOutput, Config
 from calsync.diff import content_hash
 from calsync.errors import CalsyncError, SinkError
@@ -43,7 +43,9 @@ from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
 from calsync.state import StateTx, StoredSession
+from calsync.uids import Uids
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ class CaldavSink:
         self._ours_deleted: set[str] = set()
         self._target = self.account.url
         self._count0 = 0
+        self._uid_scheme: Uids | None = None
         # Set when a write found the user had changed the event since the snapshot.
         self.replan_needed = False
 
@@ -506,13 +509,25 @@ class CaldavSink:
         for a in actions:
             if a.kind is ActionKind.KEEP:
                 report.unchanged.append(a.key)
-            elif a.kind is ActionKind.CREATE:
-                if a.session is not None and a.session.start >= now:
-                    todo.append(a)
+                continue
+            # Not decisions but refusals, as in the Google sink: `calsync.diff` never
+            # asks to write the past or what this sink did not report as its own, so
+            # such an action is a bug; nothing is sent, and it is not dropped silently
+            # (a silent skip would vanish from the report and from every count).
+            if a.kind is ActionKind.CREATE:
+                start = a.session.start if a.session is not None else None
             elif a.remote_id and self._records.get(a.remote_id, _NOBODY).key == a.key:
-                have = self._records[a.remote_id]
-                if have.start is not None and have.start >= now:
-                    todo.append(a)  # never the past, never what is not ours
+                start = self._records[a.remote_id].start
+            else:
+                raise SinkError(
+                    f"{self.label}: refusing to {a.kind} {a.key}: not an event calsync holds"
+                )
+            if start is None or start < now:
+                raise SinkError(
+                    f"{self.label}: refusing to {a.kind} {a.key}: it started before now "
+                    "(history is never written)"
+                )
+            todo.append(a)
         if not todo:
             return
         self._guard(lambda: self._ensure_calendar(tx))
@@ -570,7 +585,9 @@ class CaldavSink:
             modified=now,
             remote_id=path,
         )
-        body = self._body(s, rec)
+        held = self._records.get(path)
+        uid = held.uid if held is not None and held.key == s.key and held.uid else None
+        body = self._body(s, rec, uid or self._uids(tx)(s.key))
         res = self._put(url, path, body, s, a.etag if a.kind is ActionKind.UPDATE else None)
         if isinstance(res, _Theirs):
             return self._yield(a.key, path, res, report)
@@ -580,13 +597,23 @@ class CaldavSink:
         tx.put_session(OUTPUT, _with_etag(rec, res.etag))
         (report.created if a.kind is ActionKind.CREATE else report.updated).append(a.key)
 
-    def _body(self, s: Session, rec: StoredSession) -> bytes:
+    def _uids(self, tx: StateTx) -> Uids:
+        """The install's UIDs, shared with the ICS sink (made here when this runs first,
+        with every key either sink wrote before namespaces kept as it was)."""
+        if self._uid_scheme is None:
+            written = set(tx.sessions(OUTPUT)) | set(tx.sessions(ICS_OUTPUT))
+            self._uid_scheme = uids.for_install(tx, written, save=True)
+        return self._uid_scheme
+
+    def _body(self, s: Session, rec: StoredSession, uid: str) -> bytes:
         extra = {
             wire.HASH_PROP: content_hash(s),
             wire.FP_PROP: fingerprint(s.title, s.description or s.reason, s.start, s.end),
             wire.ALARM_PROP: _alarm_text(self.out.alarm_minutes),
         }
-        return render_object(s, rec, self.zone, alarm_minutes=self.out.alarm_minutes, extra=extra)
+        return render_object(
+            s, rec, self.zone, alarm_minutes=self.out.alarm_minutes, extra=extra, uid=uid
+        )
 
     def _get(self, url: str, path: str) -> wire.Remote | None:
         """The resource as the server holds it now; None when there is none."""

@@ -212,6 +212,7 @@ class Remote:
     content_hash: str = ""
     edited: bool = False  # the user changed what calsync wrote: a pin
     alarm: str = ""
+    uid: str = ""  # kept on update: a resource's UID never changes
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -222,6 +223,7 @@ class Remote:
             "hash": self.content_hash,
             "edited": self.edited,
             "alarm": self.alarm,
+            "uid": self.uid,
         }
 
     @classmethod
@@ -237,6 +239,7 @@ class Remote:
             content_hash=str(d.get("hash") or ""),
             edited=bool(d.get("edited")),
             alarm=str(d.get("alarm") or ""),
+            uid=str(d.get("uid") or ""),
         )
 
 
@@ -295,4 +298,5 @@ def read_remote(href: str, etag: str | None, text: str, zone: ZoneInfo) -> Remot
         content_hash=str(ev.get(HASH_PROP) or ""),
         edited=edited,
         alarm=str(ev.get(ALARM_PROP) or ""),
+        uid=str(ev.get("UID") or ""),
     )
