@@ -76,6 +76,9 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
     bound = feed.bound_addresses(server)
     for addr in bound:
         log.info("feed server listening on http://%s/", addr)
+    exposed = feed.exposure_warning(bound, config.feed.base_url)
+    if exposed:
+        log.warning("%s", exposed)
     urls = feed.feed_urls(config, token, None if config.feed.base_url else bound[0])
     # The token is a secret: logs show only its start; `calsync feed-url` prints it all.
     log.info("subscribe to %s", feed.redact(urls.strength, token))
@@ -119,7 +122,10 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
         notify("STOPPING=1")
         server.close()
         if daemon is not None and thread is not None:
+            from calsync.sources.limits import interrupt_all
+
             daemon.request_stop()
+            interrupt_all()  # a calendar being read stops now; a sync writing commits
             thread.join(timeout=60)  # let a sync under way commit
             daemon.close()
         log.info("feed server stopped")

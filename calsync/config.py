@@ -37,6 +37,8 @@ from calsync.config_types import (
     IcsOutput,
     SourceSettings,
     redact_url,
+    scrub,
+    url_secrets,
 )
 from calsync.errors import ConfigError, ConfigNotFoundError
 from calsync.model import Role
@@ -52,6 +54,7 @@ from calsync.settings import (
     Schedule,
     WorkoutSettings,
 )
+from calsync.sources.limits import DEFAULT_LIMITS, ParseLimits
 
 __all__ = [
     "EQUIPMENT",
@@ -78,6 +81,8 @@ __all__ = [
     "load_config",
     "parse_config",
     "redact_url",
+    "scrub",
+    "url_secrets",
     "system_timezone",
 ]
 
@@ -535,6 +540,10 @@ SOURCE_KEYS = (
     "password_file",
     "timeout_seconds",
     "max_bytes",
+    "parse_seconds",
+    "max_occurrences",
+    "max_properties",
+    "max_depth",
 )
 
 
@@ -580,9 +589,26 @@ def _sources(raw: Any, base: Path | None, p: _Problems) -> tuple[SourceSettings,
                     t, "timeout_seconds", w, p, _num(1, 600), "seconds, 1..600", 20.0
                 ),
                 max_bytes=_get(t, "max_bytes", w, p, _int(1024, 1 << 31), "bytes", 20 << 20),
+                limits=_limits(t, w, p),
             )
         )
     return tuple(out)
+
+
+def _limits(t: Mapping[str, Any], w: str, p: _Problems) -> ParseLimits:
+    d = DEFAULT_LIMITS
+    return ParseLimits(
+        parse_seconds=_get(
+            t, "parse_seconds", w, p, _num(0.1, 3600), "seconds, 0.1..3600", d.parse_seconds
+        ),
+        max_occurrences=_get(
+            t, "max_occurrences", w, p, _int(1, 10**7), "a count", d.max_occurrences
+        ),
+        max_properties=_get(
+            t, "max_properties", w, p, _int(10, 10**7), "a count", d.max_properties
+        ),
+        max_depth=_get(t, "max_depth", w, p, _int(3, 1000), "a count, 3..1000", d.max_depth),
+    )
 
 
 CALDAV_OUTPUT_KEYS = (

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote
 
 from calsync.model import Role
 from calsync.settings import ClassifyRules, Rules, Schedule, WorkoutSettings
+from calsync.sources.limits import DEFAULT_LIMITS, ParseLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class SourceSettings:
     password_file: str = ""  # caldav: file holding the password (0600)
     timeout_seconds: float = 20.0
     max_bytes: int = 20 * 1024 * 1024
+    limits: ParseLimits = DEFAULT_LIMITS  # parse_seconds, max_occurrences, ... (sources.limits)
 
     @property
     def label(self) -> str:
@@ -38,31 +40,76 @@ class SourceSettings:
         """
         where = redact_url(self.url) if self.url else f"{self.type}:{self.calendar}"
         if self.type == "caldav" and self.calendar:
-            where = f"{self.url} calendar {self.calendar!r}"
+            where = f"{redact_url(self.url)} calendar {self.calendar!r}"
         return f"{self.name} ({where})" if self.name and self.name != where else where
 
 
 _TOKENISH = re.compile(r"(?=.*\d)[A-Za-z0-9]{20,}|[A-Za-z0-9_\-%.]{32,}")
 
 
+_URL_SCHEME = re.compile(r"[ \t]*([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
 def redact_url(url: str) -> str:
-    """A URL fit for messages: no user:password, no query, no token-like path segment."""
-    if "://" not in url:
-        return url  # a local path: not a secret
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return url.split("?", 1)[0]  # not a usable URL: the fetch says so, naming it
+    """A URL fit for messages: no user:password, no query or fragment, no token-like path
+    segment. Total: any string, however malformed (an invalid port, a broken IPv6
+    bracket, spaces or tabs), is cut by text alone, never by a URL parser that could
+    refuse it. A local path is not a secret and stays as typed, unless it looks like it
+    carries credentials ("user:pw@host/...") or a query."""
+    m = _URL_SCHEME.match(url)
+    if m is None:
+        if "?" not in url and "#" not in url and "@" not in url.split("/", 1)[0]:
+            return url
+        scheme, rest = "", url
+    else:
+        scheme, rest = m.group(1), url[m.end() :]
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    rest, tail = rest[:cut], rest[cut:]
+    slash = min((i for i in (rest.find("/"), rest.find("\\")) if i >= 0), default=len(rest))
+    authority, path = rest[:slash], rest[slash:]
+    authority = authority[authority.rfind("@") + 1 :]  # user:password@ goes, whatever it holds
     segments = []
-    for seg in parts.path.split("/"):
+    for seg in path.split("/"):
         stem, dot, ext = seg.rpartition(".") if seg.endswith((".ics", ".ical")) else (seg, "", "")
         token = _TOKENISH.fullmatch(stem) or _TOKENISH.fullmatch(stem.rsplit("-", 1)[-1])
         segments.append(f"…{dot}{ext}" if token else seg)
-    query = "?…" if parts.query else ""
-    return f"{parts.scheme}://{host}{'/'.join(segments)}{query}"
+    hidden = "?…" if tail.startswith("?") else "#…" if tail else ""
+    prefix = f"{scheme}://" if scheme else ""
+    return f"{prefix}{authority}{'/'.join(segments)}{hidden}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of `url` that must never reach a message: its user:password (and each
+    half), its query and fragment (and each value), its token-like path segments."""
+    found: list[str] = []
+    m = _URL_SCHEME.match(url)
+    rest = url[m.end() :] if m else url
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i >= 0), default=len(rest))
+    head, tail = rest[:cut], rest[cut:]
+    if tail[1:]:
+        found.append(tail[1:])
+        found.extend(v for part in re.split(r"[&;#]", tail[1:]) for v in part.split("=")[1:])
+    slash = min((i for i in (head.find("/"), head.find("\\")) if i >= 0), default=len(head))
+    authority = head[:slash]
+    if "@" in authority:
+        userinfo = authority[: authority.rfind("@")]
+        found.append(userinfo)
+        found.extend(userinfo.split(":", 1))
+    for seg in head[slash:].split("/"):
+        stem = seg.rpartition(".")[0] if seg.endswith((".ics", ".ical")) else seg
+        for cand in (stem, stem.rsplit("-", 1)[-1]):
+            if _TOKENISH.fullmatch(cand):
+                found.append(cand)
+    return sorted({f for f in found if len(f) >= 2}, key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a library's error message, say) with every secret of `url` elided, in the
+    forms a message may quote it: as is, repr-escaped, percent-encoded."""
+    for secret in url_secrets(url):
+        for form in {secret, repr(secret)[1:-1], quote(secret, safe="")}:
+            text = text.replace(form, "…")
+    return text
 
 
 @dataclass(frozen=True, slots=True)

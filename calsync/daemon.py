@@ -35,6 +35,7 @@ from typing import Any
 from calsync import notify as sd
 from calsync.config import Config
 from calsync.errors import CalsyncError, ConfigError, LockedError
+from calsync.sources.limits import interrupt_all
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +158,9 @@ class Daemon:
                 raise KeyboardInterrupt
             log.info("got %s: stopping after the current step", signal.Signals(signum).name)
             self.request_stop()
+            # A calendar being read can take up to its parse budget: stop it now. Reading
+            # writes nothing, so the sync fails cleanly (and says so) before any write.
+            interrupt_all()
 
         def on_hup(signum: int, frame: FrameType | None) -> None:
             self.request_reload()

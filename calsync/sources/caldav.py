@@ -67,6 +67,7 @@ class CaldavSource:
         self.url = self.account.url
         self.username = settings.username
         self.timeout = settings.timeout_seconds
+        self.limits = settings.limits
         self._target = self.url  # what the failing request was about, for messages
         # Retries stay within a few timeouts: a sync should not hang on a dead server.
         self.policy = retry.Policy(
@@ -82,7 +83,9 @@ class CaldavSource:
         for obj in objects:
             where = f"{self.label} ({obj.href})"
             try:
-                found = parse_ics(obj.data, label=where, zone=self.zone, window=window)
+                found = parse_ics(
+                    obj.data, label=where, zone=self.zone, window=window, limits=self.limits
+                )
             except SourceError as e:
                 # One unreadable object (or one holding only a VTODO) must not hide the rest.
                 log.warning("%s: skipped: %s", where, e.message)

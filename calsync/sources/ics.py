@@ -19,6 +19,7 @@ irregular), and a property test proves it yields exactly what the full parse yie
 from __future__ import annotations
 
 import http.client
+import io
 import logging
 import re
 import time
@@ -26,22 +27,24 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
-import recurring_ical_events
 import x_wr_timezone
+from recurring_ical_events.adapters.event import EventAdapter
+from recurring_ical_events.series import Series
 
 from calsync import __version__, retry
-from calsync.config import Config, SourceSettings, redact_url
-from calsync.errors import EmptyCalendarError, SourceError
+from calsync.config import Config, SourceSettings, redact_url, scrub
+from calsync.errors import CalsyncError, EmptyCalendarError, SourceError
 from calsync.model import Event, Role
+from calsync.sources.limits import DEFAULT_LIMITS, Budget, Interrupted, ParseLimits
 
 if TYPE_CHECKING:
     from calsync.state import StateTx
@@ -99,7 +102,13 @@ class IcsSource:
     def read(self, window: tuple[datetime, datetime], tx: StateTx | None = None) -> list[Event]:
         data = fetch(self.settings, tx)
         try:
-            return parse_ics(data, label=self.label, zone=self.zone, window=window)
+            return parse_ics(
+                data,
+                label=self.label,
+                zone=self.zone,
+                window=window,
+                limits=self.settings.limits,
+            )
         except EmptyCalendarError as e:
             if self.role is Role.RUNS:
                 raise
@@ -247,21 +256,24 @@ def _fetch_http(url: str, settings: SourceSettings, tx: StateTx | None) -> bytes
             and wait * retry.TIME_SCALE > (policy.max_seconds)
         ):
             extra = f" and asked to retry after {wait:.0f} s, longer than calsync waits"
-        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {e.reason}{extra}") from None
+        reason = scrub(str(e.reason), url)
+        raise SourceError(f"{_at(label, url)} answered HTTP {e.code} {reason}{extra}") from None
     except _CutShort as e:
-        raise SourceError(f"{_at(label, url)}: {e}{tried()}") from None
+        raise SourceError(f"{_at(label, url)}: {scrub(str(e), url)}{tried()}") from None
     except urllib.error.URLError as e:
         if isinstance(e.reason, TimeoutError):
             raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
         raise SourceError(
-            f"{_at(label, url)}: cannot reach the server: {e.reason}{tried()}"
+            f"{_at(label, url)}: cannot reach the server: {scrub(str(e.reason), url)}{tried()}"
         ) from None
     except TimeoutError:
         raise _timed_out(label, url, settings.timeout_seconds, tried()) from None
     except (OSError, http.client.HTTPException) as e:
-        raise SourceError(f"{_at(label, url)}: cannot read: {e!r}{tried()}") from None
+        raise SourceError(
+            f"{_at(label, url)}: cannot read: {scrub(repr(e), url)}{tried()}"
+        ) from None
     except ValueError as e:  # urllib's word for a URL it cannot use
-        raise SourceError(f"{_at(label, url)}: not a usable URL ({e})") from None
+        raise SourceError(f"{_at(label, url)}: not a usable URL ({scrub(str(e), url)})") from None
     if attempts > 1:
         log.info("%s: fetched after %d attempts", label, attempts)
     if answer.encoding in ("gzip", "x-gzip"):
@@ -292,8 +304,15 @@ def _get(url: str, headers: dict[str, str], settings: SourceSettings) -> _Answer
     """One GET; raises what urllib raises (the retry policy sorts those)."""
     label = settings.label
     deadline = time.monotonic() + settings.timeout_seconds
-    req = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(req, timeout=settings.timeout_seconds) as resp:
+    try:
+        req = urllib.request.Request(url, headers=headers)
+        resp = urllib.request.urlopen(req, timeout=settings.timeout_seconds)
+    except urllib.error.HTTPError as e:
+        e.msg = scrub(str(e.msg), url)  # a hostile server may quote the URL back
+        raise
+    except (ValueError, http.client.InvalidURL) as e:  # never retried, never quoted whole
+        raise SourceError(f"{_at(label, url)}: not a usable URL ({scrub(str(e), url)})") from None
+    with resp:
         length = resp.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > settings.max_bytes:
             raise _too_big(label, url, settings.max_bytes)
@@ -367,6 +386,7 @@ class _Block:
     line: int  # 1-based line of BEGIN:VEVENT
     lines: list[str] = field(default_factory=list)  # logical lines, BEGIN..END
     closed: bool = False
+    problem: str | None = None  # over a limit: skipped with this reason, lines not kept
 
 
 @dataclass(slots=True)
@@ -381,17 +401,41 @@ _PROPERTY = re.compile(r"^[A-Za-z0-9-]+[;:]")
 _SEMICOLON_VALUE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*);(\d{8}(?:T\d{6}Z?)?)$")
 _TZID_PARAM = re.compile(r";TZID=(\"[^\"]*\"|[^;:]*)", re.IGNORECASE)
 
+# Components that only stand at the top of a calendar: a BEGIN of one inside another
+# means an END went missing or is misspelt (END:VTOOD), and the open ones are closed.
+_TOP_ONLY = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"})
+# What a VTIMEZONE holds; anything else nested in it is dropped.
+_TZ_PARTS = frozenset({"STANDARD", "DAYLIGHT"})
 
-def _logical_lines(text: str, first: int = 1) -> list[tuple[int, str]]:
-    """Unfolded lines with the 1-based number of their first physical line."""
-    out: list[tuple[int, str]] = []
-    for i, raw in enumerate(text.split("\n"), start=first):
-        if raw[:1] in (" ", "\t"):
-            if out:
-                out[-1] = (out[-1][0], out[-1][1] + raw[1:])
+
+def _logical_lines(text: str, first: int = 1) -> Iterator[tuple[int, str]]:
+    """Unfolded lines with the 1-based number of their first physical line.
+
+    A continuation line after a blank line (old Mozilla exports) continues the last
+    non-blank line, as icalendar reads it. Parts are joined once per logical line, so a
+    property folded over a million lines costs linear time."""
+    num = 0
+    parts: list[str] = []
+    blank: tuple[int, str] | None = None
+    for i, physical in enumerate(io.StringIO(text, newline="\n"), start=first):
+        raw = physical[:-1] if physical.endswith("\n") else physical
+        if raw[:1] in (" ", "\t") and parts:
+            parts.append(raw[1:])
+            blank = None
             continue
-        out.append((i, raw))
-    return out
+        if not raw.strip() and parts and blank is None:
+            blank = (i, raw)  # held back: a continuation may follow
+            continue
+        if parts:
+            yield num, "".join(parts)
+        if blank is not None:
+            yield blank
+            blank = None
+        num, parts = i, [raw]
+    if parts:
+        yield num, "".join(parts)
+    if blank is not None:
+        yield blank
 
 
 def _text(data: bytes, label: str) -> str:
@@ -404,38 +448,57 @@ def _text(data: bytes, label: str) -> str:
     return text
 
 
-def _split(lines: Iterable[tuple[int, str]], label: str) -> _Split:
-    """Sort unfolded, numbered lines into the calendar's header and its VEVENT blocks."""
+def _split(lines: Iterable[tuple[int, str]], label: str, limits: ParseLimits) -> _Split:
+    """Sort unfolded, numbered lines into the calendar's header and its VEVENT blocks.
+
+    Components nested in an event (alarms, X- components) are dropped: calsync reads
+    none of them, and a broken alarm must not cost the event. An event over a limit
+    (properties, nesting depth) keeps no lines and is skipped with its reason.
+    """
     header: list[str] = []
     blocks: list[_Block] = []
     stack: list[str] = []
     block: _Block | None = None
     keep = False  # inside a VTIMEZONE, which goes to the header
+    header_props = 0
     for num, raw in lines:
+        if block is not None and block.problem is not None and raw[:1] not in "BbEeUu":
+            continue  # a skipped event: only its END (and a late UID) still matter
         if not raw.strip():
             continue
         line = _repair(raw, num, label)
         if line is None:
             continue
         upper = line.upper()
-        depth = len(stack)
-        in_calendar = depth >= 1 and stack[0] == "VCALENDAR"
         if upper.startswith("BEGIN:"):
             name = upper[6:].strip()
+            if len(stack) >= 2 and stack[0] == "VCALENDAR" and name in _TOP_ONLY:
+                log.warning(
+                    "%s:%d: BEGIN:%s inside %s: closed the %s (its END is missing or misspelt)",
+                    label, num, name, stack[1], stack[1],
+                )  # fmt: skip
+                if block is not None:
+                    block.lines.append("END:VEVENT")
+                    block.closed = True
+                    block = None
+                keep = False
+                del stack[1:]
+            depth = len(stack)
             stack.append(name)
             if depth == 0:
                 if name != "VCALENDAR":
                     log.warning("%s:%d: ignored %s outside a calendar", label, num, name)
-            elif depth == 1 and in_calendar:
+            elif depth == 1 and stack[0] == "VCALENDAR":
                 if name == "VEVENT":
                     block = _Block(num, [line, f"{_LINE_PROP}:{num}"])
                     blocks.append(block)
                 elif name == "VTIMEZONE":
                     keep = True
                     header.append(line)
-            elif block is not None:
-                block.lines.append(line)
-            elif keep:
+            elif depth >= limits.max_depth:
+                if block is not None and block.problem is None:
+                    _give_up(block, f"components nested more than {limits.max_depth} deep")
+            elif keep and depth == 2 and name in _TZ_PARTS:
                 header.append(line)
             continue
         if upper.startswith("END:"):
@@ -447,24 +510,46 @@ def _split(lines: Iterable[tuple[int, str]], label: str) -> _Split:
                 stack.pop()
             stack.pop()
             depth = len(stack)
-            if block is not None:
-                if depth >= 2 or (depth == 1 and name == "VEVENT"):
+            if depth == 1:
+                if block is not None and name == "VEVENT":
                     block.lines.append(line)
-                    block.closed = depth == 1
-                if depth <= 1:
-                    block = None
-            elif keep:
-                if depth >= 1:
+                    block.closed = True
+                elif keep and name == "VTIMEZONE":
                     header.append(line)
-                if depth <= 1:
-                    keep = False
+                block = None
+                keep = False
+            elif keep and depth == 2 and name in _TZ_PARTS:
+                header.append(line)
             continue
+        depth = len(stack)
         if block is not None:
-            if not upper.startswith(_LINE_PROP):
-                block.lines.append(line)
-        elif keep or (depth == 1 and in_calendar):
+            if block.problem is not None:
+                if depth == 2 and not block.lines and _name(line) == "UID":
+                    block.lines.append(line)  # a late UID still names the skipped event
+                continue
+            if depth != 2 or upper.startswith(_LINE_PROP):
+                continue  # inside an alarm or other nested component
+            if len(block.lines) > limits.max_properties:
+                _give_up(block, f"more than {limits.max_properties} properties")
+                continue
+            block.lines.append(line)
+        elif (keep and (depth == 2 or (depth == 3 and stack[2] in _TZ_PARTS))) or (
+            depth == 1 and stack[0] == "VCALENDAR"
+        ):
+            header_props += 1
+            if header_props > limits.max_properties:
+                raise SourceError(
+                    f"{label}:{num}: more than {limits.max_properties} calendar properties"
+                    " and time zone lines outside the events; not a calendar calsync reads",
+                    hint="raise max_properties for this source if the file is right",
+                )
             header.append(line)
     return _Split(header, blocks)
+
+
+def _give_up(block: _Block, why: str) -> None:
+    block.problem = why
+    block.lines = [ln for ln in block.lines if _name(ln) == "UID"][:1]  # for the warning
 
 
 def _repair(line: str, num: int, label: str) -> str | None:
@@ -506,7 +591,6 @@ _KEY_LINE = re.compile(
 @dataclass(slots=True)
 class _Facts:
     start: int  # offset of BEGIN:VEVENT in the text
-    end: int = 0  # offset of the end of its END:VEVENT line
     uids: list[str] = field(default_factory=list)
     doubt: bool = False  # something the text cannot settle: keep the block
     props: dict[str, list[str]] = field(default_factory=dict)
@@ -514,15 +598,17 @@ class _Facts:
 
 def _near_window(
     text: str, window: tuple[datetime, datetime]
-) -> tuple[int, list[tuple[int, str]]] | None:
+) -> tuple[int, Iterator[tuple[int, str]]] | None:
     """The pre-filter over the whole text, reading only the lines it needs.
 
     Returns the number of VEVENTs and the numbered, unfolded lines of everything but the
     VEVENTs that cannot reach the window; None when the file is irregular (components
-    that do not nest, a file cut short), and the line-by-line path, which forgives more,
-    runs.
+    that do not nest, a file cut short, a continuation line after a blank line), and the
+    line-by-line path, which forgives more, runs.
     """
-    blocks: list[_Facts] = []
+    if "\n\n " in text or "\n\n\t" in text:
+        return None  # a fold across a blank line: key lines may not be what they seem
+    blocks: list[tuple[int, int, tuple[str, str] | None, tuple[str, ...]]] = []
     cur: _Facts | None = None
     stack: list[str] = []
     for m in _KEY_LINE.finditer(text):
@@ -545,44 +631,70 @@ def _near_window(
                 return None  # components that do not nest
             stack.pop()
             if what == "VEVENT" and cur is not None:
-                cur.end = m.end()
-                blocks.append(cur)
+                # Only what the filter needs is kept: a calendar of 200,000 events
+                # must not cost 200,000 dicts of property text.
+                blocks.append((cur.start, m.end(), _span(cur), tuple(cur.uids)))
                 cur = None
         elif cur is None or len(stack) != 2:
             continue
+        elif name == "UID":
+            cur.uids.append(_uid_key(_unfolded(text, m.start(2), m.end()) if folded else rest))
         elif folded:
             cur.doubt = True
-        elif name == "UID":
-            cur.uids.append(rest.partition(":")[2].strip())
         else:
             cur.props.setdefault(name, []).append(rest)
     if stack:
         return None  # cut short: the line-by-line path says what is missing
     lo = f"{(window[0] - _MARGIN - timedelta(days=1)).date():%Y%m%d}"
     hi = f"{(window[1] + _MARGIN).date():%Y%m%d}"
-    spans = [_span(f) for f in blocks]
     seen: dict[str, int] = {}
-    for f in blocks:
-        for uid in f.uids:
+    for *_, uids in blocks:
+        for uid in uids:
             seen[uid] = seen.get(uid, 0) + 1
-    lines: list[tuple[int, str]] = []
-    pos = line = 0  # `line` counts the newlines before `pos`
+    ranges: list[tuple[int, int]] = []
+    prev = 0
+    for start, end, span, uids in blocks:
+        if text[prev:start].strip():
+            ranges.append((prev, start))
+        if span is None or any(seen[u] > 1 for u in uids) or (span[0] <= hi and span[1] >= lo):
+            ranges.append((start, end))
+        prev = end
+    ranges.append((prev, len(text)))
+    return len(blocks), _lines_of(text, ranges)
 
-    def emit(a: int, b: int) -> None:
-        nonlocal pos, line
+
+def _lines_of(text: str, ranges: list[tuple[int, int]]) -> Iterator[tuple[int, str]]:
+    """The numbered logical lines of the kept ranges, one range at a time."""
+    pos = line = 0  # `line` counts the newlines before `pos`
+    for a, b in ranges:
         line += text.count("\n", pos, a)
         pos = a
-        lines.extend(_logical_lines(text[a:b], line + 1))
+        yield from _logical_lines(text[a:b], line + 1)
 
-    prev = 0
-    for f, span in zip(blocks, spans, strict=True):
-        if text[prev : f.start].strip():
-            emit(prev, f.start)
-        if span is None or any(seen[u] > 1 for u in f.uids) or (span[0] <= hi and span[1] >= lo):
-            emit(f.start, f.end)
-        prev = f.end
-    emit(prev, len(text))
-    return len(blocks), lines
+
+def _unfolded(text: str, start: int, end: int) -> str:
+    """A key line from `start` with its continuation lines joined (as icalendar unfolds)."""
+    parts = [text[start:end]]
+    pos = end + 1
+    while text.startswith((" ", "\t"), pos):
+        nxt = text.find("\n", pos)
+        nxt = len(text) if nxt < 0 else nxt
+        parts.append(text[pos + 1 : nxt])
+        pos = nxt + 1
+    return "".join(parts)
+
+
+def _uid_key(rest: str) -> str:
+    """A UID line's value (after its parameters, which may quote a colon), in a form
+    that merges every spelling icalendar reads as one UID (escapes, spaces, case):
+    merging more than icalendar does only keeps more events for the full parse."""
+    quoted = False
+    for i, ch in enumerate(rest):
+        if ch == '"':
+            quoted = not quoted
+        elif ch == ":" and not quoted:
+            return rest[i + 1 :].replace("\\", "").strip().casefold()
+    return rest.replace("\\", "").strip().casefold()
 
 
 def _span(f: _Facts) -> tuple[str, str] | None:
@@ -591,6 +703,8 @@ def _span(f: _Facts) -> tuple[str, str] | None:
     caller's margin covers the day such an event may last."""
     if f.doubt or len(f.uids) > 1 or any(k not in _F_TIMES for k in f.props):
         return None  # recurring, alarms, folded or doubled properties: keep
+    if "DTEND" in f.props and "DURATION" in f.props:
+        return None  # both (Thunderbird writes DURATION:PT0S beside DTEND): icalendar's call
     values = {}
     for name, found in f.props.items():
         if len(found) > 1 or '"' in found[0]:  # a quoted parameter may hold a colon
@@ -607,9 +721,9 @@ def _span(f: _Facts) -> tuple[str, str] | None:
             return None
         try:
             first = date(int(start[:4]), int(start[4:6]), int(start[6:]))
-        except ValueError:
-            return None
-        return start, f"{first + timedelta(days=days):%Y%m%d}"
+            return start, f"{first + timedelta(days=days):%Y%m%d}"
+        except (ValueError, OverflowError):
+            return None  # a date or duration past what Python can hold: the parse decides
     end = values.get("DTEND", start)
     if len(end) != 8 or not end.isdigit():
         return None
@@ -625,7 +739,10 @@ def _duration_days(value: str) -> int | None:
     if not m:
         return None
     w, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
-    total = timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=sec)
+    try:
+        total = timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=sec)
+    except OverflowError:
+        return None  # P999999999999999999W: the full parse skips such an event
     return -(-total // timedelta(days=1))
 
 
@@ -647,6 +764,10 @@ def _calendar_text(header: Iterable[str], blocks: Iterable[_Block]) -> str:
 
 def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Calendar:
     """One icalendar parse of header + blocks; blocks that break the parse are skipped."""
+    for b in blocks:
+        if b.problem is not None:
+            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), b.problem)
+    blocks = [b for b in blocks if b.problem is None]
     try:
         return icalendar.Calendar.from_ical(_calendar_text(header, blocks))
     except Exception as e:  # noqa: BLE001 - any parser failure: find the culprit below
@@ -658,16 +779,29 @@ def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Cal
         header = [h for h in header if not h.upper().startswith(("BEGIN:", "END:"))]
         header = [h for h in header if _name(h).startswith(("X-", "VERSION", "PRODID"))]
         cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
-    for b in blocks:
-        try:
-            one = icalendar.Calendar.from_ical(_calendar_text(header, [b]))
-        except Exception as e:  # noqa: BLE001
-            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), e)
-            continue
-        for comp in one.subcomponents:
-            if comp.name == "VEVENT":
-                cal.add_component(comp)
+    for comp in _parse_halves(header, blocks, label):
+        cal.add_component(comp)
     return cal
+
+
+def _parse_halves(
+    header: list[str], blocks: list[_Block], label: str
+) -> list[icalendar.cal.Component]:
+    """The events of `blocks` that parse, found by halving: a file with a few broken
+    events among thousands costs a few parses per broken one, not one per event (each
+    parse repeats the header's time zones)."""
+    try:
+        one = icalendar.Calendar.from_ical(_calendar_text(header, blocks))
+    except Exception as e:  # noqa: BLE001 - any parser failure: one of these blocks
+        if len(blocks) == 1:
+            b = blocks[0]
+            log.warning("%s:%d: skipped event %s: %s", label, b.line, _uid_of(b), e)
+            return []
+        mid = len(blocks) // 2
+        return _parse_halves(header, blocks[:mid], label) + _parse_halves(
+            header, blocks[mid:], label
+        )
+    return [comp for comp in one.subcomponents if comp.name == "VEVENT"]
 
 
 def _uid_of(b: _Block) -> str:
@@ -675,16 +809,39 @@ def _uid_of(b: _Block) -> str:
     return f"UID {uids[0]!r}" if uids else "(no UID)"
 
 
+def _who(comp: icalendar.cal.Component) -> str:
+    uid = comp.get("UID")
+    return f"UID {str(uid)!r}" if uid is not None and not isinstance(uid, list) else "(no UID)"
+
+
+def _check_scale(cal: icalendar.Calendar, label: str) -> None:
+    """CALSCALE: GREGORIAN (once or more) is the only one calsync (and RFC 5545 readers)
+    know; anything else is a whole-calendar problem, said once."""
+    raw = cal.get("CALSCALE")
+    if raw is None:
+        return
+    values = {str(v).strip().upper() for v in (raw if isinstance(raw, list) else [raw])}
+    del cal["CALSCALE"]  # read here once; the expander would trip on a doubled one
+    if values - {"GREGORIAN", ""}:
+        scale = ", ".join(sorted(values))
+        raise SourceError(
+            f"{label}: uses the calendar scale {scale}; only GREGORIAN dates can be read",
+            hint="export the calendar with Gregorian dates",
+        )
+
+
 def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
     """Remove events whose times cannot be read, warning with their UID and line."""
     good = []
     unknown_zones: set[str] = set()
     for comp in cal.subcomponents:
-        _prune_nested(comp, label)
         if comp.name != "VEVENT":
             good.append(comp)
             continue
-        problem = _problem(comp)
+        try:
+            problem = _problem(comp)
+        except Exception as e:  # noqa: BLE001 - whatever the library raises: one event lost
+            problem = f"{type(e).__name__}: {e}"
         if problem is None:
             good.append(comp)
             dtstart = comp.decoded("DTSTART")
@@ -693,28 +850,14 @@ def _drop_broken(cal: icalendar.Calendar, label: str, zone: ZoneInfo) -> None:
                 unknown_zones.add(str(tzid))
             continue
         line = comp.get(_LINE_PROP)
-        uid = comp.get("UID")
-        who = f"UID {str(uid)!r}" if uid is not None else "(no UID)"
-        log.warning("%s:%s: skipped event %s: %s", label, line, who, problem)
+        log.warning("%s:%s: skipped event %s: %s", label, line, _who(comp), problem)
     cal.subcomponents[:] = good
     for tzid in sorted(unknown_zones):
         log.warning("%s: unknown time zone %r: its times are read in %s", label, tzid, zone.key)
 
 
-_TOP_ONLY = frozenset({"VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE", "VCALENDAR"})
-
-
-def _prune_nested(comp: icalendar.cal.Component, label: str) -> None:
-    """Drop components nested where they cannot be (a VEVENT inside a VEVENT, when an
-    END:VEVENT went missing): recurring-ical-events would read them as events."""
-    for sub in comp.subcomponents:
-        _prune_nested(sub, label)
-    kept = [sub for sub in comp.subcomponents if sub.name not in _TOP_ONLY]
-    if len(kept) != len(comp.subcomponents):
-        log.warning(
-            "%s:%s: ignored components nested inside %s", label, comp.get(_LINE_PROP), comp.name
-        )
-        comp.subcomponents[:] = kept
+# RRULE parts RFC 5545 bounds; a value outside makes the expander loop or fail.
+_RULE_BOUNDS = {"INTERVAL": (1, None), "COUNT": (1, None), "BYSETPOS": (-366, 366)}
 
 
 def _problem(comp: icalendar.cal.Component) -> str | None:
@@ -728,21 +871,43 @@ def _problem(comp: icalendar.cal.Component) -> str | None:
             return f"{name} appears more than once"
     rules = comp.get("RRULE")
     for rule in rules if isinstance(rules, list) else [] if rules is None else [rules]:
-        freq = rule.get("FREQ") if hasattr(rule, "get") else None
+        if not hasattr(rule, "get"):
+            return f"RRULE cannot be read: {rule!r}"
+        freq = rule.get("FREQ")
         freq = freq[0] if isinstance(freq, list) and freq else freq
         # Expanding these up to the window can take minutes (or forever): no training
         # plan repeats a workout more than hourly, so the event is broken, not a plan.
         if str(freq).upper() in ("SECONDLY", "MINUTELY"):
             return f"RRULE repeats {str(freq).lower()}: not a training plan"
-    try:
-        comp.decoded("DTSTART")
-        if "DTEND" in comp:
-            comp.decoded("DTEND")
-        if "DURATION" in comp:
-            comp.decoded("DURATION")
-    except Exception as e:  # noqa: BLE001 - whatever the value, the event is unusable
-        return str(e)
+        for part, (lo, hi) in _RULE_BOUNDS.items():
+            for v in rule.get(part) or []:
+                if not isinstance(v, int) or v < lo or (hi is not None and v > hi) or v == 0:
+                    return f"RRULE {part}={v} is out of range"
+    start = comp.decoded("DTSTART")
+    if not isinstance(start, date):
+        return f"DTSTART is not a date or a date-time ({type(start).__name__})"
+    for name in ("DTEND", "DUE"):
+        if name in comp:
+            end = comp.decoded(name)
+            if not isinstance(end, date):
+                return f"{name} is not a date or a date-time ({type(end).__name__})"
+            if _naive(end) < _naive(start):
+                return f"{name} {end} is before DTSTART {start}"
+    if "DURATION" in comp:
+        length = comp.decoded("DURATION")
+        if not isinstance(length, timedelta):
+            return f"DURATION is not a duration ({type(length).__name__})"
+        start + length  # noqa: B018 - raises OverflowError for a duration past year 9999
     return None
+
+
+def _naive(d: date) -> datetime:
+    """A date or date-time on one comparable scale (UTC wall time, or as written)."""
+    if isinstance(d, datetime):
+        if d.tzinfo is not None:
+            return d.astimezone(UTC).replace(tzinfo=None)
+        return d
+    return datetime(d.year, d.month, d.day)
 
 
 def _standardise(cal: icalendar.Calendar, label: str) -> icalendar.Calendar:
@@ -761,14 +926,54 @@ def _standardise(cal: icalendar.Calendar, label: str) -> icalendar.Calendar:
     return result
 
 
+def _series_of(
+    cal: icalendar.Calendar,
+) -> dict[str, list[icalendar.cal.Component]]:
+    """The events grouped by UID (a series: the rule and its moved instances), in order."""
+    groups: dict[str, list[icalendar.cal.Component]] = {}
+    for i, comp in enumerate(cal.subcomponents):
+        if comp.name == "VEVENT":
+            uid = comp.get("UID")
+            key = str(uid) if uid is not None else f"\0no-uid-{i}"
+            groups.setdefault(key, []).append(comp)
+    return groups
+
+
+class _TooMany(Exception):
+    pass
+
+
 def _occurrences(
-    cal: icalendar.Calendar, a: datetime, b: datetime, label: str
+    cal: icalendar.Calendar, a: datetime, b: datetime, label: str, limits: ParseLimits
 ) -> list[icalendar.cal.Component]:
-    try:
-        return list(recurring_ical_events.of(cal).between(a, b))
-    except Exception as e:  # noqa: BLE001 - a bad series: skip it, keep the rest
-        log.warning("%s: skipped a recurring event that cannot be expanded (%s)", label, e)
-    return list(recurring_ical_events.of(cal, skip_bad_series=True).between(a, b))
+    """Every occurrence in [a, b), each series expanded on its own: a series that fails
+    (whatever the expander raises), yields more than `max_occurrences` in the window or
+    takes longer than its share of the time budget is skipped with one warning naming
+    its line and UID; the rest of the calendar stands."""
+    out: list[icalendar.cal.Component] = []
+    for comps in _series_of(cal).values():
+        first = comps[0]
+        found: list[icalendar.cal.Component] = []
+        budget = Budget(limits.series_seconds)
+        try:
+            with budget:
+                series = Series([EventAdapter(c) for c in comps])
+                for occurrence in series.between(a, b):
+                    found.append(occurrence.as_component(False))
+                    if len(found) > limits.max_occurrences:
+                        raise _TooMany
+        except budget.exceeded:
+            problem = f"expanding it took longer than {limits.series_seconds:g} s"
+        except _TooMany:
+            problem = f"more than {limits.max_occurrences} occurrences in the read window"
+        except Exception as e:  # noqa: BLE001 - whatever the expander raises: one series lost
+            problem = f"cannot expand its repetitions ({type(e).__name__}: {e})"
+        else:
+            out.extend(found)
+            continue
+        line = first.get(_LINE_PROP)
+        log.warning("%s:%s: skipped event %s: %s", label, line, _who(first), problem)
+    return out
 
 
 def parse_ics(
@@ -778,37 +983,82 @@ def parse_ics(
     zone: ZoneInfo,
     window: tuple[datetime, datetime],
     prefilter_events: bool = True,
+    limits: ParseLimits = DEFAULT_LIMITS,
 ) -> list[Event]:
     """Every event occurrence overlapping `window`, from ICS bytes.
 
     Floating times are read in `zone` (or the calendar's X-WR-TIMEZONE); all-day events
-    span local midnights in `zone`. Raises SourceError for data that is not a calendar
-    or holds no event at all; skips broken events with a warning naming UID and line.
-    `prefilter_events=False` parses every event (the reference the pre-filter is tested
-    against).
+    span local midnights in `zone`. Raises SourceError for data that is not a calendar,
+    holds no event at all, or costs more than `limits` allow; skips broken events with a
+    warning naming UID and line. `prefilter_events=False` parses every event (the
+    reference the pre-filter is tested against).
     """
+    budget = Budget(limits.parse_seconds)
+    try:
+        with budget:
+            return _parse_ics(data, label, zone, window, prefilter_events, limits)
+    except budget.exceeded:
+        raise SourceError(
+            f"{label}: reading the calendar took longer than {limits.parse_seconds:g} s"
+            " (parse_seconds); stopped",
+            hint="raise parse_seconds for this source if the calendar is right",
+        ) from None
+    except Interrupted:
+        raise SourceError(f"{label}: reading stopped: calsync was asked to stop") from None
+    except (CalsyncError, KeyboardInterrupt):
+        raise
+    except (RecursionError, MemoryError) as e:
+        raise SourceError(
+            f"{label}: the calendar is too large or too deeply nested to read ({type(e).__name__})"
+        ) from None
+    except Exception as e:
+        # Every event and series is read on its own; what is left is the calendar as a
+        # whole. Say so in one message, never a traceback (that is -v's job).
+        log.debug("%s: cannot be read", label, exc_info=True)
+        raise SourceError(
+            f"{label}: the calendar cannot be read ({type(e).__name__}: {e})"
+        ) from None
+
+
+def _parse_ics(
+    data: bytes,
+    label: str,
+    zone: ZoneInfo,
+    window: tuple[datetime, datetime],
+    prefilter_events: bool,
+    limits: ParseLimits,
+) -> list[Event]:
     w0, w1 = window
     text = _text(data, label)
     fast = _near_window(text, window) if prefilter_events else None
     if fast is not None:
         total, lines = fast
-        split = _split(lines, label)
+        split = _split(lines, label, limits)
         blocks = split.blocks
     else:  # asked to, or the file is too irregular for the pre-filter: parse it all
-        split = _split(_logical_lines(text), label)
+        split = _split(_logical_lines(text), label, limits)
         total = len(split.blocks)
         blocks = split.blocks
+    del text
     if not total:
         raise EmptyCalendarError(f"{label}: the calendar holds no events (no VEVENT)")
     for b in blocks:
-        if not b.closed:
+        if not b.closed and b.problem is None:
             log.warning("%s:%d: event %s has no END:VEVENT (cut short?)", label, b.line, _uid_of(b))
     cal = _parse(split.header, blocks, label)
+    _check_scale(cal, label)
     _drop_broken(cal, label, zone)
     cal = _standardise(cal, label)
     events = []
-    for comp in _occurrences(cal, w0 - timedelta(days=1), w1 + timedelta(days=1), label):
-        ev = _event(comp, zone, label)
+    for comp in _occurrences(cal, w0 - timedelta(days=1), w1 + timedelta(days=1), label, limits):
+        try:
+            ev = _event(comp, zone, label)
+        except Exception as e:  # noqa: BLE001 - an occurrence past year 9999, say
+            log.warning(
+                "%s:%s: skipped an occurrence of %s: %s",
+                label, comp.get(_LINE_PROP), _who(comp), f"{type(e).__name__}: {e}",
+            )  # fmt: skip
+            continue
         if ev is not None and _overlaps(ev, w0, w1):
             events.append(ev)
     events.sort(key=lambda e: (e.start, e.end, e.uid or "", e.summary, e.line or 0))
