@@ -455,6 +455,7 @@ class GoogleMachine(SyncMachine):
     def __init__(self) -> None:
         self.emu = CalendarEmulator().start()
         self.moved: dict[str, Moved] = {}  # key -> where the user put it
+        self.moves_seen: set[str] = set()  # moves a successful sync has read
         self.deleted: dict[str, PriorSession] = {}  # key -> the session the user deleted
         self.foreign: dict[str, str] = {}  # event id -> etag
         super().__init__()
@@ -501,6 +502,7 @@ class GoogleMachine(SyncMachine):
         body = {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": end.isoformat()}}
         moved = self.emu.user_patch(cal, ev["id"], body)
         self.moved[key] = Moved(start.isoformat(), end.isoformat(), moved["etag"])
+        self.moves_seen.discard(key)
         note("Google: the user moved a session")
         self.prev_out[key] = Written(start.astimezone(UTC), end.astimezone(UTC))
 
@@ -600,13 +602,19 @@ class GoogleMachine(SyncMachine):
 
     def previous_for_checker(self, before: list[PriorSession]) -> list[PriorSession]:
         by_key = {p.key: p for p in before}
+        w0, w1 = read_window(self.config, self.now)
         for key, m in self.moved.items():
             start, end = datetime.fromisoformat(m.start), datetime.fromisoformat(m.end)
-            by_key[key] = PriorSession(key, start, end, pinned=True)
+            # A move is a pin once a successful sync has read it (inside its read window);
+            # a move that slid out of the window before any sync read it is history calsync
+            # never learnt of, so the last plan's record of the session stands (H7).
+            if end > w0 and start < w1:
+                self.moves_seen.add(key)
+            if key in self.moves_seen:
+                by_key[key] = PriorSession(key, start, end, pinned=True)
         # A deletion the sync can see (inside its read window) takes the session out of
         # the plan. One that has slid out of the window is history: the last plan's
         # record of it stands (H7), and Google is not asked to put it back (it is past).
-        w0, w1 = read_window(self.config, self.now)
         for key, gone in self.deleted.items():
             if gone.end > w0 and gone.start < w1:
                 by_key.pop(key, None)
@@ -669,6 +677,7 @@ class MemoryMachine(SyncMachine):
         self.calendar = MemoryCalendar()
         self.source_events = MemorySource(label="plan")
         self.moved: dict[str, Moved] = {}  # key -> where the user put it
+        self.moves_seen: set[str] = set()  # moves a successful sync has read
         self.deleted: dict[str, PriorSession] = {}
         self.foreign: dict[str, MemoryEvent] = {}
         super().__init__()
@@ -706,6 +715,7 @@ class MemoryMachine(SyncMachine):
         key = data.draw(st.sampled_from(self.future_sessions()))
         ev = self.calendar.user_move(key, timedelta(minutes=15 * quarters))
         self.moved[key] = Moved(ev.start.isoformat(), ev.end.isoformat(), str(ev.etag))
+        self.moves_seen.discard(key)
         note("memory: the user moved a session")
         self.prev_out[key] = Written(ev.start.astimezone(UTC), ev.end.astimezone(UTC))
 
