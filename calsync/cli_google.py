@@ -101,6 +101,15 @@ def google(app: Any, client_secrets: Path, no_browser: bool, port: int | None) -
     path = gauth.token_path(config)
     gauth.save_credentials(creds, path)
     click.echo(f"saved the Google authorisation to {path} (mode 0600)")
+    held = set(creds.scopes or ())
+    missing = [s for s in scopes if s not in held]
+    if missing:
+        raise AuthError(
+            "Google granted only part of what calsync asked for: "
+            + ", ".join(gauth.short(s) for s in missing)
+            + " was left unticked on the consent screen",
+            hint=f"{gauth.REAUTH} again and tick " + gauth.tick_hint(missing),
+        )
 
 
 def doctor_lines(config: Config) -> list[str]:
@@ -127,13 +136,23 @@ def doctor_lines(config: Config) -> list[str]:
     for s in gauth.needed_scopes(config):
         if s not in held:
             lines.append(
-                f"google:    PROBLEM: missing scope {s.rsplit('/', 1)[-1]} "
-                f"(to {gauth.SCOPES[s]}): {gauth.REAUTH}"
+                f"google:    PROBLEM: missing scope {gauth.short(s)} "
+                f"(to {gauth.SCOPES[s]}): {gauth.REAUTH} and tick the box "
+                f"{gauth.CONSENT_BOXES.get(s, gauth.short(s))!r}"
             )
     if not info.get("refresh_token"):
         lines.append(f"google:    PROBLEM: the token has no refresh token: {gauth.REAUTH}")
     if info.get("expiry"):
         lines.append(f"  access token expires {info['expiry']} (refreshed automatically)")
+    if config.output_google is not None:
+        from calsync.sinks.google_write import quota_pause
+
+        until = quota_pause(config)
+        if until is not None:
+            lines.append(
+                "google:    PROBLEM: Google Calendar usage limits exceeded: writes paused "
+                f"until {until:%Y-%m-%d %H:%M} UTC (reads go on)"
+            )
     if config.output_google is not None and config.state_path.exists():
         from calsync.sinks.google import calendar_state_key
         from calsync.state import StateStore

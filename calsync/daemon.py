@@ -132,6 +132,7 @@ class Daemon:
         self.failures = 0  # consecutive
         self.syncs = 0
         self.last_ok: datetime | None = None
+        self.paused_until: datetime | None = None  # a sink's pause (Google usage limits)
 
     # -------------------------------------------------------------- control
 
@@ -187,6 +188,7 @@ class Daemon:
             log.warning("skipped this round: %s", e.message)
             return True
         except CalsyncError as e:
+            self.paused_until = getattr(e, "resume_at", None)
             self.failures += 1
             log.error("sync failed (%d in a row): %s", self.failures, str(e).replace("\n", "; "))
             return False
@@ -197,6 +199,7 @@ class Daemon:
         finally:
             self._syncing = False
         took = self._monotonic() - started
+        self.paused_until = None
         self.failures = 0
         self.syncs += 1
         self.last_ok = now
@@ -241,6 +244,11 @@ class Daemon:
         )
         if ok:
             return f"next sync in {_fmt_delay(delay)}; {last}"
+        if self.paused_until is not None:
+            last = (
+                f"Google writes paused until {self.paused_until:%Y-%m-%d %H:%M} UTC "
+                f"(usage limits); {last}"
+            )
         return f"retry in {_fmt_delay(delay)} after {self.failures} failure(s); {last}"
 
     def _sleep(self, seconds: float) -> None:

@@ -7,6 +7,8 @@ exception re-raises one of these with the file, line, key or server named.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class CalsyncError(Exception):
     """Base of every error that is the user's to fix (or to wait out)."""
@@ -49,6 +51,14 @@ class EmptyCalendarError(SourceError):
 
 class SinkError(CalsyncError):
     """An output could not be written, or refused a change."""
+
+
+class PausedError(SinkError):
+    """A sink stopped writing until `resume_at` (e.g. Google's usage limits)."""
+
+    def __init__(self, message: str, resume_at: datetime, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.resume_at = resume_at
 
 
 class StateError(CalsyncError):

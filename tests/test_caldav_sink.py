@@ -261,8 +261,7 @@ def test_a_lost_put_answer_is_read_back_never_written_twice(
     capsys: pytest.CaptureFixture[str],
     fault: str,
 ) -> None:
-    w = make_world(dav_server, proxy, tmp_path, timeout=1)
-    proxy.delay_seconds = 1.3
+    w = make_world(dav_server, proxy, tmp_path, timeout=2)
     proxy.method_faults["PUT"] = [fault]  # the server stores the first session; we never hear
     code, out, err = w.sync(capsys)
     assert code == 0, err
@@ -282,3 +281,27 @@ def test_a_503_with_retry_after_is_retried(
     assert code == 0, err
     assert [f for _m, _p, f in world.proxy.log[:2]] == ["503", "503"]
     assert world.sessions()
+
+
+def test_calsyncs_own_deletes_in_a_failed_sync_are_not_read_as_the_users(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert world.sync(capsys)[0] == 0
+    everything = world.sessions()
+    text = world.config.read_text()
+    # A shorter horizon drops the later sessions: calsync deletes them. The first delete
+    # goes through, the second meets a server that stays unavailable: the sync fails and
+    # its state rolls back, with one of calsync's deletions already made.
+    world.config.write_text(text.replace("horizon_days = 14", "horizon_days = 6"))
+    world.proxy.reset()
+    world.proxy.method_faults["DELETE"] = ["", *["503"] * 10]
+    code, out, err = world.sync(capsys)
+    deletes = [p for m, p, f in world.proxy.log if m == "DELETE" and not f]
+    assert code == 1 and len(deletes) == 1, (code, err, world.proxy.log)
+    assert len(world.sessions()) == len(everything) - 1
+    # Back to the old horizon: the session calsync deleted is calsync's to put back.
+    world.config.write_text(text)
+    world.proxy.reset()
+    code, out, err = world.sync(capsys)
+    assert code == 0, err
+    assert world.sessions() == everything

@@ -11,6 +11,7 @@ import threading
 import urllib.request
 import webbrowser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -70,7 +71,9 @@ def test_auth_google_stores_a_0600_token_with_only_the_needed_scopes(
     info = json.loads(gworld.token_path.read_text())
     assert info["refresh_token"] in gworld.emu.refresh_tokens
     # The config has a runs calendar and the output: no free/busy scope asked for.
-    assert sorted(info["scopes"]) == sorted([gauth.EVENTS_READONLY, gauth.APP_CREATED])
+    assert sorted(info["scopes"]) == sorted(
+        [gauth.EVENTS_READONLY, gauth.APP_CREATED, gauth.CALENDARLIST_READONLY]
+    )
     assert "calendar.freebusy" not in browser.opened[0]
     assert gworld.token_path.stat().st_mode & 0o777 == 0o600
     # And the token works for a sync.
@@ -123,3 +126,49 @@ def test_doctor_flags_a_token_readable_by_others_and_missing_scopes(gworld: Goog
     assert f"chmod 600 {gworld.token_path}" in out.out
     assert "missing scope calendar.app.created" in out.out
     assert gworld.access not in out.out and gworld.refresh not in out.out  # no secrets shown
+
+
+def _auth(gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    browser = _Browser()
+    monkeypatch.setattr(webbrowser, "get", lambda using=None: browser)
+    return gworld.run("auth", "google", "--client-secrets", str(_secrets(gworld)))
+
+
+def test_a_partial_grant_is_saved_and_names_the_box_to_tick(
+    gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Granular consent: the user unticks a box. oauthlib's "Scope has changed" must not
+    lose the grant; calsync keeps what was granted and says which box gives what."""
+    gworld.token_path.unlink()
+    gworld.emu.untick = {gauth.CALENDARLIST_READONLY}
+    out = _auth(gworld, monkeypatch)
+    assert out.code == 1
+    assert "Scope has changed" not in out.err
+    info = json.loads(gworld.token_path.read_text())
+    assert sorted(info["scopes"]) == sorted([gauth.EVENTS_READONLY, gauth.APP_CREATED])
+    assert "See the list of Google calendars you’re subscribed to" in out.err
+    assert "saved the Google authorisation" in out.out
+    doctor = gworld.run("doctor")
+    assert "missing scope calendar.calendarlist.readonly" in doctor.out
+    assert "See the list of Google calendars you’re subscribed to" in doctor.out
+    sync = gworld.sync("2026-11-22T20:00")
+    assert sync.code == 1 and "See the list of Google calendars" in sync.err
+    # Ticking the box the second time completes the authorisation.
+    gworld.emu.untick = set()
+    again = gworld.run("auth", "google", "--client-secrets", str(_secrets(gworld)))
+    assert again.code == 0, again.err
+    assert gauth.CALENDARLIST_READONLY in json.loads(gworld.token_path.read_text())["scopes"]
+
+
+def test_authorising_again_still_gets_a_refresh_token(
+    gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Google sends a refresh token on the first consent only, unless prompt=consent."""
+    gworld.token_path.unlink()
+    assert _auth(gworld, monkeypatch).code == 0
+    first = json.loads(gworld.token_path.read_text())["refresh_token"]
+    out = gworld.run("auth", "google", "--client-secrets", str(_secrets(gworld)))
+    assert out.code == 0, out.err
+    second = json.loads(gworld.token_path.read_text())["refresh_token"]
+    assert second and second != first

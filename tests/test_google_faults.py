@@ -60,6 +60,13 @@ def _shape(world: GoogleWorld) -> dict[str, tuple[str, str, str]]:
     }
 
 
+def _lose_state(world: GoogleWorld) -> None:
+    """The state folder is gone (a new machine, a wiped disk): all but the token."""
+    for f in (world.dir / "state").iterdir():
+        if f != world.token_path:
+            f.unlink()
+
+
 @pytest.fixture(scope="module")
 def reference() -> dict[str, tuple[str, str, str]]:
     with CalendarEmulator() as emu:
@@ -71,9 +78,10 @@ def reference() -> dict[str, tuple[str, str, str]]:
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(faults=st.lists(fault, min_size=1, max_size=4))
+@given(faults=st.lists(fault, min_size=1, max_size=4), lose_state=st.booleans())
 def test_any_faults_then_a_clean_sync_equal_one_clean_sync(
     faults: list[dict[str, Any]],
+    lose_state: bool,
     reference: dict[str, tuple[str, str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -94,8 +102,33 @@ def test_any_faults_then_a_clean_sync_equal_one_clean_sync(
         if hit.code == 1:
             assert hit.err.startswith("calsync: error: ") and "internal error" not in hit.err
         emu.faults.clear()
+        if lose_state:
+            _lose_state(world)
         clean = world.sync(NOW)
         assert clean.code == 0, clean.err
         assert len(emu.calendar_by_summary(STRENGTH)) == 1
         assert _shape(world) == reference  # world.sessions() also asserts no duplicates
         assert world.sync(NOW).writes == 0
+
+
+def test_lost_answers_to_the_calendar_insert_then_a_lost_state_folder_make_one_calendar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Google makes the calendar but its answers never arrive (httplib2 may even send the
+    insert again by itself); then the state folder is lost. One calendar, one event per
+    session, under the scopes calsync asks for (calendar.app.created cannot list)."""
+    monkeypatch.setattr(retry, "TIME_SCALE", 0.0005)
+    with CalendarEmulator() as emu:
+        world = _world(emu)
+        emu.add_fault("drop_after", count=3, match=TARGETS["calendar insert"])
+        first = world.sync(NOW)
+        assert first.code in (0, 1), first.err
+        emu.faults.clear()
+        _lose_state(world)
+        again = world.sync(NOW)
+        assert again.code == 0, again.err
+        assert len(emu.calendar_by_summary(STRENGTH)) == 1
+        assert world.sessions()
+        _lose_state(world)
+        assert world.sync(NOW).writes == 0
+        assert len(emu.calendar_by_summary(STRENGTH)) == 1

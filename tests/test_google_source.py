@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -81,7 +82,7 @@ def test_incremental_reads_follow_changes_with_one_request(gworld: GoogleWorld) 
     assert "timeMin" in gworld.emu.since(mark)[0].query
 
 
-def test_busy_calendars_share_one_freebusy_query(gworld: GoogleWorld) -> None:
+def test_busy_calendars_share_their_freebusy_queries(gworld: GoogleWorld) -> None:
     gworld.emu.add_calendar("family@example.com", "Family")
     gworld.write_config(busy=True)
     config = load_config(gworld.dir / "config.toml")
@@ -107,7 +108,8 @@ def test_busy_calendars_share_one_freebusy_query(gworld: GoogleWorld) -> None:
     sources = [GoogleSource(s, config) for s in config.sources if s.role is Role.BUSY]
     mark = gworld.emu.mark()
     work, family = (s.read(WINDOW) for s in sources)
-    assert [e.path for e in gworld.emu.since(mark)] == ["/calendar/v3/freeBusy"]
+    # Both calendars in each query; the 55-day window in two 30-day queries.
+    assert [e.path for e in gworld.emu.since(mark)] == ["/calendar/v3/freeBusy"] * 2
     assert [(e.summary, e.start.astimezone(BERLIN).hour) for e in work] == [("busy", 9)]
     assert family == []  # free (transparent) time is not busy
 
@@ -115,3 +117,70 @@ def test_busy_calendars_share_one_freebusy_query(gworld: GoogleWorld) -> None:
 def test_an_unknown_busy_calendar_is_named(gworld: GoogleWorld) -> None:
     with pytest.raises(SourceError, match="'nobody@example.com'"):
         _source(gworld, "nobody@example.com", Role.BUSY).read(WINDOW)
+
+
+def test_freebusy_is_asked_in_chunks_google_accepts_and_merged(gworld: GoogleWorld) -> None:
+    """Google refuses long ranges (timeRangeTooLong) and more than 50 calendars
+    (tooManyCalendarsRequested): calsync splits both and merges the answers."""
+    config = load_config(gworld.dir / "config.toml")
+    busy = []
+    for i in range(60):
+        cal = gworld.emu.add_calendar(f"team{i:02d}@example.com", f"Team {i}")
+        busy.append(SourceSettings(type="google", calendar=cal, role=Role.BUSY))
+    config = dataclasses.replace(config, sources=(*config.sources, *busy))
+    long_window = (WINDOW[0], WINDOW[0] + timedelta(days=150))
+    for day in (3, 70, 140):  # one busy hour early, mid and late in the window
+        start = WINDOW[0] + timedelta(days=day, hours=9)
+        gworld.emu.user_insert(
+            "team59@example.com",
+            {
+                "summary": "Meeting",
+                "start": {"dateTime": start.isoformat()},
+                "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+            },
+        )
+    mark = gworld.emu.mark()
+    sources = [GoogleSource(s, config) for s in config.sources if s.role is Role.BUSY]
+    read = {s.calendar: s.read(long_window) for s in sources}
+    log = gworld.emu.since(mark)
+    assert log and all(e.status == 200 for e in log), [(e.path, e.status) for e in log]
+    assert [e.start.date() for e in read["team59@example.com"]] == [
+        (WINDOW[0] + timedelta(days=d)).date() for d in (3, 70, 140)
+    ]
+    assert read["team00@example.com"] == []
+
+
+def test_instances_a_this_and_following_edit_removed_live_at_most_a_day(
+    gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An incremental singleEvents read sends the instances a series still has, never the
+    ones a "this and following" edit cut off: the cache re-reads in full daily, and
+    keeps only its read window (changes for all time must not pile up in it)."""
+    from calsync.sources import google as gsrc
+
+    clock = [datetime(2026, 11, 16, 8, tzinfo=BERLIN)]
+    monkeypatch.setattr(gsrc, "_clock", lambda: clock[0])
+    store = StateStore(gworld.dir / "state" / "state.sqlite3")
+    src = _source(gworld)
+    series = gworld.add_run(
+        "Intervals 6x800m", "2026-11-24T18:00:00+01:00", recurrence=["RRULE:FREQ=WEEKLY;COUNT=6"]
+    )
+    with store.writer() as tx:
+        assert len(src.read(WINDOW, tx)) == 6
+    # The user ends the series after its second week (what the web UI's "this and
+    # following" does to the original series), and adds a far-future run.
+    gworld.emu.user_patch(
+        "primary", series, {"recurrence": ["RRULE:FREQ=WEEKLY;UNTIL=20261202T000000Z"]}
+    )
+    gworld.add_run("Race in two years", "2028-11-24T10:00:00+01:00")
+    clock[0] += timedelta(hours=2)
+    with store.writer() as tx:
+        src.read(WINDOW, tx)
+        cached = json.loads(tx.get("google.cache.google:events:primary") or "{}")
+    assert all("2028" not in json.dumps(e["start"]) for e in cached["events"].values())
+    clock[0] += timedelta(hours=23)
+    mark = gworld.emu.mark()
+    with store.writer() as tx:
+        runs = src.read(WINDOW, tx)
+    assert "syncToken" not in gworld.emu.since(mark)[0].query  # the daily full read
+    assert [e.start.date().isoformat() for e in runs] == ["2026-11-24", "2026-12-01"]

@@ -28,12 +28,26 @@ _BASE = "https://www.googleapis.com/auth/"
 EVENTS_READONLY = _BASE + "calendar.events.readonly"
 FREEBUSY = _BASE + "calendar.freebusy"
 APP_CREATED = _BASE + "calendar.app.created"
+CALENDARLIST_READONLY = _BASE + "calendar.calendarlist.readonly"
 
 # Every scope calsync may ask for, and what it is used for (shown by `calsync doctor`).
 SCOPES: dict[str, str] = {
     EVENTS_READONLY: "read the runs in your calendars (read-only)",
     FREEBUSY: "read only busy/free time of your busy calendars",
     APP_CREATED: "create the strength calendar and write only in calendars calsync created",
+    CALENDARLIST_READONLY: "see the names of your calendars, so calsync finds the strength "
+    "calendar it made before instead of making a second one (after a lost answer from "
+    "Google or a lost state folder); calendar.app.created alone cannot list calendars",
+}
+
+# The box for each scope on Google's consent screen (the scope's description in Google's
+# discovery document, which is the text the screen shows).
+CONSENT_BOXES: dict[str, str] = {
+    EVENTS_READONLY: "View events on all your calendars",
+    FREEBUSY: "View your availability in your calendars",
+    APP_CREATED: "Make secondary Google calendars, and see, create, change, and delete "
+    "events on them",
+    CALENDARLIST_READONLY: "See the list of Google calendars you’re subscribed to",
 }
 
 REAUTH = "run `calsync auth google --client-secrets FILE`"
@@ -56,7 +70,13 @@ def needed_scopes(config: Config) -> list[str]:
     if any(s.role is Role.BUSY for s in google):
         need.append(FREEBUSY)
     if config.output_google is not None:
-        need.append(APP_CREATED)
+        # calendars.insert chooses the new calendar's id, and calendar.app.created may
+        # not list calendars (calendarList.list is not among its methods in Google's
+        # discovery document): without a scope that lists them, an insert whose answer
+        # is lost, or a lost state folder, would make a second calendar. The narrowest
+        # scope that lists calendars is calendarlist.readonly (names and colours, no
+        # events).
+        need += [APP_CREATED, CALENDARLIST_READONLY]
     return need or list(SCOPES)
 
 
@@ -94,9 +114,29 @@ def load_credentials(config: Config) -> Credentials:
     held = set(creds.scopes or ())
     missing = [s for s in needed_scopes(config) if held and s not in held]
     if missing:
-        what = "; ".join(f"{s} ({SCOPES[s]})" for s in missing)
-        raise AuthError(f"the Google authorisation in {path} lacks {what}: {REAUTH}")
+        raise AuthError(
+            f"the Google authorisation in {path} lacks {', '.join(short(s) for s in missing)}",
+            hint=f"{REAUTH} and tick " + tick_hint(missing),
+        )
     return creds
+
+
+def short(scope: str) -> str:
+    return scope.rsplit("/", 1)[-1]
+
+
+def tick_hint(missing: list[str]) -> str:
+    """Which box on Google's consent screen to tick, and what calsync does with it."""
+    return "; ".join(
+        f"the box {CONSENT_BOXES.get(s, short(s))!r} (calsync uses it to {SCOPES.get(s, '?')})"
+        for s in missing
+    )
+
+
+def granted(creds: Credentials, requested: list[str]) -> list[str]:
+    """The scopes the user really granted: Google's consent screen lets them untick any."""
+    got = getattr(creds, "granted_scopes", None)
+    return sorted(str(s) for s in got) if got else sorted(requested)
 
 
 def save_credentials(creds: Credentials, path: Path) -> None:
@@ -144,6 +184,11 @@ def run_flow(
             hint="download it from Google Cloud Console > APIs & Services > Credentials "
             "(an OAuth client ID of type 'Desktop app')",
         ) from None
+    # Granular consent: the user may untick scopes. oauthlib then raises "Scope has
+    # changed" unless told to accept it; calsync compares the grant with what it needs
+    # itself (see `granted`).
+    relax = os.environ.get("OAUTHLIB_RELAX_TOKEN_SCOPE")
+    os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = "1"
     try:
         creds: Credentials = flow.run_local_server(
             host="localhost",
@@ -152,6 +197,10 @@ def run_flow(
             authorization_prompt_message=prompt,
             success_message=success_message,
             timeout_seconds=timeout_seconds,
+            # The consent screen every time: Google sends a refresh token only on the
+            # first consent otherwise, and a re-authorisation would come back without one.
+            prompt="consent",
+            access_type="offline",
         )
     except Exception as e:  # oauthlib raises many types; all mean "no token"
         if isinstance(e, AuthError):
@@ -163,4 +212,22 @@ def run_flow(
                 hint="on a remote server, forward the port with ssh as printed above",
             ) from None
         raise AuthError(f"Google authorisation failed: {type(e).__name__}: {e}") from None
-    return creds
+    finally:
+        if relax is None:
+            os.environ.pop("OAUTHLIB_RELAX_TOKEN_SCOPE", None)
+        else:
+            os.environ["OAUTHLIB_RELAX_TOKEN_SCOPE"] = relax
+    # Keep the granted scopes as the credentials' scopes: what is saved, what doctor
+    # shows, and what a refresh asks for.
+    scopes_granted = granted(creds, scopes)
+    out: Credentials = Credentials(  # type: ignore[no-untyped-call]
+        creds.token,
+        refresh_token=creds.refresh_token,
+        token_uri=creds.token_uri,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        scopes=scopes_granted,
+        granted_scopes=scopes_granted,
+        expiry=creds.expiry,
+    )
+    return out

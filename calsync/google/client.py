@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,7 +32,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-BATCH_LIMIT = 50  # Google's maximum number of calls in one batch request
+# Google accepts up to 1000 calls in one batch request, but every call in it still counts
+# against the per-user rate limits, and Calendar answers a burst of writes with 403
+# rateLimitExceeded part by part. 50 keeps one batch's burst small, so few parts fail
+# and the retried ones go out after a backoff instead of in the same burst.
+BATCH_LIMIT = 50
 
 Make = Callable[[Any], HttpRequest]  # service -> request (made afresh for every attempt)
 
@@ -66,6 +71,24 @@ def to_api_error(exc: BaseException, what: str) -> CalsyncError:
     failure = retry.http_failure(exc)
     retried = retry.is_retryable(exc)
     if failure is not None:
+        if failure.status == 401:
+            # google-auth refreshed the token and sent the call again: still refused.
+            return AuthError(
+                f"Google refused calsync's authorisation for {what}, even after refreshing "
+                f"it (HTTP 401): {auth.REAUTH}",
+                hint="the OAuth client may have been deleted or its secret reset in Google "
+                "Cloud Console; authorising again with the current client file fixes it",
+            )
+        if failure.status == 403 and failure.reason == "accessNotConfigured":
+            project = re.search(r"project[= ](\d+)", failure.message)
+            where = f"?project={project.group(1)}" if project else ""
+            return AuthError(
+                f"Google refused {what}: the Google Calendar API is not enabled for this "
+                "OAuth client's project: enable the Google Calendar API for this OAuth client",
+                hint="Google Cloud Console > APIs & Services > Library > Google Calendar API "
+                "> Enable (https://console.cloud.google.com/apis/library/"
+                f"calendar-json.googleapis.com{where}); then wait a few minutes and sync again",
+            )
         if failure.status == 403 and failure.reason == "insufficientPermissions":
             return AuthError(
                 f"Google refused {what}: the authorisation lacks the scope for it: {auth.REAUTH}"

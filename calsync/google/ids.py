@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import html
+import re
 from datetime import UTC, datetime
 
 MARK = "calsync"
@@ -51,11 +53,26 @@ def utc_iso(d: datetime) -> str:
     return d.astimezone(UTC).isoformat()
 
 
+_BREAK = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|h[1-6])>")
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def plain_text(text: str) -> str:
+    """The text of a description the Calendar web UI may have stored as HTML.
+
+    Opening and saving an event there can turn "a\nb" into "<span>a<br>b</span>" with
+    entities: the same words, not an edit of the user's."""
+    if "<" not in text and "&" not in text:
+        return text
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", text)))
+
+
 def fingerprint(summary: str, description: str, start: datetime, end: datetime) -> str:
     """What the user sees of an event, hashed: any edit in the Calendar UI changes it.
 
-    Whitespace is folded, so a server that rewraps or trims text does not make every
-    event look edited (which would pin them all)."""
-    words = (" ".join(summary.split()), " ".join(description.split()))
+    Whitespace is folded and HTML read as its text, so a server that rewraps or trims
+    text, or the web UI storing it as HTML, does not make every event look edited (which
+    would pin them all)."""
+    words = (" ".join(plain_text(summary).split()), " ".join(plain_text(description).split()))
     text = "\x1f".join((*words, utc_iso(start), utc_iso(end)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]

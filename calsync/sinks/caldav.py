@@ -36,7 +36,7 @@ from typing import Any
 
 from calsync import dav, retry
 from calsync.config import CaldavOutput, Config
-from calsync.diff import content_hash, diff
+from calsync.diff import content_hash
 from calsync.errors import CalsyncError, SinkError
 from calsync.google.ids import fingerprint
 from calsync.ics_write import render_object
@@ -483,18 +483,6 @@ class CaldavSink:
         return home if home.endswith("/") else home + "/"
 
     # ------------------------------------------------------------------ writing
-
-    def apply(
-        self,
-        sessions: Sequence[Session],
-        snapshot: SinkSnapshot,
-        tx: StateTx,
-        now: datetime,
-        *,
-        dry_run: bool = False,
-    ) -> SinkReport:
-        """The pre-decide-once entry point: the diff, then `execute`."""
-        return self.execute(diff(sessions, snapshot, now), tx, now, dry_run=dry_run)
 
     def execute(
         self, actions: Sequence[Action], tx: StateTx, now: datetime, *, dry_run: bool = False

@@ -81,7 +81,8 @@ class GoogleCalendar:
             if not (end > window[0] and start < window[1]):
                 continue
             if r.cancelled:
-                if eid not in self.ours_deleted:
+                # Deleted by the user, or a stuck id: not put back that week.
+                if eid not in self.ours_deleted or r.stuck:
                     deleted.append(PriorSession(r.key, start, end))
                 continue
             managed[r.key] = ManagedEvent(r.key, start, end, r.hash, remote_id=eid, etag=r.etag)
@@ -105,14 +106,16 @@ class GoogleCalendar:
         if token and cache is not None:
             self.records = cache.events
             try:
-                changed, new_token = self._list({"syncToken": token})
+                # The same parameters as the full read (Google: they must match); with
+                # showDeleted a deleted event keeps its data, not just its id.
+                changed, new_token = self._list({"syncToken": token, "showDeleted": True})
                 full = False
                 for ev in changed:
                     self.merge(ev)
             except GoogleApiError as e:
                 if e.status == 404:
                     return self._gone(tx)
-                if e.status != 410:
+                if e.status not in (400, 410):  # expired token: 410, or sometimes 400
                     raise
                 log.info("google calendar %r: full read (%s)", self.name, e.reason)
         if full:

@@ -60,6 +60,9 @@ class GoogleRecord:
     etag: str | None
     hash: str  # the content hash calsync wrote with it
     edited: bool  # moved or edited by the user since calsync wrote it
+    # Google refuses the id (409) yet no longer returns its event (404): see
+    # google_write's `_stuck`. The session is left out, as if the user deleted it.
+    stuck: bool = False
 
     @property
     def cancelled(self) -> bool:
@@ -89,6 +92,7 @@ class GoogleRecord:
             etag=None if etag is None else str(etag),
             hash=str(d["hash"]),
             edited=bool(d["edited"]),
+            stuck=bool(d.get("stuck", False)),
         )
 
 

@@ -14,13 +14,17 @@ a write land exactly once over an unreliable network:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import CalsyncError, SinkError
+from calsync.errors import CalsyncError, PausedError, SinkError
+from calsync.google import events as gev
 from calsync.google import ids
 from calsync.google.client import GoogleApiError, Op
 from calsync.model import Action, ActionKind, Session
@@ -32,6 +36,51 @@ from calsync.state import StateTx, StoredSession
 log = logging.getLogger(__name__)
 
 OUTPUT = "google"
+# Google's "Calendar usage limits exceeded" (403 quotaExceeded) is not a burst: retrying
+# soon only spends more of the quota. calsync stops writing for this long, recording
+# the time at once in a file beside the state (the state itself rolls back with the
+# failed sync), and `doctor` and the daemon's status say until when.
+QUOTA_SIDECAR = "google-quota.json"
+QUOTA_PAUSE = timedelta(hours=1)
+
+
+def _clock() -> datetime:
+    """The wall clock: a quota pause is real time, not the plan's "now"."""
+    return datetime.now(UTC)
+
+
+def quota_pause(config: Config) -> datetime | None:
+    """Until when calsync does not write to Google (usage limits), or None."""
+    try:
+        data = json.loads((config.state_dir / QUOTA_SIDECAR).read_text(encoding="utf-8"))
+        until = datetime.fromisoformat(str(data["until"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return until if until.tzinfo is not None and until > _clock() else None
+
+
+def _pause(config: Config) -> datetime:
+    until = _clock() + QUOTA_PAUSE
+    path = config.state_dir / QUOTA_SIDECAR
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps({"until": until.isoformat()}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        log.warning("could not write %s: %s", path, e)
+    return until
+
+
+def _paused(until: datetime) -> PausedError:
+    return PausedError(
+        "Google Calendar usage limits exceeded: calsync writes nothing to Google until "
+        f"{until.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        until,
+        hint="Google limits how much one account may write per day; calsync tries again "
+        "after the pause (reads go on). Many writes at once usually mean many sessions "
+        "changed: `calsync plan` shows why",
+    )
 
 
 class GoogleWriter:
@@ -75,10 +124,18 @@ class GoogleWriter:
                 ops.append(Op(f"delete {a.key}", self._delete_op(a.key, a.etag)))
         if not ops:
             return
+        until = quota_pause(self.cal.config)
+        if until is not None:
+            raise _paused(until)
         self.ensure_calendar(tx)
         if deleting:
             self.cal.note_deleting(deleting, now)
         results = self.client.batch(ops, f"writing calendar {self.cal.name!r}")
+        if any(
+            isinstance(r, GoogleApiError) and r.reason == "quotaExceeded" for r in results.values()
+        ):
+            self.cal.save(tx)
+            raise _paused(_pause(self.cal.config))
         failures: list[str] = []
         for op in ops:
             verb, key = op.id.split(" ", 1)
@@ -233,8 +290,17 @@ class GoogleWriter:
                 raise res
             # The id exists: our own earlier insert (a retry, or a run whose state was
             # lost), or an event of ours deleted before. Never a stranger's: ids are ours.
-            ev = self._get(key)
+            try:
+                ev = self._get(key)
+            except GoogleApiError as e:
+                if e.status != 404:
+                    raise
+                return self._stuck(key, s, report)
             r = self._record(ev)
+            if r is None and ev.get("status") == "cancelled" and ev.get("id") == ids.event_id(key):
+                # Our own deleted event: Google gives a deleted event back without its
+                # private properties, so it is known by its id (derived from the key).
+                r = self._deleted_record(key, ev, s)
             if r is None:
                 raise SinkError(
                     f"event id {ev.get('id')} is taken by an event calsync did not write"
@@ -253,6 +319,49 @@ class GoogleWriter:
             res = ev
         self._remember(res, s, now, tx)
         report.created.append(key)
+
+    def _deleted_record(self, key: str, ev: dict[str, Any], s: Session) -> GoogleRecord:
+        """What calsync keeps of one of its deleted events Google returned bare."""
+        try:
+            start, end, _ = gev.times(ev, self.cal.config.schedule.zone)
+        except (KeyError, ValueError):
+            start, end = s.start, s.end
+        etag = ev.get("etag")
+        return GoogleRecord(
+            key=key,
+            status="cancelled",
+            start=ids.utc_iso(start),
+            end=ids.utc_iso(end),
+            etag=None if etag is None else str(etag),
+            hash="",
+            edited=False,
+        )
+
+    def _stuck(self, key: str, s: Session, report: SinkReport) -> None:
+        """Google refuses the id (409) and no longer returns the event under it (404):
+        it purged a deleted event but keeps its id taken. calsync cannot write this
+        session under its id; it says so once and leaves the slot empty, as for a
+        session the user deleted, instead of failing every sync."""
+        eid = ids.event_id(key)
+        log.warning(
+            "session %s cannot be written to Google: its event id %s is still taken by an "
+            "event deleted earlier, which Google no longer shows; calsync leaves that "
+            "session out of %r (the next plan places the week's sessions around it)",
+            key,
+            eid,
+            self.cal.name,
+        )
+        self.cal.records[eid] = GoogleRecord(
+            key=key,
+            status="cancelled",
+            start=ids.utc_iso(s.start),
+            end=ids.utc_iso(s.end),
+            etag=None,
+            hash="",
+            edited=False,
+            stuck=True,
+        )
+        report.unchanged.append(key)
 
     def _updated(
         self, key: str, s: Session, res: Any, now: datetime, tx: StateTx, report: SinkReport

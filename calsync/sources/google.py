@@ -4,17 +4,20 @@
   With the sync's state at hand the read is incremental: one full read over the window
   and eight weeks beyond it, then `syncToken` reads that return only what changed (a
   no-op costs one request). The events are kept in the state file between reads; a 410
-  `fullSyncRequired`, or a window that has moved past what the full read covered, starts
-  over with a full read.
-- role "busy": all busy Google calendars of the config are read with one
-  `freebusy.query` (scope `calendar.freebusy`: times only, no titles).
+  `fullSyncRequired` (or the 400 Google also gives), a window that has moved past what
+  the full read covered, or a day since the last full read starts over with a full read.
+  The cache keeps only the span the full read covered.
+- role "busy": all busy Google calendars of the config are read together with
+  `freebusy.query` (scope `calendar.freebusy`: times only, no titles): one query per
+  30 days and 20 calendars, under Google's limits, the answers merged.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync.config import Config, SourceSettings
@@ -30,6 +33,20 @@ log = logging.getLogger(__name__)
 # incremental reads before another full read is needed.
 READ_AHEAD = timedelta(days=56)
 PAGE_SIZE = 250
+# Incremental singleEvents reads never report the instances a "this and following" edit
+# cut off a series (only the instances it still has): a full read at least this often
+# bounds how long such a phantom run can live in the cache.
+FULL_EVERY = timedelta(days=1)
+# freeBusy.query refuses long ranges (400 timeRangeTooLong; undocumented, reported from
+# about 60 days) and more than 50 calendars (400 tooManyCalendarsRequested). Queries are
+# split well under both, so a change on Google's side or a DST hour never reaches them.
+FREEBUSY_SPAN = timedelta(days=30)
+FREEBUSY_CALENDARS = 20
+
+
+def _clock() -> datetime:
+    """The wall clock, for the daily full read (not the plan's "now": time really passed)."""
+    return datetime.now(UTC)
 
 
 def _z(d: datetime) -> str:
@@ -69,12 +86,7 @@ class GoogleSource:
         key = (_z(window[0]), _z(window[1]), cals)
         data = self.client.freebusy_cache.get(key)
         if data is None:
-            body = {
-                "timeMin": key[0],
-                "timeMax": key[1],
-                "items": [{"id": c} for c in cals],
-            }
-            data = self.client.execute(lambda s: s.freebusy().query(body=body), "free/busy query")
+            data = self._freebusy(window, cals)
             self.client.freebusy_cache.clear()  # a daemon's windows move: keep only the last
             self.client.freebusy_cache[key] = data
         entry = (data.get("calendars") or {}).get(self.calendar)
@@ -94,6 +106,24 @@ class GoogleSource:
             end, _ = gev.parse_when({"dateTime": b["end"]}, zone)
             out.append(Event(uid=None, summary="busy", start=start, end=end, source=self.label))
         return out
+
+    def _freebusy(self, window: tuple[datetime, datetime], cals: tuple[str, ...]) -> Any:
+        """One answer for every calendar over the whole window, from queries Google
+        accepts (see FREEBUSY_SPAN): busy lists are joined, errors kept."""
+        merged: dict[str, dict[str, list[Any]]] = {}
+        lo = window[0]
+        while lo < window[1]:
+            hi = min(lo + FREEBUSY_SPAN, window[1])
+            for i in range(0, len(cals), FREEBUSY_CALENDARS):
+                group = cals[i : i + FREEBUSY_CALENDARS]
+                body = {"timeMin": _z(lo), "timeMax": _z(hi), "items": [{"id": c} for c in group]}
+                data = self.client.execute(_freebusy_query(body), "free/busy query")
+                for cal, entry in (data.get("calendars") or {}).items():
+                    into = merged.setdefault(cal, {"busy": [], "errors": []})
+                    into["busy"] += entry.get("busy") or []
+                    into["errors"] += entry.get("errors") or []
+            lo = hi
+        return {"calendars": merged}
 
     # ------------------------------------------------------------------ runs
 
@@ -119,34 +149,49 @@ class GoogleSource:
         name = f"google.cache.{scope}"
         cache = _load(tx.get(name))
         token = tx.sync_token(scope)
+        now = _clock()
         cached: dict[str, dict[str, Any]] | None = None
         if token and cache is not None:
             lo, hi = datetime.fromisoformat(cache["lo"]), datetime.fromisoformat(cache["hi"])
-            if lo <= window[0] and window[1] <= hi:
+            read_at = datetime.fromisoformat(cache.get("read_at") or "1970-01-01T00:00+00:00")
+            if lo <= window[0] and window[1] <= hi and timedelta(0) <= now - read_at < FULL_EVERY:
                 cached = cache["events"]
         new_token: str | None
         if cached is not None:
+            assert cache is not None
+            lo_s, hi_s, read_at_s = cache["lo"], cache["hi"], cache["read_at"]
             try:
                 changed, new_token = self._list({"syncToken": token})
+                lo, hi = datetime.fromisoformat(lo_s), datetime.fromisoformat(hi_s)
                 for ev in changed:
-                    if ev.get("status") == "cancelled":
+                    if ev.get("status") == "cancelled" or not self._overlaps(ev, lo, hi):
                         cached.pop(ev["id"], None)
                     else:
                         cached[ev["id"]] = gev.trim(ev)
-                assert cache is not None
-                lo_s, hi_s = cache["lo"], cache["hi"]
             except GoogleApiError as e:
-                if e.status != 410:
+                # 410 is Google's documented answer to an expired sync token; it answers
+                # some with 400 too. Either way: one full read (it sends no token).
+                if e.status not in (400, 410):
                     raise
-                log.info("%s: sync token expired (%s); reading in full", self.label, e.reason)
+                log.info("%s: sync token refused (%s); reading in full", self.label, e.reason)
                 cached = None
         if cached is None:
-            lo_s, hi_s = _z(window[0]), _z(window[1] + READ_AHEAD)
+            lo_s, hi_s, read_at_s = _z(window[0]), _z(window[1] + READ_AHEAD), now.isoformat()
             items, new_token = self._list({"timeMin": lo_s, "timeMax": hi_s})
             cached = {ev["id"]: gev.trim(ev) for ev in items if ev.get("status") != "cancelled"}
-        tx.set(name, json.dumps({"lo": lo_s, "hi": hi_s, "events": cached}))
+        state = {"lo": lo_s, "hi": hi_s, "read_at": read_at_s, "events": cached}
+        tx.set(name, json.dumps(state))
         tx.set_sync_token(scope, new_token)
         return self._events(list(cached.values()), window)
+
+    def _overlaps(self, ev: dict[str, Any], lo: datetime, hi: datetime) -> bool:
+        """Does a changed event fall in the cached span? (Incremental reads send changes
+        for all time; the cache keeps only what a full read over its span would.)"""
+        try:
+            start, end, _ = gev.times(ev, self.config.schedule.zone)
+        except (KeyError, ValueError):
+            return True  # kept; _events skips it with a warning
+        return end > lo and start < hi
 
     def _events(
         self, items: list[dict[str, Any]], window: tuple[datetime, datetime]
@@ -180,6 +225,10 @@ class GoogleSource:
             )
         out.sort(key=lambda e: (e.start, e.uid or ""))
         return out
+
+
+def _freebusy_query(body: dict[str, Any]) -> Callable[[Any], Any]:
+    return lambda service: service.freebusy().query(body=body)
 
 
 def _load(text: str | None) -> dict[str, Any] | None:

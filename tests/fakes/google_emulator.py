@@ -39,41 +39,109 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import googleapiclient
 from dateutil import rrule
 
 SCOPE = "https://www.googleapis.com/auth/"
 FULL = SCOPE + "calendar"
-READ_SCOPES = {
-    FULL,
-    SCOPE + "calendar.readonly",
-    SCOPE + "calendar.events",
-    SCOPE + "calendar.events.readonly",
-}
-FREEBUSY_SCOPES = READ_SCOPES | {SCOPE + "calendar.freebusy"}
 APP_CREATED = SCOPE + "calendar.app.created"
+# The discovery document google-api-python-client ships: the methods, their paths and the
+# scopes each accepts, exactly as Google publishes them.
+DISCOVERY = Path(googleapiclient.__file__).parent / "discovery_cache/documents/calendar.v3.json"
+
+
+@dataclass(frozen=True)
+class _Method:
+    id: str  # e.g. "calendar.calendarList.list"
+    http: str
+    pattern: re.Pattern[str]
+    scopes: frozenset[str]
+
+
+def _methods() -> list[_Method]:
+    doc = json.loads(DISCOVERY.read_text(encoding="utf-8"))
+    out: list[_Method] = []
+
+    def walk(resources: dict[str, Any]) -> None:
+        for res in resources.values():
+            for m in res.get("methods", {}).values():
+                rx = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(m["path"]))
+                out.append(
+                    _Method(m["id"], m["httpMethod"], re.compile(rx + "$"), frozenset(m["scopes"]))
+                )
+            walk(res.get("resources", {}))
+
+    walk(doc["resources"])
+    # Literal paths first: "calendars/{id}/events/import" is not events.get.
+    out.sort(key=lambda m: m.pattern.pattern.count("[^/]+"))
+    return out
+
+
+METHODS = _methods()
+# freeBusy.query limits. Google documents 50 as the most calendars one query may expand
+# (`calendarExpansionMax`) and answers more with 400 tooManyCalendarsRequested. The time
+# range limit is undocumented: projects report 400 timeRangeTooLong from about 60 days
+# (cal.com measured 90); the emulator takes the low end, so it is never more lenient.
+FREEBUSY_MAX_RANGE = timedelta(days=60)
+FREEBUSY_MAX_CALENDARS = 50
 BASE32HEX = re.compile(r"^[a-v0-9]{5,1024}$")
 SYNC_FORBIDDEN = ("timeMin", "timeMax", "orderBy", "q", "privateExtendedProperty", "updatedMin")
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
+STATUS_NAMES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ALREADY_EXISTS",
+    410: "FAILED_PRECONDITION",
+    412: "FAILED_PRECONDITION",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+}
+
+
 class ApiFailure(Exception):
+    """An error answer in Google's JSON shape (`error.code/message/errors[]/status`)."""
+
     def __init__(
-        self, code: int, reason: str, message: str, headers: dict[str, str] | None = None
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        error_message: str | None = None,
+        domain: str = "global",
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.reason, self.message = code, reason, message
         self.headers = headers or {}
+        self.error_message = error_message or message
+        self.domain = domain
+        self.details = details
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "errors": [{"domain": "global", "reason": self.reason, "message": self.message}],
-            }
+        err: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "errors": [
+                {"message": self.error_message, "domain": self.domain, "reason": self.reason}
+            ],
         }
+        if self.code in STATUS_NAMES:
+            err["status"] = STATUS_NAMES[self.code]
+        if self.details:
+            err["details"] = self.details
+        return {"error": err}
 
 
 @dataclass
@@ -125,6 +193,7 @@ class _Calendar:
     app_created: bool = False
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     seq: dict[str, int] = field(default_factory=dict)  # event id -> change number
+    purged: set[str] = field(default_factory=set)  # deleted ids Google no longer returns
 
 
 @dataclass
@@ -136,7 +205,13 @@ class _Token:
 class CalendarEmulator:
     """The server and its state. Use as a context manager, or start()/stop()."""
 
-    def __init__(self, *, primary: str = "runner@example.com", max_page: int = 250) -> None:
+    def __init__(
+        self,
+        *,
+        primary: str = "runner@example.com",
+        max_page: int = 250,
+        write_burst: int | None = 30,
+    ) -> None:
         self.lock = threading.RLock()
         self.primary = primary
         self.max_page = max_page
@@ -145,12 +220,21 @@ class CalendarEmulator:
         self.counter = itertools.count(1)
         self.change = 0
         self.token_epoch = 0  # bumping it expires every sync token (410)
+        self.stale_token_status = 410
         self.faults: list[Fault] = []
         self.log: list[Logged] = []
         self.access_tokens: dict[str, _Token] = {}
         self.refresh_tokens: dict[str, frozenset[str]] = {}
         self.revoked: set[str] = set()
-        self.codes: dict[str, frozenset[str]] = {}
+        self.codes: dict[str, tuple[frozenset[str], bool]] = {}  # code -> (scopes, refresh?)
+        # Granular consent: the boxes the user leaves unticked on the consent screen.
+        self.untick: set[str] = set()
+        self.consented = False  # Google gives a refresh token once, unless prompt=consent
+        self.write_burst: int | None = write_burst
+        self.quota_exceeded = False  # every write: 403 quotaExceeded
+        self.api_enabled = True  # False: 403 accessNotConfigured, as for a new project
+        self.refuse_tokens = False  # True: 401 for every access token, even fresh ones
+        self.recent_writes: list[float] = []
         self.client_id = "calsync-test.apps.googleusercontent.com"
         self.client_secret = "emulator-secret"
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -254,9 +338,20 @@ class CalendarEmulator:
                 if t.refresh == refresh:
                     del self.access_tokens[k]
 
-    def expire_sync_tokens(self) -> None:
+    def expire_sync_tokens(self, status: int = 410) -> None:
+        """Every sync token given so far stops working: 410 fullSyncRequired, or the 400
+        Google also answers for stale tokens."""
         with self.lock:
             self.token_epoch += 1
+            self.stale_token_status = status
+
+    def purge(self, cal_id: str, event_id: str) -> None:
+        """Google forgets a deleted event: get answers 404, its id stays taken (409)."""
+        with self.lock:
+            cal = self.calendars[self._resolve(cal_id)]
+            assert cal.events[event_id]["status"] == "cancelled"
+            del cal.events[event_id]
+            cal.purged.add(event_id)
 
     def mark(self) -> int:
         """A point in the request log; see `since`."""
@@ -345,12 +440,36 @@ class CalendarEmulator:
     def _authenticate(self, headers: dict[str, str]) -> _Token:
         auth = headers.get("authorization", "")
         token = self.access_tokens.get(auth.removeprefix("Bearer ").strip())
-        if not auth.startswith("Bearer ") or token is None:
+        if not auth.startswith("Bearer ") or token is None or self.refuse_tokens:
             raise ApiFailure(
                 401,
                 "authError",
-                "Request had invalid authentication credentials.",
+                "Request had invalid authentication credentials. Expected OAuth 2 access "
+                "token, login cookie or other valid authentication credential.",
                 {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
+                error_message="Invalid Credentials",
+            )
+        if not self.api_enabled:
+            raise ApiFailure(
+                403,
+                "accessNotConfigured",
+                "Google Calendar API has not been used in project 123456789012 before or it "
+                "is disabled. Enable it by visiting https://console.developers.google.com/"
+                "apis/api/calendar-json.googleapis.com/overview?project=123456789012 then "
+                "retry. If you enabled this API recently, wait a few minutes for the action "
+                "to propagate to our systems and retry.",
+                domain="usageLimits",
+                details=[
+                    {
+                        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                        "reason": "SERVICE_DISABLED",
+                        "domain": "googleapis.com",
+                        "metadata": {
+                            "service": "calendar-json.googleapis.com",
+                            "consumer": "projects/123456789012",
+                        },
+                    }
+                ],
             )
         return token
 
@@ -365,69 +484,86 @@ class CalendarEmulator:
     ) -> dict[str, Any] | None:
         if not path.startswith("/calendar/v3/"):
             raise ApiFailure(404, "notFound", f"no such path {path}")
-        segs = [urllib.parse.unquote(s) for s in path[len("/calendar/v3/") :].split("/")]
+        rel = path[len("/calendar/v3/") :]
+        api = _method_of(method, rel)
+        if api is None:
+            raise ApiFailure(404, "notFound", f"Not Found: {method} {path}")
+        self._need(token, api)
+        segs = [urllib.parse.unquote(s) for s in rel.split("/")]
         data = json.loads(body) if body else {}
         q = {k: v[-1] for k, v in query.items()}
-        if segs == ["users", "me", "calendarList"] and method == "GET":
-            self._need(token, READ_SCOPES | {APP_CREATED})
-            return self._calendar_list(token)
-        if segs == ["calendars"] and method == "POST":
-            self._need(token, {FULL, APP_CREATED})
+        name = api.id.removeprefix("calendar.")
+        if name == "calendarList.list":
+            return self._calendar_list()
+        if name == "calendars.insert":
             return self._insert_calendar(data)
-        if segs == ["freeBusy"] and method == "POST":
-            self._need(token, FREEBUSY_SCOPES)
+        if name == "freebusy.query":
             return self._freebusy(data)
-        if len(segs) >= 2 and segs[0] == "calendars":
-            cal = self._calendar(segs[1])
-            if len(segs) == 2:
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._calendar_json(cal)
-                if method == "DELETE":
-                    self._need_write(token, cal)
-                    del self.calendars[cal.id]
-                    return None
-            if len(segs) == 3 and segs[2] == "events":
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._list(cal, q, query)
-                if method == "POST":
-                    self._need_write(token, cal)
-                    return self._insert(cal, data)
-            if len(segs) == 4 and segs[2] == "events":
-                eid = segs[3]
-                if method == "GET":
-                    self._need_read(token, cal)
-                    return self._get(cal, eid)
-                if method in ("PATCH", "PUT"):
-                    self._need_write(token, cal)
-                    return self._patch(
-                        cal, eid, data, headers.get("if-match"), replace=method == "PUT"
-                    )
-                if method == "DELETE":
-                    self._need_write(token, cal)
-                    self._delete(cal, eid, headers.get("if-match"))
-                    return None
-        raise ApiFailure(404, "notFound", f"Not Found: {method} {path}")
+        if name == "calendarList.get":
+            cal = self._calendar(segs[3])
+            self._need_calendar(token, api, cal)
+            return self._calendar_json(cal) | {
+                "kind": "calendar#calendarListEntry",
+                "accessRole": "owner",
+            }
+        if segs[0] != "calendars" or len(segs) < 2:
+            raise ApiFailure(501, "notImplemented", f"the emulator does not serve {api.id}")
+        cal = self._calendar(segs[1])
+        self._need_calendar(token, api, cal)
+        if name == "calendars.get":
+            return self._calendar_json(cal)
+        if name == "calendars.delete":
+            del self.calendars[cal.id]
+            return None
+        if name == "events.list":
+            return self._list(cal, q, query)
+        if name == "events.insert":
+            self._write_rate(token)
+            return self._insert(cal, data)
+        if name == "events.get":
+            return self._get(cal, segs[3])
+        if name in ("events.patch", "events.update"):
+            self._write_rate(token)
+            return self._patch(
+                cal, segs[3], data, headers.get("if-match"), replace=name == "events.update"
+            )
+        if name == "events.delete":
+            self._write_rate(token)
+            self._delete(cal, segs[3], headers.get("if-match"))
+            return None
+        raise ApiFailure(501, "notImplemented", f"the emulator does not serve {api.id}")
 
     # ------------------------------------------------------------------ scopes
 
     @staticmethod
-    def _need(token: _Token, allowed: set[str]) -> None:
-        if not token.scopes & allowed:
+    def _need(token: _Token, api: _Method) -> None:
+        if not token.scopes & api.scopes:
+            raise _scope_failure(api)
+
+    @staticmethod
+    def _need_calendar(token: _Token, api: _Method, cal: _Calendar) -> None:
+        """What the discovery document cannot say: `calendar.app.created` reaches only
+        the calendars this app made."""
+        usable = token.scopes & api.scopes
+        if usable == {APP_CREATED} and not cal.app_created:
+            raise _scope_failure(api)
+
+    def _write_rate(self, token: _Token) -> None:
+        """Google's write-rate limit: a burst of writes gets 403 `rateLimitExceeded`
+        ("Rate Limit Exceeded"), to be retried with backoff. Google publishes no figure;
+        the emulator refuses more than `write_burst` writes per user in one second.
+        The daily usage limit is another answer: 403 `quotaExceeded`, for hours."""
+        if self.quota_exceeded:
             raise ApiFailure(
-                403, "insufficientPermissions", "Request had insufficient authentication scopes."
+                403, "quotaExceeded", "Calendar usage limits exceeded.", domain="usageLimits"
             )
-
-    def _need_read(self, token: _Token, cal: _Calendar) -> None:
-        if cal.app_created and APP_CREATED in token.scopes:
-            return
-        self._need(token, READ_SCOPES)
-
-    def _need_write(self, token: _Token, cal: _Calendar) -> None:
-        if cal.app_created and APP_CREATED in token.scopes:
-            return
-        self._need(token, {FULL, SCOPE + "calendar.events"})
+        now = time.monotonic()
+        recent = [t for t in self.recent_writes if now - t < 1.0]
+        if self.write_burst is not None and len(recent) >= self.write_burst:
+            self.recent_writes = recent
+            raise ApiFailure(403, "rateLimitExceeded", "Rate Limit Exceeded", domain="usageLimits")
+        recent.append(now)
+        self.recent_writes = recent
 
     # ------------------------------------------------------------------ calendars
 
@@ -451,12 +587,10 @@ class CalendarEmulator:
             "etag": f'"{hashlib.sha1(cal.id.encode()).hexdigest()[:12]}"',
         }
 
-    def _calendar_list(self, token: _Token) -> dict[str, Any]:
-        full = bool(token.scopes & READ_SCOPES)
+    def _calendar_list(self) -> dict[str, Any]:
         items = [
             self._calendar_json(c) | {"kind": "calendar#calendarListEntry", "accessRole": "owner"}
             for c in self.calendars.values()
-            if full or c.app_created
         ]
         return {"kind": "calendar#calendarList", "items": items}
 
@@ -491,7 +625,7 @@ class CalendarEmulator:
             eid = uuid.uuid4().hex
         elif not BASE32HEX.match(eid):
             raise ApiFailure(400, "invalid", "Invalid resource id value.")
-        if eid in cal.events:
+        if eid in cal.events or eid in cal.purged:
             raise ApiFailure(409, "duplicate", "The requested identifier already exists.")
         ev = dict(data)
         ev.update(
@@ -509,11 +643,35 @@ class CalendarEmulator:
     def _existing(self, cal: _Calendar, eid: str) -> dict[str, Any]:
         ev = cal.events.get(eid)
         if ev is None:
+            ev = self._materialise(cal, eid)
+        if ev is None:
             raise ApiFailure(404, "notFound", "Not Found")
         return ev
 
+    def _materialise(self, cal: _Calendar, eid: str) -> dict[str, Any] | None:
+        """An instance of a recurring event becomes an event of its own (an exception,
+        with `recurringEventId` and `originalStartTime`) when it is first changed."""
+        base_id, _, _ = eid.rpartition("_")
+        base = cal.events.get(base_id)
+        if not base_id or base is None or not base.get("recurrence"):
+            return None
+        for inst in self._instances(cal, base, None, with_exceptions=False):
+            if inst["id"] == eid:
+                ev = dict(inst, iCalUID=base.get("iCalUID"))
+                cal.events[eid] = ev
+                self._bump(cal, ev)
+                return ev
+        return None
+
     def _get(self, cal: _Calendar, eid: str) -> dict[str, Any]:
-        return self._existing(cal, eid)
+        if eid in cal.purged:
+            raise ApiFailure(404, "notFound", "Not Found")
+        ev = self._existing(cal, eid)
+        if ev.get("status") == "cancelled":
+            # Google keeps a deleted event's id, status and times for a while, not all of
+            # its data: its private extended properties are not given back.
+            return {k: v for k, v in ev.items() if k != "extendedProperties"}
+        return ev
 
     @staticmethod
     def _check_etag(ev: dict[str, Any], if_match: str | None) -> None:
@@ -529,14 +687,20 @@ class CalendarEmulator:
         *,
         replace: bool,
     ) -> dict[str, Any]:
+        if eid in cal.purged:
+            raise ApiFailure(404, "notFound", "Not Found")
         ev = self._existing(cal, eid)
         self._check_etag(ev, if_match)
         keep = {k: ev[k] for k in ("kind", "id", "iCalUID", "created", "etag", "sequence")}
+        keep |= {k: ev[k] for k in ("recurringEventId", "originalStartTime") if k in ev}
         if replace:
             new = dict(data) | keep
             new.setdefault("status", "confirmed")
         else:
             new = _merge(ev, data)
+        for k in ("start", "end"):
+            if {"date", "dateTime"} <= set(new.get(k) or {}):
+                raise ApiFailure(400, "invalid", f"Invalid {k} time: both date and dateTime.")
         if ("start" in data or "end" in data) and data.get("sequence") is None:
             new["sequence"] = int(ev.get("sequence", 0)) + 1
         cal.events[eid] = new
@@ -544,6 +708,8 @@ class CalendarEmulator:
         return new
 
     def _delete(self, cal: _Calendar, eid: str, if_match: str | None) -> None:
+        if eid in cal.purged:
+            raise ApiFailure(410, "deleted", "Resource has been deleted")
         ev = self._existing(cal, eid)
         if ev.get("status") == "cancelled":
             raise ApiFailure(410, "deleted", "Resource has been deleted")
@@ -562,15 +728,35 @@ class CalendarEmulator:
                 raise ApiFailure(
                     400, "invalid", f"syncToken cannot be combined with {', '.join(bad)}"
                 )
+            if q.get("showDeleted") == "false":
+                raise ApiFailure(400, "invalid", "showDeleted cannot be false with syncToken.")
             since = self._decode_sync_token(cal, q["syncToken"], single)
-        show_deleted = since is not None or q.get("showDeleted", "false") == "true"
-        items: list[dict[str, Any]] = []
+        asked_deleted = q.get("showDeleted", "false") == "true"
+        show_deleted = since is not None or asked_deleted
+        found: dict[str, dict[str, Any]] = {}
         for eid, ev in cal.events.items():
-            if since is not None and cal.seq[eid] <= since:
+            changed = since is None or cal.seq[eid] > since
+            exception = "recurringEventId" in ev
+            cancelled = ev.get("status") == "cancelled"
+            if single and exception:
+                # Part of its series' expansion; on its own when it changed since the token.
+                if since is not None and changed:
+                    found[eid] = ev
                 continue
-            if ev.get("status") == "cancelled" and not show_deleted:
+            if not changed:
                 continue
-            items.extend(self._expand(ev, q) if single else [ev])
+            if cancelled and not show_deleted and not exception:
+                continue  # cancelled exceptions stay in a singleEvents=false list
+            if single and not cancelled and ev.get("recurrence"):
+                for inst in self._instances(cal, ev, q.get("timeMax")):
+                    if inst.get("status") != "cancelled" or show_deleted:
+                        found[inst["id"]] = inst
+            else:
+                found[eid] = ev
+        items = [
+            e if e.get("status") != "cancelled" or asked_deleted else _minimal(e)
+            for e in found.values()
+        ]
         if since is None:
             lo = _parse_time(q["timeMin"]) if "timeMin" in q else None
             hi = _parse_time(q["timeMax"]) if "timeMax" in q else None
@@ -609,27 +795,56 @@ class CalendarEmulator:
         if cal_id != cal.id or bool(int(was_single)) != single:
             raise ApiFailure(400, "invalid", "Sync token does not match the request.")
         if int(epoch) != self.token_epoch:
+            if self.stale_token_status == 400:
+                # Google answers some stale tokens with a 400, not the documented 410.
+                raise ApiFailure(400, "invalid", "Invalid sync token value.")
             raise ApiFailure(410, "fullSyncRequired", "Sync token is no longer valid.")
         return int(change)
 
-    def _expand(self, ev: dict[str, Any], q: dict[str, str]) -> list[dict[str, Any]]:
+    def _instances(
+        self,
+        cal: _Calendar,
+        ev: dict[str, Any],
+        time_max: str | None,
+        *,
+        with_exceptions: bool = True,
+    ) -> list[dict[str, Any]]:
+        """The instances of a recurring event: RRULE minus EXDATE, each replaced by its
+        exception (moved or cancelled) when there is one. Ids as Google makes them:
+        `{id}_{YYYYMMDDTHHMMSSZ}`, or `{id}_{YYYYMMDD}` for all-day events."""
         rules = [r for r in ev.get("recurrence", []) if r.startswith("RRULE:")]
-        if not rules or ev.get("status") == "cancelled":
+        if not rules:
             return [ev]
+        all_day = "date" in ev["start"]
         start, end = _start_of(ev), _end_of(ev)
-        hi = _parse_time(q["timeMax"]) if "timeMax" in q else start + timedelta(days=400)
+        zone = ev["start"].get("timeZone")
+        if zone and not all_day:
+            start = start.astimezone(ZoneInfo(zone))  # expand in wall time, across DST
+        hi = _parse_time(time_max) if time_max else start + timedelta(days=400)
         rule = rrule.rrulestr(rules[0].removeprefix("RRULE:"), dtstart=start)
+        excluded = _exdates(ev.get("recurrence", []))
         out = []
         for when in rule.between(start - timedelta(seconds=1), hi, inc=True):
-            inst = {k: v for k, v in ev.items() if k != "recurrence"}
-            inst["id"] = f"{ev['id']}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-            inst["recurringEventId"] = ev["id"]
-            inst["originalStartTime"] = ev["start"]
-            if "date" in ev["start"]:
-                inst["start"] = {"date": when.date().isoformat()}
-                inst["end"] = {"date": (when + (end - start)).date().isoformat()}
+            if when.astimezone(UTC) in excluded or when.date() in excluded:
+                continue
+            if all_day:
+                iid = f"{ev['id']}_{when:%Y%m%d}"
+                orig: dict[str, Any] = {"date": when.date().isoformat()}
             else:
-                tz = {"timeZone": ev["start"]["timeZone"]} if "timeZone" in ev["start"] else {}
+                iid = f"{ev['id']}_{when.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+                orig = {"dateTime": when.isoformat()} | ({"timeZone": zone} if zone else {})
+            if with_exceptions and iid in cal.events:
+                out.append(cal.events[iid])
+                continue
+            inst = {k: v for k, v in ev.items() if k != "recurrence"}
+            inst["id"] = iid
+            inst["recurringEventId"] = ev["id"]
+            inst["originalStartTime"] = orig
+            if all_day:
+                inst["start"] = orig
+                inst["end"] = {"date": (when + (end - _start_of(ev))).date().isoformat()}
+            else:
+                tz = {"timeZone": zone} if zone else {}
                 inst["start"] = {"dateTime": when.isoformat()} | tz
                 inst["end"] = {"dateTime": (when + (end - start)).isoformat()} | tz
             out.append(inst)
@@ -637,6 +852,21 @@ class CalendarEmulator:
 
     def _freebusy(self, data: dict[str, Any]) -> dict[str, Any]:
         lo, hi = _parse_time(data["timeMin"]), _parse_time(data["timeMax"])
+        if hi - lo > FREEBUSY_MAX_RANGE:
+            raise ApiFailure(
+                400, "timeRangeTooLong", "The requested time range is too long.", domain="calendar"
+            )
+        if hi <= lo:
+            raise ApiFailure(
+                400, "timeRangeEmpty", "The specified time range is empty.", domain="calendar"
+            )
+        if len(data.get("items", [])) > FREEBUSY_MAX_CALENDARS:
+            raise ApiFailure(
+                400,
+                "tooManyCalendarsRequested",
+                "The number of calendars requested is too large.",
+                domain="calendar",
+            )
         out: dict[str, Any] = {}
         for item in data.get("items", []):
             cal = self.calendars.get(self._resolve(item["id"]))
@@ -647,7 +877,11 @@ class CalendarEmulator:
             for ev in cal.events.values():
                 if ev.get("status") == "cancelled" or ev.get("transparency") == "transparent":
                     continue
-                for inst in self._expand(ev, {"timeMax": data["timeMax"]}):
+                if "recurringEventId" in ev:
+                    continue  # in its series' instances
+                for inst in self._instances(cal, ev, data["timeMax"]):
+                    if inst.get("status") == "cancelled":
+                        continue
                     if _overlaps(inst, lo, hi):
                         busy.append((_start_of(inst), _end_of(inst)))
             busy.sort()
@@ -720,7 +954,7 @@ class CalendarEmulator:
                 if code not in self.codes:
                     err = {"error": "invalid_grant", "error_description": "Bad code."}
                     return 400, headers, json.dumps(err).encode()
-                scopes = self.codes.pop(code)
+                scopes, with_refresh = self.codes.pop(code)
                 refresh = "1//r-" + secrets.token_urlsafe(12)
                 self.refresh_tokens[refresh] = scopes
             else:
@@ -734,7 +968,7 @@ class CalendarEmulator:
             "scope": " ".join(sorted(scopes)),
             "token_type": "Bearer",
         }
-        if grant == "authorization_code":
+        if grant == "authorization_code" and with_refresh:
             out["refresh_token"] = refresh
         return 200, headers, json.dumps(out).encode()
 
@@ -742,12 +976,19 @@ class CalendarEmulator:
         q = {k: v[-1] for k, v in query.items()}
         code = "4/c-" + secrets.token_urlsafe(8)
         with self.lock:
-            self.codes[code] = frozenset(q.get("scope", "").split())
+            granted = frozenset(q.get("scope", "").split()) - self.untick
+            # A refresh token comes with access_type=offline, and only on the first
+            # consent unless the app asks for the consent screen again.
+            with_refresh = q.get("access_type") == "offline" and (
+                not self.consented or q.get("prompt") == "consent"
+            )
+            self.consented = True
+            self.codes[code] = (granted, with_refresh)
         target = (
             q["redirect_uri"]
             + "?"
             + urllib.parse.urlencode(
-                {"code": code, "state": q.get("state", ""), "scope": q.get("scope", "")}
+                {"code": code, "state": q.get("state", ""), "scope": " ".join(sorted(granted))}
             )
         )
         return 302, {"Location": target}, b""
@@ -788,14 +1029,83 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------- helpers
 
 
+def _scope_failure(api: _Method) -> ApiFailure:
+    """Google's answer to a token without any of the method's scopes."""
+    return ApiFailure(
+        403,
+        "insufficientPermissions",
+        "Request had insufficient authentication scopes.",
+        {
+            "WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
+            'error="insufficient_scope", scope="' + " ".join(sorted(api.scopes)) + '"'
+        },
+        error_message="Insufficient Permission",
+        details=[
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                "domain": "googleapis.com",
+                "metadata": {
+                    "service": "calendar-json.googleapis.com",
+                    "method": "calendar.v3." + _rpc_name(api.id),
+                },
+            }
+        ],
+    )
+
+
+def _method_of(http_method: str, rel: str) -> _Method | None:
+    """The discovery document's method for a request path (under /calendar/v3/)."""
+    for m in METHODS:
+        if m.http == http_method and m.pattern.match(rel):
+            return m
+    return None
+
+
+def _rpc_name(method_id: str) -> str:
+    """ "calendar.calendarList.list" -> "CalendarList.List" (the name in Google's errors)."""
+    _, resource, verb = method_id.split(".")
+    return resource[0].upper() + resource[1:] + "." + verb[0].upper() + verb[1:]
+
+
 def _merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """Patch semantics: objects merge, everything else is replaced."""
+    """Google's patch semantics: objects merge (start and end too), arrays and other
+    values are replaced, null removes a field."""
     out = dict(old)
     for k, v in new.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict) and k not in ("start", "end"):
+        if v is None:
+            out.pop(k, None)
+        elif isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = _merge(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def _minimal(ev: dict[str, Any]) -> dict[str, Any]:
+    """A deleted event as Google lists it without showDeleted=true (e.g. on a syncToken
+    read): its id, status and etag, nothing of its data."""
+    keep = ("kind", "etag", "id", "status", "recurringEventId", "originalStartTime")
+    return {k: ev[k] for k in keep if k in ev}
+
+
+def _exdates(recurrence: list[str]) -> set[Any]:
+    """EXDATE values (UTC instants, or dates for all-day series)."""
+    out: set[Any] = set()
+    for line in recurrence:
+        if not line.startswith("EXDATE"):
+            continue
+        head, _, values = line.partition(":")
+        params = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
+        for v in values.split(","):
+            if len(v) == 8:
+                out.add(date(int(v[:4]), int(v[4:6]), int(v[6:])))
+                continue
+            naive = datetime.strptime(v.rstrip("Z"), "%Y%m%dT%H%M%S")
+            if v.endswith("Z"):
+                out.add(naive.replace(tzinfo=UTC))
+            else:
+                out.add(naive.replace(tzinfo=ZoneInfo(params.get("TZID", "UTC"))).astimezone(UTC))
     return out
 
 

@@ -35,19 +35,28 @@ class RadicaleServer:
 
     def stop(self) -> None:
         """Stop the server (idempotent); its port refuses connections afterwards."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def log(self) -> str:
+        return read_log(self.log_path)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a server process (idempotent), killing it if it does not stop."""
+    if process.poll() is None:
+        process.terminate()
         try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def read_log(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def free_port(host: str = "127.0.0.1") -> int:

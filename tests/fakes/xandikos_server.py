@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakes.radicale_server import free_port
+from tests.fakes.radicale_server import free_port, read_log, stop_process
 
 START_TIMEOUT = 30.0
 PRINCIPAL = "/user/"
@@ -40,19 +40,10 @@ class XandikosServer:
 
     def stop(self) -> None:
         """Stop the server (idempotent)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
 
 def _answers(host: str, port: int) -> bool:
