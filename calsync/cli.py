@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -27,7 +29,7 @@ from calsync.config import (
     default_config_path,
     load_config,
 )
-from calsync.errors import CalsyncError, ConfigError
+from calsync.errors import CalsyncError, ConfigError, ConfigNotFoundError
 from calsync.model import Role
 
 log = logging.getLogger("calsync")
@@ -46,7 +48,17 @@ class AppContext:
         """The validated config (loaded once). Raises ConfigError with every problem."""
         if self._config is None:
             path = self.config_path or default_config_path()
-            self._config = load_config(path)
+            try:
+                self._config = load_config(path)
+            except ConfigNotFoundError as e:
+                if self.config_path is not None:
+                    e.hint = "check the path given with --config (or $CALSYNC_CONFIG)"
+                else:
+                    e.hint = (
+                        "pass --config PATH, set CALSYNC_CONFIG, or copy "
+                        f"config.example.toml to {path}"
+                    )
+                raise
         return self._config
 
     def reload_config(self) -> Config:
@@ -154,6 +166,35 @@ def _echo_json(obj: Any) -> None:
 # --------------------------------------------------------------------------- sync
 
 
+_COLOR = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour: auto = on a terminal unless NO_COLOR is set.",
+)
+
+
+def _use_color(choice: str) -> bool:
+    """--color=always/never win; auto: stdout is a terminal and NO_COLOR is unset/empty."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _columns() -> int | None:
+    """Display columns to fit: $COLUMNS, else the terminal's; None for a pipe (no limit:
+    a program reading the text gets every word)."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return max(40, int(raw))
+    if sys.stdout.isatty():
+        return max(40, shutil.get_terminal_size().columns)
+    return None
+
+
 @cli.command()
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 @click.option(
@@ -161,11 +202,14 @@ def _echo_json(obj: Any) -> None:
     is_flag=True,
     help="Allow a sync that would remove every upcoming session (e.g. the plan ended).",
 )
+@click.option("--json", "as_json", is_flag=True, help="What changed, for programs (see README).")
+@_COLOR
 @click.pass_obj
-def sync(app: AppContext, dry_run: bool, force: bool) -> None:
+def sync(app: AppContext, dry_run: bool, force: bool, as_json: bool, color: str) -> None:
     """Read the calendars, plan, and write the strength sessions.
 
-    Prints what was created, moved, removed and left unchanged. Running it again with
+    Prints a summary line per output, then every session created (+), moved or
+    updated (~) and removed (-), with its day and time and why. Running it again with
     nothing changed writes nothing.
 
     \b
@@ -173,19 +217,40 @@ def sync(app: AppContext, dry_run: bool, force: bool) -> None:
       calsync sync
       calsync --config ~/calsync.toml sync --dry-run
       calsync --now 2026-12-01T07:00 sync
+      calsync sync --json | jq '.sinks[].changes[]'
     """
     from calsync import report
     from calsync.sync import run_sync
 
     config = app.load_config()
+    zone = config.schedule.zone
     out = config.output_ics.path if config.output_ics is not None else None
     before = _file_stamp(out)
     result = run_sync(config, app.now(config), dry_run=dry_run, force=force)
-    click.echo(report.sync_summary(result.reports, dry_run), nl=False)
+    changes = [
+        report.sync_changes(r, a, b, result.old_titles)
+        for r, a, b in zip(result.reports, result.actions, result.before, strict=True)
+    ]
+    # The file's own stamp tells: it is rewritten only when its bytes change (and
+    # re-created when it was deleted, even with nothing else to do).
+    written = out is not None and not dry_run and _file_stamp(out) != before
+    if as_json:
+        _echo_json(
+            report.sync_json(
+                result.reports,
+                changes,
+                zone,
+                dry_run=dry_run,
+                output=str(out) if out is not None else None,
+                written=written,
+            )
+        )
+        return
+    paint = _use_color(color)
+    text = report.sync_text(result.reports, changes, zone, dry_run=dry_run, color=paint)
+    click.echo(text, nl=False, color=paint)
     if out is not None and not dry_run:
-        # The file's own stamp tells: it is rewritten only when its bytes change (and
-        # re-created when it was deleted, even with nothing else to do).
-        click.echo(f"wrote {out}" if _file_stamp(out) != before else f"{out} is up to date")
+        click.echo(f"wrote {out}" if written else f"{out} is up to date")
 
 
 def _file_stamp(path: Path | None) -> tuple[int, int] | None:
@@ -203,24 +268,40 @@ def _file_stamp(path: Path | None) -> tuple[int, int] | None:
 @click.option("--explain", is_flag=True, help="Why each day got a session, or why not.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable plan (see README).")
 @click.option(
+    "--week",
+    "week",
+    callback=lambda c, p, v: _parse_day(c, p, v),
+    metavar="DATE",
+    help="Only the week holding DATE (e.g. 2026-12-01).",
+)
+@click.option(
     "--html",
     "html_path",
     type=click.Path(dir_okay=False, path_type=Path),
     metavar="PATH",
     help="Write the week view as one self-contained HTML page to PATH (open it offline).",
 )
+@_COLOR
 @click.pass_obj
-def plan(app: AppContext, explain: bool, as_json: bool, html_path: Path | None) -> None:
+def plan(
+    app: AppContext,
+    explain: bool,
+    as_json: bool,
+    week: date | None,
+    html_path: Path | None,
+    color: str,
+) -> None:
     """Show the plan without writing anything.
 
-    A table a week at a time: every day's runs with their intensity, and the session
-    placed or the rule that kept the day empty. With --html, the same plan as a week
-    view page in one file (nothing else is written).
+    A table a week at a time, fitted to the terminal ($COLUMNS): every day's runs with
+    their start times and intensity, and the session placed (with the busy event that
+    set its time) or the rule that decided the day stays empty. With --html, the same
+    plan as a week view page in one file (nothing else is written).
 
     \b
     Examples:
       calsync plan
-      calsync plan --explain
+      calsync plan --week 2026-12-07 --explain
       calsync plan --json | jq '.sessions[] | .start'
       calsync plan --html week.html
     """
@@ -243,6 +324,14 @@ def plan(app: AppContext, explain: bool, as_json: bool, html_path: Path | None) 
         if store is not None:
             store.close()
     zone = config.schedule.zone
+    if week is not None and not any(
+        w.start <= week < w.start + timedelta(days=7) for w in result.plan.weeks
+    ):
+        days = result.plan.days
+        span = f"{days[0].day} to {days[-1].day}" if days else "empty"
+        raise click.BadParameter(
+            f"{week} is not in the planned horizon ({span})", param_hint="--week"
+        )
     data = report.plan_json(
         result.plan, zone, busy=result.inputs.busy, own_strength=result.inputs.own_strength
     )
@@ -256,7 +345,16 @@ def plan(app: AppContext, explain: bool, as_json: bool, html_path: Path | None) 
     elif as_json:
         _echo_json(data)
     else:
-        click.echo(report.plan_text(result.plan, zone, explain=explain), nl=False)
+        paint = _use_color(color)
+        layout = report.PlanView(
+            width=_columns(),
+            color=paint,
+            week=week,
+            own=result.inputs.own_strength,
+            busy=result.inputs.busy,
+        )
+        text = report.plan_text(result.plan, zone, explain=explain, view=layout)
+        click.echo(text, nl=False, color=paint)
 
 
 # --------------------------------------------------------------------------- classify
@@ -316,10 +414,49 @@ def classify(
     per_source = read_events(build_sources(config), (start, end), None)
     inputs = sort_inputs(per_source, config)
     items = [(c.event, c.verdict) for c in inputs.classified]
+    last_day = (end - timedelta(days=1)).date()
+    window = f"{start.date()} to {last_day} ({zone.key})"
     if as_json:
         _echo_json([report.verdict_json(e, v, zone) for e, v in items])
-    else:
+    elif items:
+        click.echo(f"Events from {window}:")
         click.echo(report.verdicts_text(items, zone), nl=False)
+    if not items:
+        # Nothing to show is a finding, not a success: exit 1 (like grep finding nothing),
+        # so a script or a timer notices an empty export; the message says where the
+        # events are and how to ask for them.
+        for line in _empty_window_lines(config, window):
+            click.echo(line, err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _empty_window_lines(config: Config, window: str) -> list[str]:
+    """Why classify found nothing: each source's own date range, and the --from/--to
+    that would cover it."""
+    from calsync.sources.ics import fetch
+    from calsync.sources.ics_range import span_of
+
+    lines = [f"calsync: no event falls in the window {window}."]
+    for s in config.sources:
+        if s.type != "ics" or s.role is not Role.RUNS:
+            continue
+        try:
+            span = span_of(fetch(s))
+        except CalsyncError:
+            continue  # the read above worked; a second failure says nothing new
+        if span is None:
+            lines.append(f"  {s.label}: no dated event at all")
+            continue
+        if span.calsync_own and span.calsync_own >= span.events:
+            lines.append(
+                f"  {s.label}: holds only calsync's own sessions (X-CALSYNC-KEY), "
+                "which are never read as your runs"
+            )
+            continue
+        more = " (and events that repeat with no end)" if span.repeats_forever else ""
+        lines.append(f"  {s.label}: events from {span.first} to {span.last}{more}")
+        lines.append(f"  try: calsync classify --from {span.first} --to {span.last}")
+    return lines
 
 
 def _config_or_default(app: AppContext) -> Config:
@@ -348,53 +485,31 @@ def _with_sources(config: Config, sources: Sequence[str]) -> Config:
 
 
 @cli.command()
+@_COLOR
 @click.pass_obj
-def doctor(app: AppContext) -> None:
-    """Check the setup: config, time zone, state file, last sync, authorisations."""
-    from calsync.state import StateStore
+def doctor(app: AppContext, color: str) -> None:
+    """Test the setup: every source (fetched), the outputs, the Google token and scopes,
+    the CalDAV login and calendar, the feed token file, the last sync.
+
+    One line per check, ✓ or ✗; a ✗ is followed by how to fix it. Exits 1 when
+    anything is wrong, so a script or a timer can ask.
+    """
+    from calsync import doctor as doc
+    from calsync import term
 
     config = app.load_config()
-    click.echo(f"config:    {config.path} (valid)")
-    click.echo(f"timezone:  {config.schedule.timezone}")
-    click.echo(f"now:       {app.now(config).isoformat(timespec='minutes')}")
-    for s in config.sources:
-        click.echo(f"source:    {s.type} {s.label} ({s.role.value})")
-    if config.output_ics:
-        click.echo(f"output:    ics {config.output_ics.path}")
-    if config.output_google:
-        click.echo(f"output:    google calendar {config.output_google.calendar!r}")
-    if config.output_caldav:
-        click.echo(f"output:    {config.output_caldav.label}")
-    click.echo(f"state:     {config.state_path}")
-    if config.state_path.exists():
-        store = StateStore(config.state_path)
-        try:
-            with store.reader() as view:
-                last = view.last_sync()
-        finally:
-            store.close()
-        if last is None:
-            click.echo("last sync: never")
-        else:
-            status = "ok" if last.ok else f"FAILED: {last.message}"
-            click.echo(f"last sync: {last.at.isoformat(timespec='seconds')} {status}")
-    else:
-        click.echo("last sync: never (no state file yet)")
-    for line in _extra_doctor_lines(config):
-        click.echo(line)
-
-
-def _extra_doctor_lines(config: Config) -> list[str]:
-    lines: list[str] = []
-    if config.output_google is not None or any(s.type == "google" for s in config.sources):
-        from calsync.cli_google import doctor_lines
-
-        lines.extend(doctor_lines(config))
-    if config.output_caldav is not None:
-        from calsync.sinks.caldav import CaldavSink
-
-        lines.extend(CaldavSink(config).doctor())
-    return lines
+    checks = doc.run_checks(config, app.now(config))
+    paint = term.Paint(_use_color(color))
+    for c in checks:
+        mark = paint("green", "✓") if c.ok else paint("red", "✗")
+        click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
+        if not c.ok and c.fix:
+            click.echo(f"  {'':<10} fix: {c.fix}")
+    bad = sum(1 for c in checks if not c.ok)
+    if bad:
+        click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
+        raise click.exceptions.Exit(1)
+    click.echo("All good.")
 
 
 # --------------------------------------------------------------------------- entry point
@@ -415,7 +530,9 @@ _register_optional_commands()
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; the one place errors become messages and exit codes."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        code = cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        if isinstance(code, int) and code:  # click hands back a command's Exit(n) here
+            return code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -428,6 +545,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if _VERBOSE:
             traceback.print_exc()
         click.echo(f"calsync: error: {e}", err=True)
+        if _VERBOSE and isinstance(e, ConfigError):
+            for line in e.details:
+                click.echo(f"  {line}", err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

@@ -160,8 +160,10 @@ def feed_url(app: AppContext, webcal: bool, busy: bool, page: bool) -> None:
     """Print the feed's subscription URL (makes the token on first use).
 
     Paste the http URL into "subscribe by URL" (Google Calendar: Other calendars > From
-    URL), or open the webcal one on a phone or Mac. Behind a proxy, set [feed] base_url.
-    With --page: the address of the week view, which also has "Add to calendar" links.
+    URL), or open the webcal one on a phone or Mac. Behind a reverse proxy, set
+    [feed] base_url to the public address; a loopback URL gets a warning, since a
+    calendar service cannot reach it. With --page: the address of the week view, which
+    also has "Add to calendar" links.
     """
     from calsync import feed
 
@@ -177,3 +179,12 @@ def feed_url(app: AppContext, webcal: bool, busy: bool, page: bool) -> None:
     else:
         click.echo(http)
         click.echo(cal)
+    where = feed.loopback_host(http)
+    if where is not None:
+        click.echo(
+            f"warning: {where} is this machine only: a calendar service (Google Calendar, "
+            "iCloud, Outlook) cannot reach it. Serve the feed behind a reverse proxy with "
+            "TLS, or a private tunnel, and set [feed] base_url to its public address "
+            '(README: "Exposing the feed").',
+            err=True,
+        )

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
-from calsync.errors import ConfigError
+from calsync.errors import ConfigError, ConfigNotFoundError
 from calsync.model import Role
 
 APP = "calsync"
@@ -290,6 +290,7 @@ class Config:
 class _Problems:
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.details: list[str] = []  # long lists, shown with -v only
 
     def add(self, key: str, msg: str) -> None:
         self.items.append(f"{key}: {msg}")
@@ -299,8 +300,12 @@ def _unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, p: _P
     for k in table:
         if k not in known:
             close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            p.add(f"{where}{k}", f"unknown key{hint}; known keys: {', '.join(known)}")
+            hint = f" (did you mean '{close[0]}'?)" if close else " (-v lists the known keys)"
+            p.add(f"{where}{k}", f"unknown key{hint}")
+            section = f"[{where.rstrip('.')}]" if where else "the top level"
+            line = f"known keys in {section}: {', '.join(known)}"
+            if line not in p.details:
+                p.details.append(line)
 
 
 def _type_name(v: object) -> str:
@@ -387,8 +392,27 @@ def parse_hhmm(v: Any) -> time:
 def _zone(v: Any) -> str:
     s = _str(v)
     if not _is_zone(s):
-        raise ValueError("not an IANA time zone name like 'Europe/Berlin'")
+        close = zone_suggestion(s)
+        raise ValueError(f"did you mean '{close}'?" if close else "like 'Europe/Berlin'")
     return s
+
+
+def zone_suggestion(name: str) -> str | None:
+    """The IANA zone a typo most likely meant ("europe/berln" -> "Europe/Berlin")."""
+    import zoneinfo
+
+    zones = sorted(zoneinfo.available_timezones())
+    by_lower = {z.lower(): z for z in zones}
+    key = name.strip().replace(" ", "_").lower()
+    if key in by_lower:
+        return by_lower[key]
+    close = difflib.get_close_matches(key, list(by_lower), n=1, cutoff=0.75)
+    if close:
+        return by_lower[close[0]]
+    # "Berlin", "new york": the city alone.
+    cities = {z.rsplit("/", 1)[-1].lower(): z for z in zones if "/" in z}
+    city = difflib.get_close_matches(key.rsplit("/", 1)[-1], list(cities), n=1, cutoff=0.8)
+    return cities[city[0]] if city else None
 
 
 def _weekday(v: Any) -> int:
@@ -880,7 +904,7 @@ def parse_config(raw: Mapping[str, Any], path: Path | None = None) -> Config:
     feed = _feed(_table(raw, "feed", "", p), p)
     daemon = _daemon(_table(raw, "daemon", "", p), p)
     if p.items:
-        raise ConfigError(str(path) if path else "<config>", p.items)
+        raise ConfigError(str(path) if path else "<config>", p.items, details=p.details)
     return Config(
         path=path,
         schedule=schedule,
@@ -905,12 +929,7 @@ def load_config(path: Path) -> Config:
         # TOML would report as "Invalid statement (at line 1, column 1)".
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ConfigError(
-            str(path),
-            [
-                "file not found (pass --config PATH, or copy config.example.toml there)",
-            ],
-        ) from None
+        raise ConfigNotFoundError(path) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(str(path), [f"cannot be read: {e}"]) from None
     try:

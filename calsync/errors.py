@@ -7,7 +7,9 @@ exception re-raises one of these with the file, line, key or server named.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 
 class CalsyncError(Exception):
@@ -30,11 +32,30 @@ class ConfigError(CalsyncError):
     `problems` lists every problem found, each naming its key path.
     """
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: list[str], *, details: Sequence[str] = ()) -> None:
         self.path = path
         self.problems = list(problems)
+        # Long lists (the known keys of a section): shown with -v only.
+        self.details = tuple(details)
+        if len(self.problems) == 1:
+            # One problem, one line.
+            super().__init__(f"{path}: {self.problems[0]}")
+            return
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{path}: {len(self.problems)} problem(s) in the configuration:\n{lines}")
+        super().__init__(f"{path}: {len(self.problems)} problems in the configuration:\n{lines}")
+
+
+class ConfigNotFoundError(ConfigError):
+    """There is no config file where calsync looked: not a problem *in* a config.
+
+    The CLI sets the hint: what to do depends on whether --config named the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        CalsyncError.__init__(self, f"no config file at {path}")
+        self.path = str(path)
+        self.problems = ["file not found"]
+        self.details = ()
 
 
 class SourceError(CalsyncError):

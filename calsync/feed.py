@@ -162,6 +162,21 @@ def base_url(config: Config, listen: str | None = None) -> str:
     return f"http://{host}:{port}"
 
 
+def loopback_host(url: str) -> str | None:
+    """The host of `url` when only this machine can reach it (localhost, 127.0.0.0/8,
+    ::1), else None."""
+    import ipaddress
+    import urllib.parse
+
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return host
+    try:
+        return host if ipaddress.ip_address(host).is_loopback else None
+    except ValueError:
+        return None
+
+
 def feed_urls(config: Config, token: str, listen: str | None = None) -> FeedUrls:
     base = base_url(config, listen)
     return FeedUrls(f"{base}/{token}/strength.ics", f"{base}/{token}/busy.ics")

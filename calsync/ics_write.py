@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,9 +32,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT"})
 
 
-def uid_for(key: str, *, busy: bool = False) -> str:
-    """The stable UID of a session key: calendar apps update it in place when it moves."""
-    return f"{_UNSAFE.sub('-', key)}{'.busy' if busy else ''}@calsync"
+def uid_for(key: str, *, busy: bool = False, namespace: str = "") -> str:
+    """The stable UID of a session key: calendar apps update it in place when it moves.
+
+    `namespace` is the install's (calsync.uids): "<key>@<namespace>.calsync"; without
+    one, the UID every install wrote before namespaces, "<key>@calsync"."""
+    domain = f"{namespace}.calsync" if namespace else "calsync"
+    return f"{_UNSAFE.sub('-', key)}{'.busy' if busy else ''}@{domain}"
 
 
 def _utc(d: datetime) -> datetime:
@@ -189,12 +193,15 @@ def render_calendar(
     zone: ZoneInfo,
     refresh_minutes: int,
     busy_only: bool = False,
+    uid: Callable[[str, bool], str] | None = None,
 ) -> bytes:
     """The ICS document for `sessions`; `stored` supplies each key's SEQUENCE and times.
 
     A session with no stored record (a preview) gets SEQUENCE 0 and its own start as
     DTSTAMP, which keeps the output deterministic. `busy_only` renders opaque "Busy"
     blocks with no title or description (for sharing), under UIDs of their own.
+    `uid(key, busy)` names each event (the install's namespace, calsync.uids); default:
+    `uid_for` without one.
     """
     cal = icalendar.Calendar()
     cal.add("PRODID", PRODID)
@@ -212,18 +219,19 @@ def render_calendar(
     if tz is not None:
         cal.add_component(tz)
     for s in ordered:
-        cal.add_component(_event(s, stored.get(s.key), zone, busy_only))
+        name = uid(s.key, busy_only) if uid is not None else uid_for(s.key, busy=busy_only)
+        cal.add_component(_event(s, stored.get(s.key), zone, busy_only, name))
     data: bytes = cal.to_ical()
     return data
 
 
 def _event(
-    s: Session, rec: StoredSession | None, zone: ZoneInfo, busy_only: bool
+    s: Session, rec: StoredSession | None, zone: ZoneInfo, busy_only: bool, uid: str
 ) -> icalendar.Event:
     created = rec.created if rec is not None else s.start
     modified = rec.modified if rec is not None else s.start
     ev = icalendar.Event()
-    ev.add("UID", uid_for(s.key, busy=busy_only))
+    ev.add("UID", uid)
     ev.add("SEQUENCE", rec.sequence if rec is not None else 0)
     ev.add("DTSTAMP", _utc(modified))
     ev.add("CREATED", _utc(created))
@@ -280,7 +288,7 @@ def render_object(
     tz = _vtimezone(zone, [s])
     if tz is not None:
         cal.add_component(tz)
-    ev = _event(s, rec, zone, busy_only=False)
+    ev = _event(s, rec, zone, False, uid_for(s.key))  # CalDAV: one UID scheme of its own
     for name, value in (extra or {}).items():
         ev.add(name, value)
     if alarm_minutes is not None:

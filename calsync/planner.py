@@ -87,6 +87,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from calsync import term
 from calsync.config import Rules, Schedule
 from calsync.model import (
     DayKind,
@@ -156,8 +157,8 @@ def _num(x: float) -> str:
 
 
 def _clip(s: str, n: int = 40) -> str:
-    s = " ".join(s.split())
-    return s if len(s) <= n else s[: n - 1] + "…"
+    """At most n display columns, cut between words (no "thresh…" in a reason)."""
+    return term.elide(s, n)
 
 
 def week_start_of(d: date, week_start: int) -> date:

@@ -27,6 +27,7 @@ from calsync.model import (
     ActionKind,
     Event,
     Interval,
+    ManagedEvent,
     Phase,
     Plan,
     PriorSession,
@@ -65,6 +66,11 @@ class SyncResult:
     inputs: Inputs
     reports: list[SinkReport] = field(default_factory=list)
     dry_run: bool = False
+    # Per sink, beside `reports`: the actions it was given and what it held before, and
+    # the titles the last sync wrote, so the CLI can say "Thu 19:15 → Fri 18:00".
+    actions: list[list[Action]] = field(default_factory=list)
+    before: list[Mapping[str, ManagedEvent]] = field(default_factory=list)
+    old_titles: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -436,12 +442,20 @@ def _sync_in(
     inputs = sort_inputs(per_source, config)
     snapshots = [sink.snapshot(tx, window) for sink in sinks]
     previous, skipped = merge_previous(recent(tx.planned(), window), snapshots)
-    the_plan = make_plan(config, now, inputs, previous, skipped, texts=load_texts(tx))
+    texts = load_texts(tx)
+    the_plan = make_plan(config, now, inputs, previous, skipped, texts=texts)
     # Decide once: the actions each sink gets are the ones the guard checks.
     actions = [diff(the_plan.sessions, snap, now) for snap in snapshots]
     if not force:
         _refuse_mass_deletion(inputs, snapshots, actions, now)
-    result = SyncResult(plan=the_plan, inputs=inputs, dry_run=dry_run)
+    result = SyncResult(
+        plan=the_plan,
+        inputs=inputs,
+        dry_run=dry_run,
+        actions=[list(a) for a in actions],
+        before=[snap.managed for snap in snapshots],
+        old_titles={k: t.title for k, t in texts.items()},
+    )
     for sink, todo in zip(sinks, actions, strict=True):
         result.reports.append(sink.execute(todo, tx, now, dry_run=dry_run))
     if not dry_run:

@@ -648,11 +648,8 @@ def _build(
 
 
 def title_for(session: Session, workout: Workout) -> str:
-    if session.phase is Phase.TAPER:
-        return f"Strength {workout.template} · taper"
-    if session.phase is Phase.BASE:
-        return f"Strength {workout.template} · base"
-    return f"Strength {workout.template} (runners)"
+    """One scheme in every phase: "Strength A · build", "Strength B · taper"."""
+    return f"Strength {workout.template} · {session.phase.value}"
 
 
 def _rest_text(seconds: int) -> str:

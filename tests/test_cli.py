@@ -97,7 +97,7 @@ def test_plan_text_is_a_week_table(example: Path, capsys: pytest.CaptureFixture[
     )
     assert code == 0
     assert "Week of Mon 30 Nov 2026" in out
-    assert "Intervals: 6 x 800m @ 5K pace (hard)" in out
+    assert "  Tue 01  hard  06:30 Intervals: 6 x 800m @ 5K pace  " in out
     assert "✗ H3" in out and "✓ H1" in out
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -29,13 +30,18 @@ SEED = int(os.environ.get("CALSYNC_CRASH_SEED", "20261126"))
 EventKey = tuple[str, str, str, int, str]
 
 
+# Each install (here: the clean one and the crashed one) has a UID namespace of its own
+# (calsync.uids); the comparison is of everything else in the UID.
+_NAMESPACE = re.compile(r"@[0-9a-f]{16}\.calsync$")
+
+
 def events_of(ics: bytes) -> list[EventKey]:
     cal = icalendar.Calendar.from_ical(ics)
     out = []
     for e in cal.walk("VEVENT"):
         out.append(
             (
-                str(e["uid"]),
+                _NAMESPACE.sub("@<install>.calsync", str(e["uid"])),
                 e.decoded("dtstart").isoformat(),
                 e.decoded("dtend").isoformat(),
                 int(e.get("sequence", 0)),

@@ -126,6 +126,9 @@ def test_doctor_flags_a_token_readable_by_others_and_missing_scopes(gworld: Goog
     assert f"chmod 600 {gworld.token_path}" in out.out
     assert "missing scope calendar.app.created" in out.out
     assert gworld.access not in out.out and gworld.refresh not in out.out  # no secrets shown
+    # Both are ✗ lines, and a ✗ is exit status 1 (a timer or script can ask).
+    crosses = [ln for ln in out.out.splitlines() if ln.startswith("✗ google")]
+    assert len(crosses) >= 2 and out.code == 1
 
 
 def _auth(gworld: GoogleWorld, monkeypatch: pytest.MonkeyPatch) -> Any:

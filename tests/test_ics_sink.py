@@ -25,6 +25,7 @@ from calsync.model import Phase, Session
 from calsync.sinks.ics import IcsSink, write_atomic
 from calsync.sources.ics import parse_ics
 from calsync.state import StateStore, StoredSession
+from calsync.uids import load as load_uids
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -97,7 +98,7 @@ def test_first_sync_writes_every_session(tmp_path: Path) -> None:
     assert b"X-PUBLISHED-TTL:PT1H\r\n" in data
     assert [str(t["TZID"]) for t in cal.walk("VTIMEZONE")] == ["Europe/Berlin"]
     evs = cal.walk("VEVENT")
-    assert [str(e["UID"]) for e in evs] == [uid_for(s.key) for s in PLAN]
+    assert [str(e["UID"]) for e in evs] == [install_uid(cfg, s.key) for s in PLAN]
     for e, s in zip(evs, PLAN, strict=True):
         assert e.decoded("DTSTART") == s.start and e.decoded("DTEND") == s.end
         assert e["DTSTART"].params["TZID"] == "Europe/Berlin"
@@ -160,7 +161,7 @@ def test_a_change_bumps_sequence_and_last_modified_of_that_event_only(tmp_path: 
     report = sync(cfg, moved, later)
     assert report.updated == ["2026-11-23/2"]  # type: ignore[attr-defined]
     after = vevents(cfg.output_ics.path.read_bytes())
-    uid = uid_for("2026-11-23/2")
+    uid = install_uid(cfg, "2026-11-23/2")
     assert {u: b for u, b in after.items() if u != uid} == {
         u: b for u, b in before.items() if u != uid
     }
@@ -176,6 +177,14 @@ def test_a_change_bumps_sequence_and_last_modified_of_that_event_only(tmp_path: 
     assert int(ev["SEQUENCE"]) == 2 and str(ev["DESCRIPTION"]) == "Deadlift 3 x 5"
 
 
+def install_uid(cfg: Config, key: str) -> str:
+    """The UID this install gives `key` (its namespace is in the state: calsync.uids)."""
+    with StateStore(cfg.state_path).reader() as v:
+        scheme = load_uids(v)
+    assert scheme is not None
+    return scheme(key)
+
+
 def test_gone_future_sessions_are_deleted_but_the_past_stays_recorded(tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert cfg.output_ics is not None
@@ -185,7 +194,7 @@ def test_gone_future_sessions_are_deleted_but_the_past_stays_recorded(tmp_path: 
     assert report.deleted == ["2026-11-23/2"]  # type: ignore[attr-defined]
     with StateStore(cfg.state_path).reader() as v:
         assert sorted(v.sessions("ics")) == ["2026-11-23/1", "2026-11-30/1"]
-    assert list(vevents(cfg.output_ics.path.read_bytes())) == [uid_for("2026-11-30/1")]
+    assert list(vevents(cfg.output_ics.path.read_bytes())) == [install_uid(cfg, "2026-11-30/1")]
     # the past key comes back (the planner carries it again): its history continues
     report = sync(cfg, [PLAN[0], PLAN[2]], now)
     assert report.unchanged == ["2026-11-23/1", "2026-11-30/1"]  # type: ignore[attr-defined]
@@ -226,7 +235,8 @@ def test_busy_feed_has_no_details(tmp_path: Path) -> None:
     for e in evs:
         assert str(e["SUMMARY"]) == "Busy" and str(e["CLASS"]) == "PRIVATE"
         assert "DESCRIPTION" not in e and "CATEGORIES" not in e
-        assert str(e["UID"]).endswith(".busy@calsync")
+        key = str(e["X-CALSYNC-KEY"])
+        assert str(e["UID"]) == install_uid(cfg, key).replace("@", ".busy@", 1)
     for word in (b"Strength A", b"squat", b"tempo", b"Strength B"):
         assert word not in busy.body
     assert str(cal["X-WR-CALNAME"]) == "Strength training (busy)"

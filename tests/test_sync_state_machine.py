@@ -144,11 +144,16 @@ def read_ics(path: Path) -> dict[str, Written]:
     cal = icalendar.Calendar.from_ical(path.read_bytes())
     out: dict[str, Written] = {}
     uids: set[str] = set()
+    domains: set[str] = set()
     for ev in cal.walk("VEVENT"):
         assert MARKER in ev, f"an event without calsync's marker: {ev.get('UID')}"
         key = str(ev[MARKER])
         uid = str(ev["UID"])
-        assert uid == uid_for(key), (uid, key)
+        # "<key>@<this install's namespace>.calsync" (calsync.uids)
+        local, _, domain = uid.partition("@")
+        assert local == uid_for(key).partition("@")[0] and domain.endswith(".calsync"), uid
+        domains.add(domain)
+        assert len(domains) == 1, domains
         assert uid not in uids and key not in out, f"duplicate session {key}"
         uids.add(uid)
         out[key] = Written(

@@ -412,7 +412,7 @@ def test_titles() -> None:
     build = session("2026-11-23/1", Phase.BUILD)
     taper = session("2026-11-23/1", Phase.TAPER)
     base = session("2026-11-23/2", Phase.BASE)
-    assert title_for(build, workout_for(build, ws, 45)) == "Strength A (runners)"
+    assert title_for(build, workout_for(build, ws, 45)) == "Strength A · build"
     t = title_for(taper, workout_for(taper, ws, 45))
     assert t in ("Strength A · taper", "Strength B · taper")
     assert title_for(base, workout_for(base, ws, 45)) == "Strength B · base"

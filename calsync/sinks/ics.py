@@ -24,6 +24,7 @@ from calsync.ics_write import feed_etag, render_calendar, uid_for
 from calsync.model import HISTORY_DAYS, Action, ActionKind, Session
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.state import FeedDoc, StateTx, StoredSession
+from calsync.uids import for_install
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +100,14 @@ class IcsSink:
         expired = now - timedelta(days=HISTORY_DAYS + 30)
         forgotten = sorted(k for k, old in stored.items() if k not in records and old.end < expired)
 
+        uids = for_install(tx, set(stored), save=not dry_run)
         strength = render_calendar(
             sessions,
             records,
             calendar_name=self.calendar_name,
             zone=self.zone,
             refresh_minutes=self.refresh_minutes,
+            uid=uids,
         )
         busy = render_calendar(
             sessions,
@@ -113,6 +116,7 @@ class IcsSink:
             zone=self.zone,
             refresh_minutes=self.refresh_minutes,
             busy_only=True,
+            uid=uids,
         )
         if dry_run:
             return report
