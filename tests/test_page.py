@@ -171,7 +171,11 @@ def test_today_marked_and_past_days_dimmed(plan: dict[str, Any]) -> None:
     assert [k for k, d in days.items() if "today" in d.classes] == ["2026-12-03"]
     assert days["2026-12-03"].attrs.get("aria-current") == "date"
     for k, d in days.items():
-        assert ("past" in d.classes) == (date.fromisoformat(k) < later.date()), k
+        past = date.fromisoformat(k) < later.date()
+        assert ("past" in d.classes) == past, k
+        # Not by colour alone: the day's heading says it.
+        head = d.find_all("h3")[0].text()
+        assert ("past" in head.split()) == past, head
 
 
 def test_busy_and_own_strength_shown_on_their_days(plan: dict[str, Any]) -> None:
