@@ -63,6 +63,22 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
     from calsync.daemon import Daemon, run_in_thread, setup_service_logging
 
     setup_service_logging(app.verbose)
+    daemon: Daemon | None = None
+
+    # The handlers go in before the first log line: a supervisor (or a test) that reads
+    # "listening on" and stops the server at once must find SIGTERM handled, not fatal.
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        log.info("got %s: shutting down", signal.Signals(signum).name)
+        raise SystemExit(0)  # waitress's run() catches it and closes its threads
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        if daemon is not None:
+            daemon.request_reload()
+        else:
+            log.info("got SIGHUP: nothing to reload (restart to change the listen address)")
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGHUP, on_hup)
     config = app.load_config()
     token = feed.feed_token(config)
     wsgi = feed.FeedApp(
@@ -89,7 +105,6 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
     )
     log.info("week view page %s", feed.redact(urls.page, token))
 
-    daemon = None
     thread = None
     if with_sync:
         daemon = Daemon(
@@ -101,18 +116,6 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
     else:
         log.info("not syncing in this process: `calsync daemon` or the timer keeps the feed fresh")
 
-    def on_stop(signum: int, frame: FrameType | None) -> None:
-        log.info("got %s: shutting down", signal.Signals(signum).name)
-        raise SystemExit(0)  # waitress's run() catches it and closes its threads
-
-    def on_hup(signum: int, frame: FrameType | None) -> None:
-        if daemon is not None:
-            daemon.request_reload()
-        else:
-            log.info("got SIGHUP: nothing to reload (restart to change the listen address)")
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGHUP, on_hup)
     from calsync.notify import notify
 
     notify("READY=1", f"STATUS=serving on {', '.join(bound)}")
