@@ -296,6 +296,45 @@ def test_a_sync_that_fails_after_staging_leaves_the_file_and_no_temp(tmp_path: P
     assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
 
 
+def test_an_older_state_restored_never_lowers_a_sequence_in_the_file(tmp_path: Path) -> None:
+    """A restored backup (or a file an older calsync renamed before its COMMIT) can hold a
+    lower SEQUENCE than subscribers saw in the file: the file's SEQUENCE is a floor."""
+    import sqlite3
+
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    path = cfg.output_ics.path
+    sync(cfg, PLAN, NOW)
+    backup = tmp_path / "state.bak"
+    with sqlite3.connect(cfg.state_path) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)
+    first = PLAN[0]
+    later = timedelta(hours=1)
+    moved = [replace(first, start=first.start + later, end=first.end + later), *PLAN[1:]]
+    sync(cfg, moved, NOW)
+    seen = sequences(path.read_bytes())
+    assert seen[first.key] == 1
+    # The restore: the older state back in place, the file as subscribers last saw it.
+    for extra in ("-wal", "-shm"):
+        Path(str(cfg.state_path) + extra).unlink(missing_ok=True)
+    backup.replace(cfg.state_path)
+    sync(cfg, PLAN, NOW)  # the older state holds PLAN as it is, at SEQUENCE 0
+    after = sequences(path.read_bytes())
+    assert after[first.key] == 2  # past the 1 subscribers saw, not back to 0
+    assert all(after[k] >= seen[k] for k in seen)
+    with StateStore(cfg.state_path).reader() as v:
+        doc = v.feed("strength.ics")
+        assert v.sessions("ics")[first.key].sequence == 2
+    assert doc is not None and doc.body == path.read_bytes()
+    sync(cfg, PLAN, NOW)  # and it stays there
+    assert sequences(path.read_bytes()) == after
+
+
+def sequences(data: bytes) -> dict[str, int]:
+    cal = icalendar.Calendar.from_ical(data)
+    return {str(e["X-CALSYNC-KEY"]): int(e["SEQUENCE"]) for e in cal.walk("VEVENT")}
+
+
 def test_write_atomic_keeps_mode_and_skips_equal_bytes(tmp_path: Path) -> None:
     p = tmp_path / "a.ics"
     assert write_atomic(p, b"one")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import stat
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -54,10 +55,14 @@ class IcsSink:
         self.calendar_name = out.calendar_name if out is not None else "Strength training"
         self.refresh_minutes = out.refresh_minutes if out is not None else 60
         self.mode = out.mode if out is not None else None
+        # SEQUENCE per key in the file found on start: what subscribers may have seen.
+        self._floor: dict[str, int] = {}
 
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        self._floor = {}
         if self.path is not None:
             _refuse_foreign_file(self.path)
+            self._floor = _sequences(_read(self.path))
             self._restore_committed(tx, self.path)
         managed = {
             key: ManagedEvent(key, s.start, s.end, s.content_hash, None, None, s.sequence)
@@ -107,6 +112,21 @@ class IcsSink:
         # recorded as history even when the plan no longer carries it, so a key that comes
         # back continues its SEQUENCE; once the plan has let it go for good
         # (HISTORY_DAYS), so does the state.
+        # Never below what the file already showed: after a restored (older) state, or a
+        # file an older calsync replaced before its state committed, the state's SEQUENCE
+        # can be lower than the one subscribers saw, and they would ignore the event.
+        raised = []
+        for key, rec in records.items():
+            seen = self._floor.get(key)
+            if seen is not None and seen > rec.sequence:
+                records[key] = dataclasses.replace(rec, sequence=seen + 1, modified=now)
+                raised.append(key)
+        if raised:
+            log.warning(
+                "%s showed a higher SEQUENCE than the state for %d sessions; raised past it",
+                self.path,
+                len(raised),
+            )
         expired = now - timedelta(days=HISTORY_DAYS + 30)
         forgotten = sorted(k for k, old in stored.items() if k not in records and old.end < expired)
 
@@ -131,7 +151,7 @@ class IcsSink:
         if dry_run:
             return report
 
-        for key in report.created + report.updated:
+        for key in sorted(set(report.created + report.updated + raised)):
             tx.put_session(OUTPUT, records[key])
         for key in sorted(set(gone + forgotten)):
             tx.delete_session(OUTPUT, key)
@@ -152,6 +172,12 @@ class IcsSink:
             log.info("removed %s, left by an interrupted sync", tmp)
         doc = tx.feed(FEED_STRENGTH)
         if doc is None or not self._differs(path, doc.body):
+            return
+        committed = _sequences(doc.body)
+        if any(seq > committed.get(key, seq) for key, seq in self._floor.items()):
+            # The file is newer than the state (a restored state, or an older calsync's
+            # file): rewriting it from the state would lower SEQUENCEs; execute raises them.
+            log.warning("%s holds newer SEQUENCEs than the state; this sync raises them", path)
             return
         if tx.dry_run:
             log.warning("%s is not the last committed calendar; a sync rewrites it", path)
@@ -208,6 +234,32 @@ def _refuse_foreign_file(path: Path) -> None:
             f"{path} exists and was not written by calsync; it would be replaced",
             hint="set [output.ics] path to a file of calsync's own, or move this one away",
         )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return real_target(path).read_bytes()
+    except FileNotFoundError:
+        return b""
+    except OSError as e:
+        raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+
+
+_EVENT = re.compile(rb"BEGIN:VEVENT\r?\n(.*?)END:VEVENT", re.S)
+_KEY = re.compile(rb"^X-CALSYNC-KEY[;:](?:[^\r\n:]*:)?([^\r\n]*)", re.M)
+_SEQ = re.compile(rb"^SEQUENCE[;:](?:[^\r\n:]*:)?\s*(\d{1,9})\s*$", re.M)
+
+
+def _sequences(data: bytes) -> dict[str, int]:
+    """SEQUENCE per X-CALSYNC-KEY in a calendar calsync wrote (its own fixed layout: one
+    unfolded line each). Events without both are skipped: this only sets a floor."""
+    out: dict[str, int] = {}
+    for m in _EVENT.finditer(data):
+        key, seq = _KEY.search(m.group(1)), _SEQ.search(m.group(1))
+        if key is not None and seq is not None:
+            k = key.group(1).decode("utf-8", "replace")
+            out[k] = max(int(seq.group(1)), out.get(k, 0))
+    return out
 
 
 def _write(path: Path, data: bytes, mode: int | None) -> None:
