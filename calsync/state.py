@@ -19,6 +19,7 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calsync.errors import LockedError, StateError
+from calsync.errors import DiskFullError, LockedError, StateError
 from calsync.model import PriorSession, StoredSession
 
 log = logging.getLogger(__name__)
@@ -469,15 +470,19 @@ class StateStore:
                 tx = StateTx(conn, self.path, dry_run=dry_run)
                 try:
                     yield tx
-                except BaseException:
+                except BaseException as e:
                     _rollback(conn)
                     tx._rolled_back()
+                    if _disk_full(e):
+                        raise DiskFullError(self.path) from None
                     raise
                 try:
                     conn.execute("COMMIT")
                 except sqlite3.DatabaseError as e:
                     _rollback(conn)
                     tx._rolled_back()
+                    if _disk_full(e):
+                        raise DiskFullError(self.path) from None
                     raise StateError(f"{self.path}: cannot save the state ({e})") from None
             finally:
                 conn.close()
@@ -538,6 +543,13 @@ class StateStore:
 
     def close(self) -> None:
         """Nothing stays open between transactions; kept for symmetry with other stores."""
+
+
+def _disk_full(e: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the OS's ENOSPC/EDQUOT."""
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 def _undo_all(pending: Sequence[tuple[Callable[[], None], Callable[[], None] | None]]) -> None:

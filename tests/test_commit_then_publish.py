@@ -65,3 +65,44 @@ def test_random_syncs_with_random_kills_never_lower_a_sequence(tmp_path: Path) -
     ln.sync("A")
     check([ln])
     assert kills >= 8  # the property was tried against enough kills to mean something
+
+
+def test_a_full_disk_under_the_state_leaves_the_file_as_committed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite's own "database or disk is full" at the sync's writes (max_page_count holds
+    the state file at its size): the sync fails, the staged file is never put in place,
+    no temp file is left, and a later sync with room brings the file up to date."""
+    import sqlite3
+
+    from calsync.cli import main
+    from calsync.state import StateStore
+
+    ln = Lineage(tmp_path / "run")
+    ln.folder.mkdir()
+    ln.setup()
+    ln.sync("A")
+    before = ln.out.read_bytes()
+    connect = StateStore._connect
+
+    def full(self: StateStore) -> sqlite3.Connection:
+        conn = connect(self)
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+        return conn
+
+    monkeypatch.setattr(StateStore, "_connect", full)
+    config = str(ln.folder / "config.toml")
+    (ln.folder / "plan.ics").write_text(ln.plans["B"], encoding="utf-8")
+    (ln.folder / "config.toml").write_text(
+        (ln.folder / "config.toml").read_text().replace("horizon_days = 21", "horizon_days = 120")
+    )
+    code = main(["--config", config, "--now", "2026-12-01T07:00", "sync"])
+    err = capsys.readouterr().err
+    state = ln.folder / "state" / "state.sqlite3"
+    assert code == 1 and f"calsync: error: disk full: cannot write {state}" in err, err
+    assert ln.out.read_bytes() == before == ln.committed_doc()
+    assert sorted(p.name for p in ln.out.parent.iterdir()) == ["strength.ics"]
+    monkeypatch.undo()
+    assert main(["--config", config, "--now", "2026-12-01T07:00", "sync"]) == 0
+    assert ln.out.read_bytes() == ln.committed_doc() != before
