@@ -1,9 +1,11 @@
 """The state store: one SQLite file holding what calsync wrote and what it cached.
 
 What lives here: the sessions each output holds (key, times, content hash, SEQUENCE,
-created/modified times, remote ids), the last plan (for planner stability), small
-key/values (e.g. the Google calendar id), HTTP caches of ICS sources, sync tokens, a
-log of syncs, and the rendered feed documents the feed server serves.
+created/modified times, remote ids), the last plan (for planner stability), HTTP caches
+of ICS sources, sync tokens, a log of syncs, and the rendered feed documents the feed
+server serves; in typed tables of their own (`state_records`), the last plan's texts and
+skipped sessions, the install's UID namespace, the remote calendars and the sinks' and
+the Google source's caches. The schema and its migrations: `state_schema`.
 
 Why it is shaped like this:
 - One `writer()` per sync: an OS file lock (so two calsync processes never interleave)
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from calsync.errors import LockedError, StateError
 from calsync.model import PriorSession, StoredSession
+from calsync.state_records import RecordsTx, RecordsView
 
 # The schema lives in state_schema; its names are re-exported for existing importers.
 from calsync.state_schema import MIGRATIONS as MIGRATIONS
@@ -97,23 +100,9 @@ def _dt(s: str) -> datetime:
 # --------------------------------------------------------------------------- views
 
 
-class StateView:
-    """Read access to one consistent snapshot of the state."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
-
-    @contextlib.contextmanager
-    def _decoding(self, table: str) -> Iterator[None]:
-        """A row that does not decode (a hand-edited or damaged file) is a StateError."""
-        try:
-            yield
-        except (ValueError, TypeError) as e:
-            raise StateError(
-                f"{self.path}: a row of table '{table}' cannot be read ({e})",
-                hint="restore a backup, or move the file away to start afresh",
-            ) from None
+class StateView(RecordsView):
+    """Read access to one consistent snapshot of the state (the typed records of
+    texts, skipped sessions, calendars and caches: `state_records.RecordsView`)."""
 
     def sessions(self, output: str) -> dict[str, StoredSession]:
         rows = self._conn.execute(
@@ -144,10 +133,6 @@ class StateView:
         ).fetchall()
         with self._decoding("planned"):
             return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
-
-    def get(self, name: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
 
     def source_cache(self, url: str) -> CachedSource | None:
         row = self._conn.execute(
@@ -185,7 +170,7 @@ class StateView:
             return FeedDoc(row[0], bytes(row[1]), row[2], _dt(row[3]))
 
 
-class StateTx(StateView):
+class StateTx(StateView, RecordsTx):
     """The sync's one write transaction: everything commits together or not at all."""
 
     def put_session(self, output: str, s: StoredSession) -> None:
@@ -216,14 +201,6 @@ class StateTx(StateView):
             'INSERT OR REPLACE INTO planned (key, start, "end", pinned) VALUES (?,?,?,?)',
             [(s.key, _ts(s.start), _ts(s.end), int(s.pinned)) for s in sessions],
         )
-
-    def set(self, name: str, value: str | None) -> None:
-        if value is None:
-            self._conn.execute("DELETE FROM kv WHERE name = ?", (name,))
-        else:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO kv (name, value) VALUES (?, ?)", (name, value)
-            )
 
     def put_source_cache(self, c: CachedSource) -> None:
         self._conn.execute(
