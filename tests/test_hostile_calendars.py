@@ -232,26 +232,37 @@ def test_a_source_over_its_time_budget_is_one_clear_error() -> None:
 
 def test_budget_stops_a_loop_that_never_returns_and_leaves_nothing_pending() -> None:
     budget = Budget(0.05)
-    n = 0
-    with pytest.raises(BudgetExceeded), budget:
+    n = [0]
+
+    def runaway() -> None:
         while True:  # a library loop with no way out
-            n += 1
+            n[0] += 1
+
+    with pytest.raises(BudgetExceeded):
+        budget.run(runaway)
     # Nothing pending afterwards: a later loop in this thread runs to its end.
     for _ in range(200_000):
-        n += 1
+        n[0] += 1
     time.sleep(0.5)
-    assert n > 200_000
+    assert n[0] > 200_000
+
+
+def _spin() -> None:
+    while True:
+        pass
 
 
 def test_nested_budgets_tell_theirs_apart() -> None:
     outer = Budget(5)
     inner = Budget(0.05)
-    with outer:
-        with pytest.raises(inner.exceeded), inner:
-            while True:
-                pass
+
+    def body() -> None:
+        with pytest.raises(inner.exceeded):
+            inner.run(_spin)
         # The outer one did not fire.
         time.sleep(0.3)
+
+    outer.run(body)
 
 
 # --------------------------------------------------------------------------- the daemon
@@ -290,14 +301,14 @@ def test_a_stop_lets_a_quick_parse_finish_and_cuts_a_runaway_one() -> None:
 
     saved = limits._stop_at[0]
     try:
-        quick = Budget(30)
-        with quick:
+
+        def quick() -> int:
             limits.interrupt_all(grace=0.5)
-            n = sum(range(1000))  # finishes well inside the grace
-        assert n == 499500
-        with pytest.raises(limits.Interrupted), Budget(30):
-            while True:  # a runaway: cut at the grace, not at 30 s
-                pass
+            return sum(range(1000))  # finishes well inside the grace
+
+        assert Budget(30).run(quick) == 499500
+        with pytest.raises(limits.Interrupted):
+            Budget(30).run(_spin)  # a runaway: cut at the grace, not at 30 s
     finally:
         limits._stop_at[0] = saved
 

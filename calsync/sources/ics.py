@@ -943,6 +943,18 @@ class _TooMany(Exception):
     pass
 
 
+def _expand(
+    comps: list[icalendar.cal.Component], a: datetime, b: datetime, most: int
+) -> list[icalendar.cal.Component]:
+    """One series' occurrences in [a, b); _TooMany past `most`."""
+    found: list[icalendar.cal.Component] = []
+    for occurrence in Series([EventAdapter(c) for c in comps]).between(a, b):
+        found.append(occurrence.as_component(False))
+        if len(found) > most:
+            raise _TooMany
+    return found
+
+
 def _occurrences(
     cal: icalendar.Calendar, a: datetime, b: datetime, label: str, limits: ParseLimits
 ) -> list[icalendar.cal.Component]:
@@ -953,15 +965,9 @@ def _occurrences(
     out: list[icalendar.cal.Component] = []
     for comps in _series_of(cal).values():
         first = comps[0]
-        found: list[icalendar.cal.Component] = []
         budget = Budget(limits.series_seconds)
         try:
-            with budget:
-                series = Series([EventAdapter(c) for c in comps])
-                for occurrence in series.between(a, b):
-                    found.append(occurrence.as_component(False))
-                    if len(found) > limits.max_occurrences:
-                        raise _TooMany
+            found = budget.run(_expand, comps, a, b, limits.max_occurrences)
         except budget.exceeded:
             problem = f"expanding it took longer than {limits.series_seconds:g} s"
         except _TooMany:
@@ -995,8 +1001,7 @@ def parse_ics(
     """
     budget = Budget(limits.parse_seconds)
     try:
-        with budget:
-            return _parse_ics(data, label, zone, window, prefilter_events, limits)
+        return budget.run(_parse_ics, data, label, zone, window, prefilter_events, limits)
     except budget.exceeded:
         raise SourceError(
             f"{label}: reading the calendar took longer than {limits.parse_seconds:g} s"
