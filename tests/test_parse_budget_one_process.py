@@ -21,7 +21,7 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from tests.service_support import PYTHON, child_env
+from tests.service_support import PYTHON, child_env, training_ics, write_config
 
 CALENDARS = Path(__file__).resolve().parent / "calendars"
 TIMEOUT = 120.0  # seconds for a child that, done right, needs a few
@@ -147,3 +147,46 @@ def test_many_calendar_reads_in_one_process_as_the_daemon_runs_them() -> None:
     )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
     assert "Traceback" not in r.stderr, r.stderr
+
+
+def test_many_syncs_in_one_process_through_the_daemon_loop(tmp_path: Path) -> None:
+    """The daemon's own round (Daemon.run_once, the real sync) 12 times in one process,
+    the plan alternating between one runaway series (skipped by its series budget, the
+    sync commits) and thirty (the whole read over budget, the round fails and says so)."""
+    cfg = write_config(tmp_path, interval="1h")
+    text = cfg.read_text()
+    cfg.write_text(text.replace("timeout_seconds = 5", "timeout_seconds = 5\nparse_seconds = 0.5"))
+    good = training_ics().replace("END:VCALENDAR", _runaway(1) + "END:VCALENDAR")
+    slow = training_ics().replace("END:VCALENDAR", _runaway(30) + "END:VCALENDAR")
+    (tmp_path / "good.ics").write_text(good, encoding="utf-8", newline="")
+    (tmp_path / "slow.ics").write_text(slow, encoding="utf-8", newline="")
+    r = _child(
+        f"""
+        import shutil, sys
+        from pathlib import Path
+        from calsync.config import load_config
+        from calsync.daemon import Daemon
+
+        folder = Path({str(tmp_path)!r})
+        daemon = Daemon(load_config(folder / "config.toml"), wait=lambda s: False)
+        rounds = []
+        for i in range(12):
+            shutil.copy(folder / ("good.ics" if i % 2 == 0 else "slow.ics"), folder / "plan.ics")
+            rounds.append(daemon.run_once())
+        if rounds != [True, False] * 6:
+            sys.exit(f"rounds: {{rounds}}")
+        """
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stdout + r.stderr
+    assert r.stderr.count("took longer than 0.5 s (parse_seconds)") == 6, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+
+
+def _runaway(series: int) -> str:
+    """`series` events that never yield (HOURLY;BYSETPOS=366 from years back)."""
+    one = (
+        "BEGIN:VEVENT\r\nUID:slow-{i}@x\r\nDTSTART:20150105T070000Z\r\n"
+        "DTEND:20150105T080000Z\r\nRRULE:FREQ=HOURLY;BYSETPOS=366\r\nSUMMARY:x\r\n"
+        "END:VEVENT\r\n"
+    )
+    return "".join(one.format(i=i) for i in range(series))
