@@ -65,6 +65,12 @@ SKIPPED = [
     ("duration_huge_weeks_prefilter.ics", "DURATION"),
     ("rdate_value_time.ics", "cannot expand its repetitions (TypeError"),
     ("dtstart_value_period.ics", "DTSTART is not a date or a date-time"),
+    # Found by the 10,000-mutant campaign: the X-WR-TIMEZONE conversion runs over the
+    # whole calendar, and this one moved instance's overflow failed every event.
+    (
+        "x_wr_timezone_recurrence_id_year_one.ics",
+        "its times cannot be moved into X-WR-TIMEZONE Europe/London (OverflowError",
+    ),
 ]
 
 

@@ -922,8 +922,29 @@ def _standardise(cal: icalendar.Calendar, label: str) -> icalendar.Calendar:
     except (ZoneInfoNotFoundError, ValueError):
         log.warning("%s: ignored X-WR-TIMEZONE %r: not a known time zone", label, str(wr))
         return cal
-    result: icalendar.Calendar = x_wr_timezone.to_standard(cal, timezone=zone)
+    try:
+        result: icalendar.Calendar = x_wr_timezone.to_standard(cal, timezone=zone)
+    except Exception:  # noqa: BLE001 - one event's times, most likely: find it below
+        _drop_unmovable(cal, zone, label)
+        result = x_wr_timezone.to_standard(cal, timezone=zone)  # else a calendar problem
     return result
+
+
+def _drop_unmovable(cal: icalendar.Calendar, zone: ZoneInfo, label: str) -> None:
+    """Skip, with a warning each, the events whose times cannot be moved into the
+    X-WR-TIMEZONE (a RECURRENCE-ID in year 1 overflows): the conversion runs over the
+    whole calendar, so one of them would otherwise cost every event."""
+    for comp in [c for c in cal.subcomponents if c.name == "VEVENT"]:
+        probe = icalendar.Calendar()
+        probe.add_component(comp)
+        try:
+            x_wr_timezone.to_standard(probe, timezone=zone)
+        except Exception as e:  # noqa: BLE001 - whatever the conversion raises
+            log.warning(
+                "%s:%s: skipped event %s: its times cannot be moved into X-WR-TIMEZONE %s (%s)",
+                label, comp.get(_LINE_PROP), _who(comp), zone.key, f"{type(e).__name__}: {e}",
+            )  # fmt: skip
+            cal.subcomponents.remove(comp)
 
 
 def _series_of(
