@@ -774,6 +774,10 @@ def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Cal
         log.debug("%s: whole-calendar parse failed (%s); parsing event by event", label, e)
     try:
         cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
+    except Exception:  # noqa: BLE001 - one calendar property line, or the time zones
+        header = _without_broken_properties(header, label)
+    try:
+        cal = icalendar.Calendar.from_ical(_calendar_text(header, []))
     except Exception as e:  # noqa: BLE001
         log.warning("%s: ignored its time zone definitions, they do not parse (%s)", label, e)
         header = [h for h in header if not h.upper().startswith(("BEGIN:", "END:"))]
@@ -782,6 +786,31 @@ def _parse(header: list[str], blocks: list[_Block], label: str) -> icalendar.Cal
     for comp in _parse_halves(header, blocks, label):
         cal.add_component(comp)
     return cal
+
+
+def _without_broken_properties(header: list[str], label: str) -> list[str]:
+    """The header without the calendar property lines (outside its time zones) that
+    icalendar cannot parse on their own, each ignored with a warning: a garbled
+    X-property in the header is no reason to lose the calendar."""
+    kept: list[str] = []
+    depth = 0
+    for line in header:
+        upper = line.upper()
+        if upper.startswith("BEGIN:"):
+            depth += 1
+        elif upper.startswith("END:"):
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            try:
+                icalendar.Calendar.from_ical(_calendar_text([line], []))
+            except Exception as e:  # noqa: BLE001 - whatever the parser raises
+                log.warning(
+                    "%s: ignored the calendar property %s, it does not parse (%s)",
+                    label, _name(line) or repr(line[:40]), f"{type(e).__name__}: {e}"[:200],
+                )  # fmt: skip
+                continue
+        kept.append(line)
+    return kept
 
 
 def _parse_halves(
