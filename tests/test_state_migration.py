@@ -25,10 +25,9 @@ from calsync.cli import main
 from calsync.errors import StateError
 from calsync.google import ids
 from calsync.model import PriorSession, SessionText
-from calsync.sinks.caldav_wire import Remote
+from calsync.sinks.caldav_records import CaldavCache, Remote
 from calsync.sinks.google_records import GoogleRecord, RecordCache
 from calsync.state import SCHEMA_VERSION, StateStore, StateView
-from calsync.state_records import CaldavCache
 
 STATES = Path(__file__).parent / "states"
 CALENDARS = Path(__file__).parent / "calendars"
