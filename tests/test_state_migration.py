@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -28,6 +29,8 @@ from calsync.model import PriorSession, SessionText
 from calsync.sinks.caldav_records import CaldavCache, Remote
 from calsync.sinks.google_records import GoogleRecord, RecordCache
 from calsync.state import SCHEMA_VERSION, StateStore, StateView
+from tests.fakes.google_emulator import CalendarEmulator, _Calendar
+from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
 
 STATES = Path(__file__).parent / "states"
 CALENDARS = Path(__file__).parent / "calendars"
@@ -290,6 +293,48 @@ def test_after_the_migration_calsync_does_what_the_v2_code_did(tmp_path: Path) -
     assert first + "--- again\n" + second == (expected / "sync.txt").read_text()
     assert _dump(state, ("sessions",)) == sessions
     assert (tmp_path / "out.ics").read_bytes() == (expected / "out.ics").read_bytes()
+
+
+def test_a_google_sync_after_the_migration_reads_incrementally_and_writes_nothing(
+    tmp_path: Path, emulator: CalendarEmulator, fast_retries: None
+) -> None:
+    """The emulator serves the calendars as the v2 code left them (make_v2.py dumped
+    them): the migrated record cache, calendar id and sync token carry on where schema
+    2 stopped."""
+    dump = json.loads((STATES / "v2_every_kind.expected" / "google_calendars.json").read_text())
+    with emulator.lock:
+        emulator.calendars = {
+            c["id"]: _Calendar(**(c | {"purged": set(c["purged"])})) for c in dump["calendars"]
+        }
+        emulator.change, emulator.token_epoch = dump["change"], dump["token_epoch"]
+    before = {c: emulator.events(c, include_cancelled=True) for c in emulator.calendars}
+    state = _copy(tmp_path, "v2_every_kind.sqlite3")
+    with StateStore(state).reader() as view:
+        strength = view.calendar("google", STRENGTH)
+    assert strength is not None and strength in emulator.calendars
+    shutil.copy(CALENDARS / "display_width_titles.ics", tmp_path / "plan.ics")
+    shutil.copy(CALENDARS / "display_width_busy.ics", tmp_path / "work.ics")
+    world = GoogleWorld(emulator, tmp_path)
+    world.write_token()
+    root = emulator.root
+    (tmp_path / "config.toml").write_text(
+        (STATES / "v2_every_kind.expected" / "config.toml").read_text().replace("[output.ics]", "")
+        .replace('path = "out.ics"', "")
+        + '\n[[source]]\ntype = "google"\ncalendar = "primary"\nrole = "runs"\n'
+        + f'name = "google runs"\n\n[output.google]\ncalendar = "{STRENGTH}"\n\n'
+        + f'[google]\napi_endpoint = "{root}calendar/v3/"\ntoken_uri = "{root}token"\n'
+        + f'batch_uri = "{root}batch/calendar/v3"\ntoken_path = "state/google-token.json"\n'
+        + 'timeout = "10s"\n'
+    )  # fmt: skip
+    for _ in range(2):
+        got = world.sync("2026-12-01T07:00")
+        assert got.code == 0, got.err
+        assert "google: 0 created, 0 moved/updated, 0 removed, 1 unchanged" in got.out, got.out
+        assert got.writes == 0
+        # The sink's one read is incremental: the stored sync token, still Google's.
+        reads = [e for e in got.log if f"/calendars/{strength}/" in unquote(e.path)]
+        assert reads and all("syncToken" in e.query for e in reads), got.log
+    assert {c: emulator.events(c, include_cancelled=True) for c in emulator.calendars} == before
 
 
 def test_typed_records_round_trip(tmp_path: Path) -> None:

@@ -18,9 +18,11 @@ of three outputs, planned, feeds, source_cache, sync_tokens and sync_log rows.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http.server
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -29,6 +31,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import calsync
 from calsync.cli import main
@@ -138,6 +141,16 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _emulator_state(emu: CalendarEmulator) -> dict[str, Any]:
+    """The emulator's calendars as the syncs left them, and its change counters (its
+    sync tokens name them): a test serves them again to sync the migrated file."""
+    with emu.lock:
+        cals = [
+            dataclasses.asdict(c) | {"purged": sorted(c.purged)} for c in emu.calendars.values()
+        ]
+        return {"change": emu.change, "token_epoch": emu.token_epoch, "calendars": cals}
+
+
 def make(out: Path) -> None:
     if SCHEMA_VERSION != 2:
         raise SystemExit(f"run with the code of a schema-2 calsync (this one is {SCHEMA_VERSION})")
@@ -182,6 +195,9 @@ def make(out: Path) -> None:
             _sync(folder, NOW)
             _sync(folder, LATER)
             print(f"google: deleted {keys[0]}, moved {keys[1]}; caldav: deleted {victim}")
+            expected = out.with_suffix(".expected")
+            google = json.dumps(_emulator_state(emu), indent=1, sort_keys=True, ensure_ascii=False)
+            (expected / "google_calendars.json").write_text(google + "\n", encoding="utf-8")
         state = folder / "state" / "state.sqlite3"
         db = sqlite3.connect(state)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
