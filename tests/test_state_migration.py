@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from caldav.davclient import DAVClient
 
 from calsync import state_schema
 from calsync.cli import main
@@ -29,12 +30,16 @@ from calsync.model import PriorSession, SessionText
 from calsync.sinks.caldav_records import CaldavCache, Remote
 from calsync.sinks.google_records import GoogleRecord, RecordCache
 from calsync.state import SCHEMA_VERSION, StateStore, StateView
+from tests.caldav_sink_support import PASSWORD
+from tests.fakes import server_process
 from tests.fakes.google_emulator import CalendarEmulator, _Calendar
 from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
+from tests.fakes.radicale_server import running_radicale
 
 STATES = Path(__file__).parent / "states"
 CALENDARS = Path(__file__).parent / "calendars"
 FILES = ("v2_before_uid_namespace.sqlite3", "v2_every_kind.sqlite3")
+DAV_PORT = 28731  # where make_v2.py ran Radicale: the state holds URLs with it
 # Tables schema 3 keeps as schema 2 had them.
 KEPT = ("sessions", "planned", "source_cache", "sync_log", "sync_tokens", "feeds")
 
@@ -335,6 +340,45 @@ def test_a_google_sync_after_the_migration_reads_incrementally_and_writes_nothin
         reads = [e for e in got.log if f"/calendars/{strength}/" in unquote(e.path)]
         assert reads and all("syncToken" in e.query for e in reads), got.log
     assert {c: emulator.events(c, include_cancelled=True) for c in emulator.calendars} == before
+
+
+def test_a_caldav_sync_after_the_migration_does_what_the_v2_code_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Radicale serves its files as the v2 code's syncs left them, at the URL the state
+    names (make_v2.py's fixed port): the same report as that code's two syncs with the
+    CalDAV output alone (the session the user deleted stays deleted: the migrated
+    `gone` set), and the calendar's resources unchanged, ETag for ETag."""
+    expected = STATES / "v2_every_kind.expected"
+    shutil.copytree(expected / "radicale", tmp_path / "radicale" / "collections")
+    monkeypatch.setattr(server_process, "free_port", lambda host="127.0.0.1": DAV_PORT)
+    install = tmp_path / "install"
+    _copy(install, "v2_every_kind.sqlite3")
+    shutil.copy(CALENDARS / "display_width_titles.ics", install / "plan.ics")
+    shutil.copy(CALENDARS / "display_width_busy.ics", install / "work.ics")
+    shutil.copy(expected / "config_caldav.toml", install / "config.toml")
+    (install / "caldav-password").write_text(PASSWORD + "\n")
+    (install / "caldav-password").chmod(0o600)
+    with running_radicale(tmp_path / "radicale", {"runner": PASSWORD}) as dav:
+        assert dav.port == DAV_PORT, "the state names the calendar by its URL"
+        before = _resources(dav.url)
+        assert before == json.loads((expected / "caldav_resources.json").read_text())
+        first = _calsync(install, "--now", "2026-12-01T07:00", "sync")
+        second = _calsync(install, "--now", "2026-12-01T07:00", "sync")
+        assert first + "--- again\n" + second == (expected / "caldav_sync.txt").read_text()
+        assert _resources(dav.url) == before
+
+
+def _resources(url: str) -> dict[str, str]:
+    """name -> ETag of every resource of the "Strength" calendar."""
+    with DAVClient(url, username="runner", password=PASSWORD, enable_rfc6764=False) as c:
+        cal = next(
+            x for x in c.get_principal().get_calendars() if x.get_display_name() == "Strength"
+        )
+        return {
+            str(e.url).rsplit("/", 1)[-1]: str(c.request(str(e.url), "GET").headers["ETag"])
+            for e in cal.events()
+        }
 
 
 def test_typed_records_round_trip(tmp_path: Path) -> None:
