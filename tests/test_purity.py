@@ -15,7 +15,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "calsync"
-PURE = ("model", "classify", "planner", "workouts", "diff", "report", "ics_write")
+PURE = (
+    "model",
+    "classify",
+    "planner",
+    "planner_facts",
+    "planner_explain",
+    "workouts",
+    "diff",
+    "report",
+    "ics_write",
+)
 # Top-level modules that are I/O (or the way to it), by name.
 FORBIDDEN = frozenset(
     {
