@@ -101,7 +101,13 @@ from calsync.model import (
     Session,
     Verdict,
 )
-from calsync.planner_explain import _explain_days, _explain_weeks, _fixed_session, _new_session
+from calsync.planner_explain import (
+    _explain_days,
+    _explain_weeks,
+    _fixed_session,
+    _new_session,
+    _plan_notes,
+)
 from calsync.planner_facts import (
     GRID_MINUTES,
     _Cand,
@@ -179,13 +185,35 @@ def plan(
         f.week(d)
 
     prev = _dedupe(previous)
-    skipped_keys = {p.key for p in skipped}
     for p in skipped:
         w = f.week(f.local_day(p.start))
         w.skipped += 1
         w.target = max(0, w.full_target - w.skipped)
 
-    sessions: list[Session] = []
+    fixed, movable = _fix(f, prev, own_strength)
+    infos = _candidates(f, days, movable)
+    chosen = _choose(f, infos)
+    sessions = _sessions(f, infos, fixed, movable, chosen, {p.key for p in skipped})
+
+    day_plans = _explain_days(f, infos, sessions, chosen, skipped)
+    weeks = _explain_weeks(f, days, sessions, day_plans, fixed)
+    return Plan(
+        sessions=tuple(sessions),
+        days=tuple(day_plans),
+        weeks=tuple(weeks),
+        now=now,
+        notes=tuple(_plan_notes(f, days, skipped)),
+    )
+
+
+def _fix(
+    f: _Facts, prev: Sequence[PriorSession], own_strength: Sequence[Interval]
+) -> tuple[list[_Fixed], list[PriorSession]]:
+    """What the plan must go around (fixed), and the previous sessions it may move.
+
+    Fixed: past and pinned sessions, the user's own strength events, and frozen sessions.
+    Also sets `f.fixed` and each week's count of fixed sessions.
+    """
     fixed: list[_Fixed] = []
     for p in prev:
         if _ts(p.start) < f.now_ts or p.pinned:
@@ -205,7 +233,7 @@ def plan(
 
     # Frozen: a previous session starting within freeze_hours stays unless a hard rule
     # now forbids it. Checked in time order against what is already fixed.
-    freeze_until = f.now_ts + int(rules.freeze_hours * 3600)
+    freeze_until = f.now_ts + int(f.rules.freeze_hours * 3600)
     movable: list[PriorSession] = []
     for p in prev:
         if _ts(p.start) < f.now_ts or p.pinned:
@@ -225,11 +253,19 @@ def plan(
                 w.fixed += 1
                 continue
         movable.append(p)
+    return fixed, movable
 
-    infos = _candidates(f, days, movable)
-    chosen = _choose(f, infos)
 
-    # Sessions: fixed ones first, then the chosen ones with their keys.
+def _sessions(
+    f: _Facts,
+    infos: list[_DayInfo],
+    fixed: list[_Fixed],
+    movable: Sequence[PriorSession],
+    chosen: list[_Cand],
+    skipped_keys: set[str],
+) -> list[Session]:
+    """The plan's sessions in time order: fixed ones first, then the chosen ones with their keys."""
+    sessions: list[Session] = []
     used_keys: dict[date, set[str]] = {}
     for x in fixed:
         if x.prior is not None:
@@ -257,33 +293,7 @@ def plan(
         new_sessions.append(_new_session(f, infos[c.day], c, key, kept is not None))
     sessions += new_sessions
     sessions.sort(key=lambda s: (_ts(s.start), s.key))
-
-    day_plans = _explain_days(f, infos, sessions, chosen, skipped)
-    weeks = _explain_weeks(f, days, sessions, day_plans, fixed)
-    notes: list[str] = []
-    horizon_runs = [r for r in f.runs if days[0] <= f.local_day(r.start) <= days[-1]]
-    if not horizon_runs:
-        notes.append(
-            "no runs in the horizon: "
-            + (
-                "sessions are planned on rest days (plan_without_runs = true)"
-                if rules.plan_without_runs
-                else "nothing to plan around, no session placed "
-                "(set rules.plan_without_runs = true to plan on rest days anyway)"
-            )
-        )
-    for p in skipped:
-        notes.append(
-            f"you deleted {p.key} ({f.when(_ts(p.start))}): not replaced; "
-            f"that week's target is lowered by one"
-        )
-    return Plan(
-        sessions=tuple(sessions),
-        days=tuple(day_plans),
-        weeks=tuple(weeks),
-        now=now,
-        notes=tuple(notes),
-    )
+    return sessions
 
 
 def _dedupe(previous: Sequence[PriorSession]) -> list[PriorSession]:
@@ -393,6 +403,9 @@ def _choose(f: _Facts, infos: list[_DayInfo]) -> list[_Cand]:
     and at least H4's spacing (and never overlapping) before. Since the chosen sessions
     are in time order, spacing between neighbours gives spacing between all of them.
     """
+    # Over 80 lines on purpose (tests/test_module_sizes.py): one pass reads and extends
+    # the prefix tables (g_*, day_*) together; split up, they would travel as seven
+    # arguments and the invariant between them would be harder to see.
     gap = max(f.between_s, f.session_s + f.buffer_s)
     cands = [c for info in infos for c in info.cands]
     if not cands:

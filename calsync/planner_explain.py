@@ -312,6 +312,28 @@ def _code_key(code: str) -> str:
     return code if code.startswith("H4") else code.split(":", 1)[0]
 
 
+def _plan_notes(f: _Facts, days: list[date], skipped: Sequence[PriorSession]) -> list[str]:
+    """The plan's notes: no runs in the horizon, and each session the user deleted."""
+    notes: list[str] = []
+    horizon_runs = [r for r in f.runs if days[0] <= f.local_day(r.start) <= days[-1]]
+    if not horizon_runs:
+        notes.append(
+            "no runs in the horizon: "
+            + (
+                "sessions are planned on rest days (plan_without_runs = true)"
+                if f.rules.plan_without_runs
+                else "nothing to plan around, no session placed "
+                "(set rules.plan_without_runs = true to plan on rest days anyway)"
+            )
+        )
+    for p in skipped:
+        notes.append(
+            f"you deleted {p.key} ({f.when(_ts(p.start))}): not replaced; "
+            f"that week's target is lowered by one"
+        )
+    return notes
+
+
 def _explain_weeks(
     f: _Facts,
     days: list[date],
