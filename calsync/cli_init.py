@@ -38,7 +38,7 @@ from calsync.errors import CalsyncError
 from calsync.extras import require
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
 
 EXAMPLE_FILES = ("config.example.toml", "examples/plan.ics", "examples/work.ics")
 UNIT_FILES = (

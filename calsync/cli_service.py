@@ -16,7 +16,7 @@ import click
 from calsync.config import _LISTEN
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
 
 log = logging.getLogger("calsync.service")
 
