@@ -64,6 +64,8 @@ ALLOWED_OWN = frozenset(
         "calsync.errors",
         "calsync.settings",
         "calsync.classify_words",
+        "calsync.classify_words_notrun",
+        "calsync.classify_words_effort",
         "calsync.classify_text",
         "calsync.classify_effort",
         "calsync.classify_user",  # tags and [classify] patterns: pure
