@@ -71,6 +71,7 @@ ALLOWED_OWN = frozenset(
         "calsync.classify_user",  # tags and [classify] patterns: pure
         "calsync.classify_context",  # the calendar-as-context pass: pure
         "calsync.term",  # display width of text (wcwidth): pure
+        "calsync.workout_library",  # the built-in moves and templates: data
         *(f"calsync.{m}" for m in PURE),
     }
 )
