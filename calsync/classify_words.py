@@ -112,7 +112,6 @@ RUN_NOUN = _rx(
         r"流し",
     ),
 )
-
 # French "course" is a run when it opens a title or part ("Course", "Course — tempo"),
 # not in "golf course" or "first aid course".
 COURSE = re.compile(r"^\s*course(?![\w])")
@@ -135,12 +134,10 @@ PERIOD = _words(
     r"taper(?!\s*run)",
     r"nutrition",
 )
-
 PERIOD_RX = re.compile(PERIOD)
 
 # "Hal Higdon: 3 mi run": a label before a colon names the plan, not the event.
 LABEL = re.compile(r"^[^:]{1,24}:\s+")
-
 # Words that are vocabulary, not a name (a title of only these is a training run).
 KNOWN = frozenset(
     """
@@ -158,9 +155,7 @@ KNOWN = frozenset(
 )
 
 WATTS = re.compile(r"(?<![\w])\d{2,4}\s*(?:-\s*\d{2,4}\s*)?w(?![\w/])|(?<![\w])watts?(?![\w])")
-
 FTP = re.compile(_words(r"ftp", r"cadence", r"rpm"))
-
 # Words that point at a run in a title with no sport word ("Tempo 40 min", "5k");
 # distances in "k"/"mi" are also a run hint on their own.
 RUNISH = re.compile(
@@ -195,14 +190,15 @@ AROUND_RUN = re.compile(
     r"(?<![\w])(?:after|before|post|pre|following|nach|vor|apr[eè]s|avant)\s+"
     r"(?:(?:the|my|a|an|your|today's|this)\s+)?$"
 )
-
 # Endurance sports whose workouts share running's words ("Openers / Free Spin").
 ENDURANCE = ("cycling", "swimming", "other sport")
+
 
 GENERIC = re.compile(
     r"easy|easier|hard|light|steady|moderate|base|recovery|recover|endurance|quality|"
     r"relaxed|gentle|aerobic|key[ -]*session|cool[ -]*down|warm[ -]*up|ga|rec|lr|long"
 )
+
 
 _CAT_SPORT = {
     "run": "run",

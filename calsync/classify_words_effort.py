@@ -62,7 +62,6 @@ RACE_WORD = _rx(
     r"(?:^\s*|(?<=saturday )|(?<=sat ))park[ -]?run(?![\w])",
     _any(r"比赛", r"马拉松", r"半马", r"全马", r"マラソン", r"レース", r"大会"),
 )
-
 # "Marathon pace", "race effort", "HM pace": race-pace work, not a race.
 RACE_PACE = re.compile(
     r"(?<![\w])(?:race|marathon|half" + SEP + r"marathon|half|hm|hmp|mp|m|goal|"
@@ -75,7 +74,6 @@ RACE_PACE = re.compile(
     r"competici[oó]n)(?![\w])"
     r"|马拉松配速|比赛配速|半马配速|マラソンペース|レースペース"
 )
-
 # A race word does not make a race when the title is about something around it.
 NOT_A_RACE = re.compile(
     _words(
@@ -111,9 +109,7 @@ NOT_A_RACE = re.compile(
     )
     + r"|(?<![\w])(?:pre|post)-"
 )
-
 MULTISPORT_RACE = re.compile(_words(r"triathlon", r"duathlon", r"aquathlon", r"ironman", r"70\.3"))
-
 # "Dog Days 8K", "Annapolis 10 Mile Run": a name followed by a race distance ends the title.
 # Races come in standard distances; "13 mi" or "GA 10 mi" is a training run.
 RACE_DISTANCE_END = re.compile(
@@ -126,7 +122,6 @@ REPS = re.compile(
     r"(?<![\w.])(?P<n>\d{1,2})\s*x\s*\(?\s*(?P<v>\d+(?:[.,]\d+)?)\s*"
     r"(?P<u>km|k|m|mi|miles?|min|mins|minutes?|s|sec|secs|seconds?|'|\"|h|hr)?(?![\w])"
 )
-
 STRIDES = re.compile(
     _words(
         r"strides?",
@@ -141,34 +136,27 @@ STRIDES = re.compile(
     )
     + "|加速跑"
 )
-
 STRIDES_BEFORE = re.compile("(?:" + STRIDES.pattern + r")[\s:,]*$")
-
 # The distance first, then the count: "400m x 10" (Japanese and Chinese plans write it so).
 REPS_BACK = re.compile(
     r"(?<![\w.])(?P<v>\d+(?:[.,]\d+)?)\s*(?P<u>km|k|m|mi|miles?|min|mins|s|sec|secs|'|\")"
     r"\s*x\s*(?P<n>\d{1,2})(?![\w.])"
 )
-
 # A ladder of track distances: "1600-1200-800-400", "200/400/600/400/200".
 LADDER = re.compile(r"(?<![\w.])[1-9]\d{2,3}(?:\s*[-/,]\s*[1-9]\d{2,3}){2,}(?![\w.])")
-
 # Daniels' pace letters with distances or minutes: "2 E + 5 x 1 T w/ 1 min rests + 1 E",
 # "L 15", "Q1: 8 M + 4 T". Only a text made of nothing else is read so: a lone letter
 # means little elsewhere.
 PACE_LETTER = re.compile(
     r"(?<![\w.])(?:\d+(?:\.\d+)?\s*(?P<a>[elmtir])|(?P<b>[elmtir])\s*\d+(?:\.\d+)?)(?![\w'\"])"
 )
-
 _NOTATION_WORDS = frozenset(
     """
     x w w/ with min mins sec secs s rest rests rec recovery recoveries jog jogs st strides
     and then pace mi mile miles km @ e m t i r l
     """.split()  # noqa: SIM905 -- a word list reads better as text
 )
-
 _Q_DAY = re.compile(r"q\d")
-
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 PACE_RX = _rx(
@@ -318,9 +306,7 @@ _HARD_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
     (PACE_RX, "race-pace work"),
     (_words(r"quality", r"hard", r"key" + SEP + r"session"), "a quality session"),
 )
-
 HARD_WORDS = _rules(_HARD_WORDS)
-
 PACE_RULE = ((PACE_RX, "race-pace work"),)
 
 _EASY_WORDS: tuple[tuple[str | re.Pattern[str], str], ...] = (
@@ -421,19 +407,16 @@ RPE = re.compile(
     r"(?<![\w])(?:rpe|effort)\s*[:=≈~]?\s*(?P<a>\d+(?:\.\d+)?)"
     r"(?:\s*(?:-|to|bis|à|a)?\s*(?P<b>\d+(?:\.\d+)?))?(?:\s*/\s*10)?(?![\w])"
 )
-
 ZONE = re.compile(
     r"(?<![\w])(?:z|zone|zone\s+z|hr\s*z|hrz)\s*(?P<a>[1-5])"
     r"(?:\s*[-/]\s*z?(?P<b>[1-5]))?(?![\w])"
 )
-
 # Heart rate as a share of max/reserve/threshold: "85% HRmax", "70% FCM", "心率：85–90%".
 HR_PCT = re.compile(
     r"(?P<a>\d{2,3})(?:\s*-\s*(?P<b>\d{2,3}))?\s*%\s*(?:of\s+)?(?:hr\s*max|hrmax|max\s*hr|"
     r"mhr|fcm|fc\s*max|hf\s*max|hrr|lthr|max)(?![\w])"
     r"|心率\D{0,3}(?P<c>\d{2,3})(?:\s*-\s*(?P<d>\d{2,3}))?\s*%"
 )
-
 IF_FACTOR = re.compile(r"(?<![\w])if\s*[:=]\s*(?P<v>[01]?\.\d+|1)(?![\w])")
 
 # Heart rate in beats per minute: "@ HR 155-165", "puls 135–140", "HR ~168-174". A band
@@ -443,25 +426,20 @@ HR_BPM = re.compile(
     r"(?<![\w])(?:hr|heart\s*rate|puls|pulse|fc|пульс)\s*[:~≈]?\s*~?\s*(?P<a>1\d{2})"
     r"(?:\s*(?:-|to|→)\s*~?(?P<b>1\d{2}))?(?![\w])"
 )
-
 # A time target for a distance ("8 Miles In 56 Minutes", "10 km in 45 min", "5 Miles With
 # 40 Minute Target Time"): a pace to hold, read from the two numbers.
 TARGET = re.compile(
     r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])[^\n]{0,12}?"
     r"(?<![\w])(?:in|under|sub|with|target)\s+(?P<t>[^\n]{1,24})"
 )
-
 TARGET_WORD = re.compile(r"(?<![\w])(?:in|under|sub|target)(?![\w])")
-
 # A distance at a pace ("6km op 5:20-5:30", "8km at 4:20/km", "2 km @ 6:20"): a paced
 # segment when the same text names a longer distance too.
 PACED = re.compile(
     r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?:k|km|mi|miles?)(?![\w])\s*(?:@|at|op|à|a|mit|bei|på)"
     r"\s*\d{1,2}:\d{2}"
 )
-
 DISTANCE = re.compile(r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])")
-
 # Easy words that qualify only the warm-up or cool-down of a session ("1 mi easy warm-up,
 # 2 mi comfortably hard"): they do not say how hard the session is.
 AROUND_WORK = re.compile(
@@ -469,7 +447,6 @@ AROUND_WORK = re.compile(
     r"(?:warm|cool)[ \-]*(?:ing\s+)?(?:up|down)s?(?![\w])"
     r"|(?<![\w])(?:easy|slow)\s+jog\s+(?:between|recovery|rec)(?![\w])"
 )
-
 # Repeats that are not running: drills, mobility and strength work written with counts
 # ("drills: 2 x 20 m skips, leg swings", "IT band stretch 3x45 sec each side").
 NOT_RUNNING_REPS = re.compile(

@@ -222,7 +222,6 @@ STRENGTH = _rx(
         r"штанг\w*",
     ),
 )
-
 # Exercises that betray a strength session in a description ("Workout" + a list).
 EXERCISE = re.compile(
     _words(
@@ -299,7 +298,6 @@ EXERCISE = re.compile(
         r"копенгаген\w*",
     )
 )
-
 # Sets and reps: how a strength session is written ("3 sets of 12 reps", "4x8-10",
 # "2-3 reps in reserve", "EMOM"), in a description that names no run.
 SETS = re.compile(
@@ -307,7 +305,6 @@ SETS = re.compile(
     r"\d+\s*reps|reps?\s+in\s+reserve|rir|emom|amrap|wiederholungen|s[äa]tze|"
     r"repeticiones|s[ée]ries)(?![\w])|повтор\w*|подход\w*"
 )
-
 MOBILITY_ONLY = re.compile(r"(?<![\w])mobility\s+only(?![\w])|(?<![\w])only\s+mobility(?![\w])")
 
 REST = _rx(
@@ -444,7 +441,6 @@ ADMIN = _rx(
         r"取消",
     ),
 )
-
 # Helping at or watching a race is not running it: an activity of its own, so that a run
 # in another part of the title still counts ("Parkrun, then volunteer at junior parkrun").
 SPECTATE = re.compile(
@@ -463,7 +459,6 @@ SPECTATE = re.compile(
         r"live" + SEP + r"stream\w*",
     )
 )
-
 NO_RUN = re.compile(
     _words(
         r"no" + SEP + r"run(?:s|ning)?",
