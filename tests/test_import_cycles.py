@@ -18,9 +18,6 @@ ALLOWED: dict[frozenset[str], str] = {
         "type only: the passes name classify's _Fields under TYPE_CHECKING; to go with the "
         "classify split"
     ),
-    frozenset({"calsync.feed", "calsync.page"}): (
-        "type only: page names feed's FeedUrls under TYPE_CHECKING; to go with the feed split"
-    ),
 }
 
 
