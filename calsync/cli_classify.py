@@ -112,7 +112,7 @@ def classify(
 def _empty_window_lines(config: Config, window: str) -> list[str]:
     """Why classify found nothing: each source's own date range, and the --from/--to
     that would cover it."""
-    from calsync.sources.ics import fetch
+    from calsync.sources.ics_fetch import fetch
     from calsync.sources.ics_range import span_of
 
     lines = [f"calsync: no event falls in the window {window}."]
