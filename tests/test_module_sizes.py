@@ -29,7 +29,6 @@ ALLOWED_MODULES: dict[str, str] = {
 ALLOWED_FUNCTIONS: dict[str, str] = {
     "planner.py:_choose": "one exact DP whose prefix tables are read and extended in one "
     "pass (the comment in the function says more)",
-    "cli_init.py:init": "not split yet (issue 12 item 5)",
     "sources/ics_text.py:_split": "one pass over every line of a calendar (the hot path of a "
     "read) whose branches share its state (the comment in the function says more)",
 }
