@@ -43,9 +43,9 @@ from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.sinks.caldav_records import CaldavCache
 from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
 from calsync.state import StateTx
-from calsync.state_records import CaldavCache
 from calsync.uids import Uids
 
 log = logging.getLogger(__name__)
