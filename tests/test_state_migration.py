@@ -8,12 +8,14 @@ values are decoded here from the kv JSON itself, the way those loaders did.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import logging
 import shutil
 import sqlite3
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -359,7 +361,7 @@ def test_a_caldav_sync_after_the_migration_does_what_the_v2_code_did(
     shutil.copy(expected / "config_caldav.toml", install / "config.toml")
     (install / "caldav-password").write_text(PASSWORD + "\n")
     (install / "caldav-password").chmod(0o600)
-    with running_radicale(tmp_path / "radicale", {"runner": PASSWORD}) as dav:
+    with _port_held(DAV_PORT), running_radicale(tmp_path / "radicale", {"runner": PASSWORD}) as dav:
         assert dav.port == DAV_PORT, "the state names the calendar by its URL"
         before = _resources(dav.url)
         assert before == json.loads((expected / "caldav_resources.json").read_text())
@@ -367,6 +369,20 @@ def test_a_caldav_sync_after_the_migration_does_what_the_v2_code_did(
         second = _calsync(install, "--now", "2026-12-01T07:00", "sync")
         assert first + "--- again\n" + second == (expected / "caldav_sync.txt").read_text()
         assert _resources(dav.url) == before
+
+
+@contextlib.contextmanager
+def _port_held(port: int) -> Iterator[None]:
+    """The fixed port for this process alone: other runs of this test on the machine
+    (a shared one) wait for it. (A check that the port is free is not enough: a second
+    Radicale that fails to bind takes the first one's answers for its own.)"""
+    lock = Path(tempfile.gettempdir()) / f"calsync-tests-port-{port}.lock"
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _resources(url: str) -> dict[str, str]:
