@@ -15,25 +15,16 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from calsync.errors import StateError
 from calsync.model import PriorSession, SessionText
-from calsync.sinks.caldav_wire import Remote
+from calsync.sinks.caldav_records import CaldavCache as CaldavCache
+from calsync.sinks.caldav_records import Remote
 from calsync.sinks.google_records import GoogleRecord, RecordCache
-
-
-@dataclass(slots=True)
-class CaldavCache:
-    """What the CalDAV sink keeps of its calendar: its resources by path, the paths of
-    its own the user deleted (`gone`) and those calsync itself deleted."""
-
-    records: dict[str, Remote] = field(default_factory=dict)
-    gone: set[str] = field(default_factory=set)
-    ours_deleted: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)

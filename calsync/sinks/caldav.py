@@ -42,9 +42,9 @@ from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Sessio
 from calsync.side_files import read_json_object, write_json
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.sinks.caldav_records import CaldavCache
 from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
 from calsync.state import StateTx
-from calsync.state_records import CaldavCache
 from calsync.uids import Uids
 
 log = logging.getLogger(__name__)

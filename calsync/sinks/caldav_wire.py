@@ -21,6 +21,7 @@ import icalendar
 
 from calsync.google.ids import fingerprint
 from calsync.ics_write import MARKER
+from calsync.sinks.caldav_records import Remote as Remote
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -199,20 +200,6 @@ def path_of(url: str, base: str) -> str:
 
 
 # --------------------------------------------------------------------------- our events
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """What calsync keeps of one resource of the calendar."""
-
-    etag: str | None
-    key: str | None = None  # set only for calsync's own events
-    start: datetime | None = None
-    end: datetime | None = None
-    content_hash: str = ""
-    edited: bool = False  # the user changed what calsync wrote: a pin
-    alarm: str = ""
-    uid: str = ""  # kept on update: a resource's UID never changes
 
 
 def _aware(v: object, zone: ZoneInfo) -> datetime:
