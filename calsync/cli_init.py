@@ -38,7 +38,7 @@ from calsync.errors import CalsyncError
 from calsync.extras import require
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
 
 EXAMPLE_FILES = ("config.example.toml", "examples/plan.ics", "examples/work.ics")
 UNIT_FILES = (
@@ -157,22 +157,9 @@ def init(
         timezone = (
             click.prompt("Time zone", default=system_timezone()) if asking else system_timezone()
         )
-    if destination is None:
-        destination = (
-            click.prompt("Where do sessions go", type=click.Choice(DESTINATIONS), default="ics")
-            if asking
-            else "ics"
-        )
-    if destination == "google":
-        require("google", "calsync init --to google")
-    if destination == "caldav":
-        require("caldav", "calsync init --to caldav")
-        if caldav_url is None:
-            if not asking:
-                raise click.UsageError("--to caldav needs --caldav-url")
-            caldav_url = click.prompt("CalDAV server URL")
-        if caldav_username is None and asking:
-            caldav_username = click.prompt("CalDAV user name", default="", show_default=False)
+    destination, caldav_url, caldav_username = _destination(
+        destination, caldav_url, caldav_username, asking
+    )
     state_dir = default_state_dir()
     while True:
         if calendar is None:
@@ -199,6 +186,30 @@ def init(
         break
     click.echo(f"wrote {path}: {events} events read from {calendar}")
     _next_steps(config, destination, state_dir)
+
+
+def _destination(
+    destination: str | None, caldav_url: str | None, caldav_username: str | None, asking: bool
+) -> tuple[str, str | None, str | None]:
+    """Where sessions go, and a CalDAV server's URL and user name: from the flags, else
+    asked at a terminal; the extra it needs must be installed."""
+    if destination is None:
+        destination = (
+            click.prompt("Where do sessions go", type=click.Choice(DESTINATIONS), default="ics")
+            if asking
+            else "ics"
+        )
+    if destination == "google":
+        require("google", "calsync init --to google")
+    if destination == "caldav":
+        require("caldav", "calsync init --to caldav")
+        if caldav_url is None:
+            if not asking:
+                raise click.UsageError("--to caldav needs --caldav-url")
+            caldav_url = click.prompt("CalDAV server URL")
+        if caldav_username is None and asking:
+            caldav_username = click.prompt("CalDAV user name", default="", show_default=False)
+    return destination, caldav_url, caldav_username
 
 
 def _calendar_url(value: str) -> str:
