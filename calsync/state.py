@@ -15,7 +15,8 @@ Why it is shaped like this:
   state while a sync writes.
 - A schema version (`PRAGMA user_version`) and an ordered list of migrations from
   version 0, run on open; a file from a newer calsync is refused instead of damaged.
-- Datetimes are stored as ISO 8601 in UTC with the offset written out.
+- Datetimes are stored as ISO 8601 in UTC with the offset written out (state_records'
+  tables keep the offset a time was read with, as the values schema 2 kept did).
 """
 
 from __future__ import annotations
