@@ -112,21 +112,7 @@ class IcsSink:
         # recorded as history even when the plan no longer carries it, so a key that comes
         # back continues its SEQUENCE; once the plan has let it go for good
         # (HISTORY_DAYS), so does the state.
-        # Never below what the file already showed: after a restored (older) state, or a
-        # file an older calsync replaced before its state committed, the state's SEQUENCE
-        # can be lower than the one subscribers saw, and they would ignore the event.
-        raised = []
-        for key, rec in records.items():
-            seen = self._floor.get(key)
-            if seen is not None and seen > rec.sequence:
-                records[key] = dataclasses.replace(rec, sequence=seen + 1, modified=now)
-                raised.append(key)
-        if raised:
-            log.warning(
-                "%s showed a higher SEQUENCE than the state for %d sessions; raised past it",
-                self.path,
-                len(raised),
-            )
+        raised = self._raise_past_floor(records, now)
         expired = now - timedelta(days=HISTORY_DAYS + 30)
         forgotten = sorted(k for k, old in stored.items() if k not in records and old.end < expired)
 
@@ -162,6 +148,25 @@ class IcsSink:
         if self.path is not None:
             self._publish_after_commit(tx, self.path, strength, len(sessions))
         return report
+
+    def _raise_past_floor(self, records: dict[str, StoredSession], now: datetime) -> list[str]:
+        """Never below what the file already showed: after a restored (older) state, or a
+        file an older calsync replaced before its state committed, the state's SEQUENCE
+        can be lower than the one subscribers saw, and they would ignore the event.
+        Raises those records in place; returns their keys."""
+        raised = []
+        for key, rec in records.items():
+            seen = self._floor.get(key)
+            if seen is not None and seen > rec.sequence:
+                records[key] = dataclasses.replace(rec, sequence=seen + 1, modified=now)
+                raised.append(key)
+        if raised:
+            log.warning(
+                "%s showed a higher SEQUENCE than the state for %d sessions; raised past it",
+                self.path,
+                len(raised),
+            )
+        return raised
 
     def _restore_committed(self, tx: StateTx, path: Path) -> None:
         """On start: a file that is not the last committed render (a sync was killed
