@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from calsync.atomic import stage, write_file
 from calsync.config import (
     _LISTEN,
     Config,
@@ -267,22 +266,27 @@ def _write_checked(path: Path, text: str, now: datetime | None) -> tuple[Config,
     from calsync.sync import build_sources, read_events, read_window
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    tmp = Path(tmp_name)
+    # Staged beside its final place (relative paths in it read the same), checked, then
+    # put in place; 0600, since a config may hold a feed token.
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        config = load_config(tmp)
+        staged = stage(path, text, mode=0o600)
+    except OSError as e:
+        raise InitError(f"{path}: cannot write the config: {e.strerror or e}") from None
+    try:
+        config = load_config(staged.tmp)
         zone = config.schedule.zone
         when = (
             datetime.now(zone) if now is None else now if now.tzinfo else now.replace(tzinfo=zone)
         )
         per_source = read_events(build_sources(config), read_window(config, when), None)
         config.state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        staged.discard()
         raise
+    try:
+        staged.publish()
+    except OSError as e:
+        raise InitError(f"{path}: cannot write the config: {e.strerror or e}") from None
     return load_config(path), sum(len(events) for _, events in per_source)
 
 
@@ -314,8 +318,10 @@ def _copy_files(pairs: list[tuple[str, Path]], force: bool) -> None:
         raise InitError(f"{clash[0]} already exists (--force replaces it)")
     for name, dest in pairs:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with data_file(name).open("rb") as src, dest.open("wb") as out:
-            shutil.copyfileobj(src, out)
+        try:
+            write_file(dest, data_file(name).read_bytes())
+        except OSError as e:
+            raise InitError(f"{dest}: cannot write: {e.strerror or e}") from None
 
 
 def _copy_example(target: Path, force: bool) -> None:

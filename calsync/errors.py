@@ -77,6 +77,23 @@ class SinkError(CalsyncError):
     """An output could not be written, or refused a change."""
 
 
+class DiskFullError(CalsyncError):
+    """The disk (or the user's quota) is full where calsync writes `path`.
+
+    Raised instead of the OSError (ENOSPC, EDQUOT) wherever calsync writes, so the user
+    reads "disk full" and the path, exit 1, and knows nothing was half-written.
+    """
+
+    def __init__(self, path: Path | str, *, hint: str | None = None) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"disk full: cannot write {path}",
+            hint=hint
+            or "free some space (or raise the quota) and run calsync again; "
+            "the previous file is kept as it was",
+        )
+
+
 class PausedError(SinkError):
     """A sink stopped writing until `resume_at` (e.g. Google's usage limits)."""
 

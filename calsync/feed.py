@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from calsync import page
+from calsync.atomic import write_file
 from calsync.config import Config, default_config_path, load_config
 from calsync.errors import StateError
 from calsync.feed_urls import FeedUrls
@@ -84,16 +85,17 @@ def feed_token(config: Config) -> str:
     if config.feed.token:
         return config.feed.token
     path = config.state_dir / TOKEN_FILE
+    if path.exists():
+        return _read_token(path)
+    token = secrets.token_urlsafe(32)
     try:
         config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Whole or not at all, and never over a token another process made meanwhile.
+        write_file(path, token + "\n", mode=0o600, exclusive=True)
     except FileExistsError:
         return _read_token(path)
     except OSError as e:
         raise StateError(f"{path}: cannot create the feed token file: {e}") from None
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
     log.info("made a new feed token in %s", path)
     return token
 

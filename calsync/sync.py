@@ -4,7 +4,11 @@ The order follows the vdirsyncer shape: load everything first, decide with pure
 functions (classify, plan, diff), then act. All state writes of a sync happen in one
 transaction of the state store, committed only after every sink has been written, so a
 crash at any point leaves the previous state, and the next sync repairs what a sink got
-half of (deterministic keys and ids make every write idempotent).
+half of (deterministic keys and ids make every write idempotent). Files that show the
+state (the ICS output) are the exception that runs the other way: staged during the
+sync, put in place only after the COMMIT (`StateTx.after_commit`), so they never show a
+state that was not committed, and a file left behind by a crash is rewritten from the
+state on the next start.
 """
 
 from __future__ import annotations
@@ -349,7 +353,7 @@ def run_sync(
     store = StateStore(config.state_path)
     try:
         try:
-            with store.writer(wait_seconds=wait_seconds) as tx:
+            with store.writer(wait_seconds=wait_seconds, dry_run=dry_run) as tx:
                 return _sync_in(
                     tx,
                     config,
@@ -362,7 +366,9 @@ def run_sync(
         except LockedError:
             raise
         except Exception as e:
-            # The sync's transaction has rolled back; record the failure in one of its own
+            # The sync's transaction has rolled back (or committed, and putting a file in
+            # place after it failed: the next start rewrites it); record the failure in one
+            # of its own
             # so `calsync serve`'s /healthz and `calsync doctor` can tell.
             if not dry_run:
                 _record_failure(store, now, e, wait_seconds)

@@ -12,6 +12,8 @@ import fcntl
 import io
 import json
 import logging
+import multiprocessing
+import multiprocessing.synchronize
 import shutil
 import sqlite3
 import tempfile
@@ -256,6 +258,31 @@ def test_a_migration_that_fails_midway_leaves_the_v2_file_as_it_was(
     namespace = _kv(path)["install.uid_namespace"]
     with StateStore(path).reader() as view:  # and the next open migrates it whole
         assert view.uid_namespace() == namespace
+
+
+def _open_at_once(path: str, go: multiprocessing.synchronize.Event) -> None:
+    go.wait(30)
+    with StateStore(Path(path)).reader() as view:
+        assert view.uid_namespace() is not None
+
+
+def test_calsyncs_opening_a_v2_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = _copy(tmp_path, "v2_every_kind.sqlite3")
+    kv = _kv(path)
+    ctx = multiprocessing.get_context("spawn")
+    go = ctx.Event()
+    procs = [ctx.Process(target=_open_at_once, args=(str(path), go)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert _version(path) == 3
+    with StateStore(path).reader() as view:
+        assert view.session_texts() == _v2_texts(kv)
+        assert view.skipped() == _v2_skipped(kv)
+        assert view.uid_legacy_keys() == frozenset(json.loads(kv["install.uid_legacy_keys"]))
 
 
 def test_a_v3_file_is_refused_by_a_calsync_that_knows_only_v2(
