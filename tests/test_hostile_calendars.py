@@ -121,6 +121,30 @@ def test_a_calendar_property_that_does_not_parse_costs_only_itself(
 
 
 @both_reads
+def test_thousands_of_broken_events_do_not_flood_the_log(
+    pre: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the campaign: 5,000 nested BEGIN:VEVENT lines gave 15,000 warnings, and a
+    daemon logs them again every round. Each kind is shown 20 times per read, the rest
+    counted in one line."""
+    name = "sixty_broken_events_twenty_warnings.ics"
+    with caplog.at_level(logging.WARNING):
+        evs = read(name, pre=pre)
+    assert [e.uid for e in evs] == ["good@sixty_broken_events_twenty_warnings"]
+    found = warnings(caplog)
+    assert len(found) == 21, found
+    assert all(": skipped event UID 'bad-" in w and "no DTSTART" in w for w in found[:20])
+    assert found[20].startswith(f"{name}: 40 more warnings like this one not shown: {name}:"), (
+        found[20]
+    )
+    # The next read starts counting afresh.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        read(name, pre=pre)
+    assert len(warnings(caplog)) == 21
+
+
+@both_reads
 def test_calscale_julian_is_one_clear_error(pre: bool) -> None:
     with pytest.raises(SourceError, match="calscale_julian.ics: uses the calendar scale JULIAN"):
         read("calscale_julian.ics", pre=pre)

@@ -33,6 +33,7 @@ from recurring_ical_events.series import Series
 from calsync.config import Config, SourceSettings
 from calsync.errors import CalsyncError, EmptyCalendarError, SourceError
 from calsync.model import Event, Role
+from calsync.sources import ics_warnings
 from calsync.sources.ics_fetch import fetch
 from calsync.sources.ics_text import (
     _LINE_PROP,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from calsync.state import StateTx
 
 log = logging.getLogger(__name__)
+ics_warnings.install(log)  # the same logger as ics_text's and ics_fetch's
 
 
 # Properties (besides X-*) kept in Event.extra for the classifier.
@@ -387,6 +389,18 @@ def parse_ics(
     warning naming UID and line. `prefilter_events=False` parses every event (the
     reference the pre-filter is tested against).
     """
+    with ics_warnings.capped(log, label):
+        return _budgeted(data, label, zone, window, prefilter_events, limits)
+
+
+def _budgeted(
+    data: bytes,
+    label: str,
+    zone: ZoneInfo,
+    window: tuple[datetime, datetime],
+    prefilter_events: bool,
+    limits: ParseLimits,
+) -> list[Event]:
     budget = Budget(limits.parse_seconds)
     try:
         return budget.run(_parse_ics, data, label, zone, window, prefilter_events, limits)
