@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import stat
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ class IcsSink:
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
         self._floor = {}
         if self.path is not None:
+            _refuse_special_file(self.path)
             _refuse_foreign_file(self.path)
             self._floor = _sequences(_read(self.path))
             self._restore_committed(tx, self.path)
@@ -231,6 +233,31 @@ class IcsSink:
         tx.after_commit(publish, undo=staged.discard)
 
 
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_special_file(path: Path) -> None:
+    """A FIFO, device or socket at `path` (or where its link points) is refused before
+    anything reads it: reading a FIFO waits forever, and the rename would replace a
+    device node (`/dev/null`) with a plain file. A folder is left to the read, which
+    names it."""
+    try:
+        mode = os.stat(path).st_mode  # through links
+    except OSError:
+        return  # missing (created), or a problem the read or the write words
+    kind = next((k for is_kind, k in _SPECIAL if is_kind(mode)), None)
+    if kind is not None:
+        raise SinkError(
+            f"{path}: not a regular file ({kind}); calsync writes a plain file there",
+            hint="set the path to a file of calsync's own (a new name is fine)",
+        )
+
+
 def _refuse_foreign_file(path: Path) -> None:
     """calsync owns its output file whole, so it must never replace a file it did not
     write (say, `path` set to the runner's own training calendar)."""
@@ -291,6 +318,7 @@ def write_atomic(path: Path, data: bytes, *, what: str = "the calendar") -> bool
 
     A crash at any point leaves either the old file or the new one, never half of one.
     """
+    _refuse_special_file(path)
     try:
         if real_target(path).read_bytes() == data:
             return False
