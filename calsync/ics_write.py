@@ -49,7 +49,7 @@ class _Text(icalendar.vText):
             .replace("\n", "\\n")
             .replace("\r", "\\n")
         )
-        return text.encode(self.encoding)
+        return text.encode("utf-8")  # the encoding every calsync file is written in
 
 
 def uid_for(key: str, *, busy: bool = False, namespace: str = "") -> str:
