@@ -151,3 +151,29 @@ def test_a_file_unlike_the_committed_state_is_rewritten_on_start(
     assert sorted(p.name for p in out.parent.iterdir()) == ["strength.ics"]
     said = [r.getMessage() for r in caplog.records]
     assert any("is not the last committed calendar" in m and "rewriting" in m for m in said)
+
+
+def test_a_missing_file_or_a_mode_change_is_not_called_an_interrupted_sync(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up rewrite says why: the user deleted the file (or moved `path`), or the
+    mode key changed. Only a file with other content is what an interrupted sync leaves."""
+    cfg = write_config(tmp_path)
+    out = tmp_path / "out" / "strength.ics"
+    assert sync(cfg, capsys)[0] == 0
+    good = out.read_bytes()
+    out.unlink()
+    with caplog.at_level(logging.INFO, logger="calsync.sinks.ics"):
+        assert sync(cfg, capsys)[0] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert out.read_bytes() == good
+    assert not any("interrupted" in m for m in said), said
+    assert any(f"{out} is missing" in m for m in said), said
+    caplog.clear()
+    write_config(tmp_path, 'mode = "0640"\n')
+    with caplog.at_level(logging.INFO, logger="calsync.sinks.ics"):
+        assert sync(cfg, capsys)[0] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert mode(out) == 0o640 and out.read_bytes() == good
+    assert not any("interrupted" in m for m in said), said
+    assert any("mode 0640" in m for m in said), said

@@ -176,7 +176,8 @@ class IcsSink:
         for tmp in sweep_temps(path):
             log.info("removed %s, left by an interrupted sync", tmp)
         doc = tx.feed(FEED_STRENGTH)
-        if doc is None or not self._differs(path, doc.body):
+        why = None if doc is None else self._unlike(path, doc.body)
+        if doc is None or why is None:
             return
         committed = _sequences(doc.body)
         if any(seq > committed.get(key, seq) for key, seq in self._floor.items()):
@@ -185,26 +186,30 @@ class IcsSink:
             log.warning("%s holds newer SEQUENCEs than the state; this sync raises them", path)
             return
         if tx.dry_run:
-            log.warning("%s is not the last committed calendar; a sync rewrites it", path)
+            log.warning("%s %s; a sync rewrites it", path, why)
             return
-        log.warning(
-            "%s is not the last committed calendar (a sync was interrupted); "
-            "rewriting it from the state",
-            path,
-        )
+        log.warning("%s %s; rewriting it from the state", path, why)
         _write(path, doc.body, self.mode)
 
-    def _differs(self, path: Path, body: bytes) -> bool:
-        """Whether the file at `path` is not `body` (or not in the configured mode)."""
+    def _unlike(self, path: Path, body: bytes) -> str | None:
+        """Why the file at `path` is not `body` in the configured mode (words for the
+        log), or None when it is."""
         target = real_target(path)
         try:
             if target.read_bytes() != body:
-                return True
-            return self.mode is not None and stat.S_IMODE(target.stat().st_mode) != self.mode
+                return "is not the last committed calendar (a sync was interrupted)"
+            have = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
-            return True
+            return "is missing"
         except OSError as e:
             raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+        if self.mode is not None and have != self.mode:
+            return f"has mode {have:04o}, not the configured mode {self.mode:04o}"
+        return None
+
+    def _differs(self, path: Path, body: bytes) -> bool:
+        """Whether the file at `path` is not `body` (or not in the configured mode)."""
+        return self._unlike(path, body) is not None
 
     def _publish_after_commit(self, tx: StateTx, path: Path, body: bytes, count: int) -> None:
         """Stage the new file now; put it in place once the state has committed."""
