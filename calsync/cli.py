@@ -34,6 +34,7 @@ from calsync.model import Role
 
 if TYPE_CHECKING:
     from calsync.classify_review import Answer
+    from calsync.doctor import Check
 
 log = logging.getLogger("calsync")
 
@@ -206,10 +207,18 @@ def _columns() -> int | None:
     is_flag=True,
     help="Allow a sync that would remove every upcoming session (e.g. the plan ended).",
 )
+@click.option(
+    "--new-state",
+    is_flag=True,
+    help="Start afresh on purpose: sync with a new, empty state although the output holds "
+    "sessions an earlier state recorded (see `calsync state`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="What changed, for programs (see README).")
 @_COLOR
 @click.pass_obj
-def sync(app: AppContext, dry_run: bool, force: bool, as_json: bool, color: str) -> None:
+def sync(
+    app: AppContext, dry_run: bool, force: bool, new_state: bool, as_json: bool, color: str
+) -> None:
     """Read the calendars, plan, and write the strength sessions.
 
     Prints a summary line per output, then every session created (+), moved or
@@ -230,7 +239,7 @@ def sync(app: AppContext, dry_run: bool, force: bool, as_json: bool, color: str)
     zone = config.schedule.zone
     out = config.output_ics.path if config.output_ics is not None else None
     before = _file_stamp(out)
-    result = run_sync(config, app.now(config), dry_run=dry_run, force=force)
+    result = run_sync(config, app.now(config), dry_run=dry_run, force=force, new_state=new_state)
     changes = [
         report.sync_changes(r, a, b, result.old_titles)
         for r, a, b in zip(result.reports, result.actions, result.before, strict=True)
@@ -555,11 +564,19 @@ def doctor(app: AppContext, color: str) -> None:
     anything is wrong, so a script or a timer can ask.
     """
     from calsync import doctor as doc
-    from calsync import term
 
     config = app.load_config()
     checks = doc.run_checks(config, app.now(config))
-    paint = term.Paint(_use_color(color))
+    if not print_checks(checks, color=_use_color(color)):
+        raise click.exceptions.Exit(1)
+
+
+def print_checks(checks: Sequence[Check], *, color: bool) -> bool:
+    """One line per check, ✓ or ✗ (a ✗ followed by its fix), then a verdict; True when
+    all passed."""
+    from calsync import term
+
+    paint = term.Paint(color)
     for c in checks:
         mark = paint("green", "✓") if c.ok else paint("red", "✗")
         click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
@@ -568,8 +585,9 @@ def doctor(app: AppContext, color: str) -> None:
     bad = sum(1 for c in checks if not c.ok)
     if bad:
         click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
-        raise click.exceptions.Exit(1)
+        return False
     click.echo("All good.")
+    return True
 
 
 # --------------------------------------------------------------------------- entry point
@@ -577,9 +595,10 @@ def doctor(app: AppContext, color: str) -> None:
 
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (Google auth, the service side)."""
-    from calsync import cli_google, cli_init, cli_service
+    from calsync import cli_google, cli_init, cli_service, cli_state
 
     cli.add_command(cli_google.auth)
+    cli.add_command(cli_state.state)
     for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):
         cli.add_command(cmd)
     cli.add_command(cli_init.init)

@@ -93,6 +93,35 @@ class LockedError(StateError):
     """Another calsync process is writing the same state file."""
 
 
+class StateDamagedError(StateError):
+    """The state file is damaged: SQLite finds it malformed, or a stored text is not
+    UTF-8. The hint gives the recovery steps (calsync/state_guard.py words them)."""
+
+
+class StateLostError(StateError):
+    """The state holds no history (lost, emptied, re-created) while the output still
+    holds calsync's sessions: syncing on would forget them. The hint says how to restore
+    the backup or start afresh on purpose (`calsync sync --new-state`)."""
+
+
+class DiskFullError(CalsyncError):
+    """A write found the disk (or the user's quota) full: SQLite's SQLITE_FULL, or
+    ENOSPC/EDQUOT from a plain file. Names the file; what was being written is optional.
+
+    Every writer leaves the old content in place when this happens (temp file + rename,
+    one SQLite transaction), so the fix is only: make room, run again.
+    """
+
+    def __init__(self, path: Path | str, *, what: str = "") -> None:
+        self.path = str(path)
+        detail = f" while writing {what}" if what else ""
+        super().__init__(
+            f"{self.path}: disk full{detail}",
+            hint="free some space on the disk that holds it, then run calsync again "
+            "(the previous content was left as it was)",
+        )
+
+
 class AuthError(CalsyncError):
     """Authorisation is missing, expired or revoked (Google OAuth)."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import SafetyError, SinkError
+from calsync.errors import DiskFullError, SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
 from calsync.model import HISTORY_DAYS, Action, ActionKind, Session, StoredSession
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
@@ -175,6 +176,8 @@ def write_atomic(path: Path, data: bytes, *, what: str = "the calendar") -> bool
         tmp = None
         _fsync_dir(path.parent)
     except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(path, what=what) from None
         raise SinkError(f"{path}: cannot write {what}: {e.strerror or e}") from None
     finally:
         if tmp is not None:
