@@ -179,6 +179,23 @@ def test_random_bytes_in_the_state_are_refused_with_the_recovery_steps(world: Wo
     assert refused >= 3, refused
 
 
+def test_the_feed_server_answers_503_for_a_damaged_state(world: World) -> None:
+    from wsgiref.util import setup_testing_defaults
+
+    from calsync.config import load_config
+    from calsync.feed import app_for
+
+    damaged = bytearray(world.state.read_bytes())
+    damaged[4096 : 4096 + 64] = bytes(range(64))
+    world.state.write_bytes(bytes(damaged))
+    app = app_for(load_config(Path(world.cfg)))
+    environ: dict[str, object] = {"PATH_INFO": "/healthz", "REQUEST_METHOD": "GET"}
+    setup_testing_defaults(environ)
+    said: list[str] = []
+    body = b"".join(app(environ, lambda status, headers, exc=None: said.append(status)))
+    assert said == ["503 Service Unavailable"] and b"state unreadable" in body
+
+
 def test_a_stored_text_that_is_not_utf8_is_a_state_error(world: World) -> None:
     # Found: invalid UTF-8 in a stored value was exit 70 for `sync`.
     conn = sqlite3.connect(world.state)
