@@ -50,12 +50,18 @@ def restore(app: AppContext) -> None:
     from calsync.state_guard import restore as put_back
 
     config = app.load_config()
-    done = put_back(config.state_path, datetime.now(UTC))
+    output = config.output_ics.path if config.output_ics is not None else None
+    done = put_back(config.state_path, datetime.now(UTC), output)
     when = done.backup_time.astimezone()
     click.echo(f"restored {done.state} from {done.backup} (written {when:%Y-%m-%d %H:%M})")
     if done.last_sync is not None:
         last = done.last_sync.astimezone(config.schedule.zone)
         click.echo(f"it holds the state after the sync of {last:%Y-%m-%d %H:%M}")
+    if done.raised:
+        click.echo(
+            f"{done.raised} session(s) in {output} are newer than the backup: the next sync "
+            "writes them again with a higher SEQUENCE"
+        )
     if done.aside is not None:
         click.echo(f"the file it replaced is kept as {done.aside}")
     click.echo("run `calsync sync` to bring the outputs up to date")

@@ -342,12 +342,18 @@ class Restored:
     backup_time: datetime  # the backup file's mtime
     aside: Path | None  # where the replaced file went (None: there was none)
     last_sync: datetime | None  # the last successful sync the backup holds
+    raised: int = 0  # sessions whose SEQUENCE was raised to the output's
 
 
-def restore(path: Path, now: datetime) -> Restored:
+def restore(path: Path, now: datetime, output: Path | None = None) -> Restored:
     """Put `<state>.bak` back as the state, under the state's lock (refused while another
     calsync holds it). The file it replaces (and its WAL) is kept as
-    `<state>.damaged-<time>`; the backup stays too."""
+    `<state>.damaged-<time>`; the backup stays too.
+
+    The backup can be older than the ICS `output` (its last sync's backup failed): a
+    session the output shows with a higher SEQUENCE gets that SEQUENCE and is marked
+    changed, so the next sync writes it with a higher one still (clients ignore an
+    update whose SEQUENCE went down)."""
     bak = backup_path(path)
     if not bak.is_file():
         raise StateError(
@@ -357,7 +363,7 @@ def restore(path: Path, now: datetime) -> Restored:
         )
     try:
         with state_lock.hold(path, 0, doing="using"):
-            return _restore_locked(path, bak, now)
+            return _restore_locked(path, bak, now, output)
     except LockedError as e:
         raise LockedError(
             f"{e.message}: not restoring while it runs",
@@ -365,7 +371,7 @@ def restore(path: Path, now: datetime) -> Restored:
         ) from None
 
 
-def _restore_locked(path: Path, bak: Path, now: datetime) -> Restored:
+def _restore_locked(path: Path, bak: Path, now: datetime, output: Path | None) -> Restored:
     tmp = _new_temp(path)
     placed = False
     try:
@@ -384,6 +390,7 @@ def _restore_locked(path: Path, bak: Path, now: datetime) -> Restored:
                 hint=f"move {path} away and run `calsync sync --new-state` to start afresh",
             )
         last = last_good_sync(tmp)
+        raised = _keep_sequences(tmp, output) if output is not None else 0
         _fsync_file(tmp, path)
         aside = _set_aside(path, now)
         _replace(tmp, path)
@@ -400,7 +407,61 @@ def _restore_locked(path: Path, bak: Path, now: datetime) -> Restored:
         backup_time=datetime.fromtimestamp(bak.stat().st_mtime, UTC),
         aside=aside,
         last_sync=last,
+        raised=raised,
     )
+
+
+def output_sequences(output: Path) -> dict[str, int]:
+    """Each session key in calsync's ICS file `output` with its SEQUENCE (empty: no
+    file, or not calsync's)."""
+    try:
+        data = output.read_bytes() if output.is_file() else b""
+    except OSError:
+        return {}
+    if b"PRODID:-//calsync//" not in data:
+        return {}
+    text = re.sub(r"\r?\n[ \t]", "", data.decode("utf-8", "replace"))  # unfold
+    found: dict[str, int] = {}
+    key: str | None = None
+    seq = 0
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        name = name.split(";")[0].upper()
+        if line == "BEGIN:VEVENT":
+            key, seq = None, 0
+        elif name == "X-CALSYNC-KEY":
+            key = value.strip()
+        elif name == "SEQUENCE" and value.strip().isdigit():
+            seq = int(value.strip())
+        elif line == "END:VEVENT" and key is not None:
+            found[key] = max(seq, found.get(key, 0))
+    return found
+
+
+def _keep_sequences(db: Path, output: Path) -> int:
+    """Raise the restored records' SEQUENCE to the output's where it is higher, and mark
+    them changed (an empty content hash); returns how many."""
+    from calsync.sinks.ics import OUTPUT
+
+    held = output_sequences(output)
+    if not held:
+        return 0
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        n = 0
+        for key, seq in sorted(held.items()):
+            n += conn.execute(
+                "UPDATE sessions SET sequence = ?, content_hash = '' "
+                "WHERE output = ? AND key = ? AND sequence < ?",
+                (seq, OUTPUT, key, seq),
+            ).rowcount
+        conn.execute("COMMIT")
+        return n
+    except sqlite3.Error as e:
+        raise translate(e, db, "cannot update the restored state") from None
+    finally:
+        conn.close()
 
 
 def _set_aside(path: Path, now: datetime) -> Path | None:

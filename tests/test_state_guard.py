@@ -281,6 +281,38 @@ def test_restore_puts_back_the_backup_and_keeps_the_damaged_file(world: World) -
     assert "is up to date" in text and world.out.read_bytes() == out
 
 
+def _sequences(out: Path) -> dict[str, int]:
+    return state_guard.output_sequences(out)
+
+
+def test_restoring_an_older_backup_never_lowers_a_sequence(world: World) -> None:
+    # The backup of the last sync was not made (say, the disk was full): the backup is a
+    # sync older than the file subscribers have. Sessions moved (SEQUENCE 1) by that last
+    # sync must not go back to SEQUENCE 0 when the plan moves them back.
+    older = world.bak.read_bytes()
+    cfg = Path(world.cfg)
+    original = cfg.read_text(encoding="utf-8")
+    cfg.write_text(
+        original.replace("[schedule]\n", '[schedule]\nlatest = "17:00"\n'),
+        encoding="utf-8",
+    )
+    code, text, err = world.run("sync")
+    assert code == 0, err
+    moved = _sequences(world.out)
+    assert max(moved.values()) == 1
+    world.bak.write_bytes(older)
+    code, text, err = world.run("state", "restore")
+    assert code == 0, err
+    bumped = sum(1 for v in moved.values() if v == 1)
+    assert f"{bumped} session(s) in {world.out} are newer than the backup" in text
+    cfg.write_text(original, encoding="utf-8")  # the plan may keep them where they were
+    code, text, err = world.run("sync")
+    assert code == 0, err
+    after = _sequences(world.out)
+    assert all(after[k] > moved[k] for k, v in moved.items() if v == 1), (moved, after)
+    assert all(after.get(k, 0) >= v for k, v in moved.items())
+
+
 def _hold(
     state: str, ready: multiprocessing.synchronize.Event, go: multiprocessing.synchronize.Event
 ) -> None:
