@@ -262,11 +262,11 @@ class StateView:
     def holds_history(self) -> bool:
         """Has a sync ever written anything: a session recorded, or the install's UID
         namespace made? (False for a lost, emptied or newly made state.)"""
-        from calsync.uids import NAMESPACE_KEY
+        from calsync import uids
 
         if self._conn.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is not None:
             return True
-        return self.get(NAMESPACE_KEY) is not None
+        return uids.load(self) is not None
 
     def source_cache(self, url: str) -> CachedSource | None:
         row = self._conn.execute(

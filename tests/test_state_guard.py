@@ -200,8 +200,8 @@ def test_a_stored_text_that_is_not_utf8_is_a_state_error(world: World) -> None:
     # Found: invalid UTF-8 in a stored value was exit 70 for `sync`.
     conn = sqlite3.connect(world.state)
     conn.execute(
-        "UPDATE kv SET value = CAST(X'7b22ff223a2031307d' AS TEXT) WHERE name = ?",
-        ("sync.session_texts",),
+        "UPDATE sessions SET content_hash = CAST(X'61ff62' AS TEXT)"
+        " WHERE rowid = (SELECT min(rowid) FROM sessions)"
     )
     conn.commit()
     conn.close()
@@ -213,7 +213,7 @@ def test_a_stored_text_that_is_not_utf8_is_a_state_error(world: World) -> None:
     assert "calsync state restore" in err
     code, text, _ = world.run("state", "check")
     assert code == 1
-    assert "table kv, column value: 1 text value(s) not valid UTF-8" in text
+    assert "table sessions, column content_hash: 1 text value(s) not valid UTF-8" in text
 
 
 # --------------------------------------------------------------------------- lost history
