@@ -69,9 +69,15 @@ class DavAccount:
         try:
             mode = path.stat().st_mode
         except FileNotFoundError:
-            raise error(f"{label}: password_file {path} does not exist") from None
+            raise error(
+                f"{label}: password_file {path} does not exist",
+                hint=f"write the password into {path} (chmod 600), or correct password_file",
+            ) from None
         except OSError as e:
-            raise error(f"{label}: password_file {path}: {e.strerror}") from None
+            raise error(
+                f"{label}: password_file {path}: {e.strerror}",
+                hint="check password_file and the folders above it",
+            ) from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise error(
                 f"{label}: refusing password_file {path}: its mode "
@@ -82,10 +88,16 @@ class DavAccount:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
-            raise error(f"{label}: password_file {path} cannot be read: {reason}") from None
+            raise error(
+                f"{label}: password_file {path} cannot be read: {reason}",
+                hint=f"password_file must be a UTF-8 text file calsync's user can read: {path}",
+            ) from None
         password = text.splitlines()[0] if text else ""
         if not password:
-            raise error(f"{label}: password_file {path} is empty")
+            raise error(
+                f"{label}: password_file {path} is empty",
+                hint=f"write the password as the first line of {path}",
+            )
         return password
 
     def client(self, password: str | None) -> Any:

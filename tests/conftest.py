@@ -16,6 +16,14 @@ def _no_real_retry_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(retry, "TIME_SCALE", 0.001)
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_width_from_the_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The text views fit $COLUMNS; the runner's own (a terminal, or pytest-xdist's
+    workers, which set it) must not change what a test sees. A test about widths sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip the real-world tier, saying why, when the real calendars are not beside the repo."""
     if real_calendars.PRESENT:

@@ -164,3 +164,36 @@ def test_caldav_wrong_password_is_a_cross(
     (cross,) = crosses(out)
     assert cross.startswith("✗ source")
     assert "fix: " in out.split(cross, 1)[1].splitlines()[1]
+
+
+@pytest.mark.parametrize(
+    ("content", "fix"),
+    [
+        (None, "write the password into"),
+        ("", "write the password as the first line"),
+        (b"\xff\xfe\n", "UTF-8 text file"),
+    ],
+)
+def test_caldav_password_file_problem_names_the_file_not_the_network(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str | bytes | None,
+    fix: str,
+) -> None:
+    # The password file is read before any request: no server is needed to see the cross,
+    # and "check the network" would send the runner the wrong way.
+    pw = tmp_path / "pw"
+    if content is not None:
+        pw.write_bytes(content if isinstance(content, bytes) else content.encode())
+        os.chmod(pw, 0o600)
+    cfg = _config(
+        tmp_path,
+        'type = "caldav"\nurl = "http://127.0.0.1:9/dav/"\nusername = "alice"\n'
+        'password_file = "pw"\ncalendar = "Training"',
+    )
+    code, out = doctor(capsys, cfg)
+    assert code == 1
+    (cross,) = crosses(out)
+    assert cross.startswith("✗ source") and "password_file" in cross
+    fix_line = out.split(cross, 1)[1].splitlines()[1]
+    assert fix in fix_line and "network" not in fix_line

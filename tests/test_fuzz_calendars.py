@@ -81,6 +81,9 @@ def check_outcome(rc: int, err: str, took: float, what: str) -> None:
     assert took < HANG_SECONDS, f"{what}: took {took:.0f} s"
 
 
+# Every child below has its own hang bound; the run's 300 s default would instead end a
+# loaded machine's slow but healthy run (pytest-xdist reports that as a crashed worker).
+@pytest.mark.timeout(int(EXAMPLES * 2 * HANG_SECONDS * 2))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
