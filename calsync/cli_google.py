@@ -166,12 +166,12 @@ def doctor_lines(config: Config) -> list[str]:
                 f"until {until:%Y-%m-%d %H:%M} UTC (reads go on)"
             )
     if config.output_google is not None and config.state_path.exists():
-        from calsync.sinks.google import calendar_state_key
+        from calsync.sinks.google import OUTPUT
         from calsync.state import StateStore
 
-        with StateStore(config.state_path).reader() as view:
-            cal_id = view.get(calendar_state_key(config.output_google.calendar))
         name = config.output_google.calendar
+        with StateStore(config.state_path).reader() as view:
+            cal_id = view.calendar(OUTPUT, name)
         lines.append(
             f"google:    calendar {name!r}: {cal_id}"
             if cal_id

@@ -184,6 +184,19 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionText:
+    """What the last sync wrote for a session: its time and its words."""
+
+    start: datetime
+    end: datetime
+    title: str
+    description: str
+
+    def same_time(self, s: Session) -> bool:
+        return (self.start, self.end) == (s.start, s.end)
+
+
+@dataclass(frozen=True, slots=True)
 class RunInfo:
     """A run as the plan reports it for a day."""
 

@@ -1,9 +1,11 @@
 """The state store: one SQLite file holding what calsync wrote and what it cached.
 
 What lives here: the sessions each output holds (key, times, content hash, SEQUENCE,
-created/modified times, remote ids), the last plan (for planner stability), small
-key/values (e.g. the Google calendar id), HTTP caches of ICS sources, sync tokens, a
-log of syncs, and the rendered feed documents the feed server serves.
+created/modified times, remote ids), the last plan (for planner stability), HTTP caches
+of ICS sources, sync tokens, a log of syncs, and the rendered feed documents the feed
+server serves; in typed tables of their own (`state_records`), the last plan's texts and
+skipped sessions, the install's UID namespace, the remote calendars and the sinks' and
+the Google source's caches. The schema and its migrations: `state_schema`.
 
 Why it is shaped like this:
 - One `writer()` per sync: an OS file lock (so two calsync processes never interleave)
@@ -22,7 +24,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +32,13 @@ from pathlib import Path
 from calsync import state_guard, state_lock
 from calsync.errors import DiskFullError, StateError
 from calsync.model import PriorSession, StoredSession
+from calsync.state_records import RecordsTx, RecordsView
+
+# The schema lives in state_schema; its names are re-exported for existing importers.
+from calsync.state_schema import MIGRATIONS as MIGRATIONS
+from calsync.state_schema import SCHEMA_VERSION, _refuse_foreign
+from calsync.state_schema import Migration as Migration
+from calsync.state_schema import migrate as migrate
 
 log = logging.getLogger(__name__)
 
@@ -67,125 +76,8 @@ class FeedDoc:
     modified: datetime
 
 
-# --------------------------------------------------------------------------- schema
-
-Migration = Callable[[sqlite3.Connection], None]
-
-
-def _v1(c: sqlite3.Connection) -> None:
-    """The first release's schema."""
-    c.execute(
-        """CREATE TABLE sessions (
-            output TEXT NOT NULL,
-            key TEXT NOT NULL,
-            start TEXT NOT NULL,
-            "end" TEXT NOT NULL,
-            content_hash TEXT NOT NULL,
-            sequence INTEGER NOT NULL DEFAULT 0,
-            created TEXT NOT NULL,
-            modified TEXT NOT NULL,
-            remote_id TEXT,
-            etag TEXT,
-            PRIMARY KEY (output, key)
-        )"""
-    )
-    c.execute(
-        """CREATE TABLE planned (
-            key TEXT PRIMARY KEY,
-            start TEXT NOT NULL,
-            "end" TEXT NOT NULL,
-            pinned INTEGER NOT NULL DEFAULT 0
-        )"""
-    )
-    c.execute("CREATE TABLE kv (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    c.execute(
-        """CREATE TABLE source_cache (
-            url TEXT PRIMARY KEY,
-            etag TEXT,
-            last_modified TEXT,
-            body BLOB NOT NULL,
-            fetched_at TEXT NOT NULL
-        )"""
-    )
-    c.execute(
-        """CREATE TABLE sync_log (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at TEXT NOT NULL,
-            ok INTEGER NOT NULL,
-            message TEXT NOT NULL,
-            created INTEGER NOT NULL DEFAULT 0,
-            updated INTEGER NOT NULL DEFAULT 0,
-            deleted INTEGER NOT NULL DEFAULT 0
-        )"""
-    )
-
-
-def _v2(c: sqlite3.Connection) -> None:
-    """Sessions the user deleted, incremental sync tokens, rendered feed documents."""
-    c.execute("ALTER TABLE sessions ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
-    c.execute("CREATE TABLE sync_tokens (scope TEXT PRIMARY KEY, token TEXT NOT NULL)")
-    c.execute(
-        """CREATE TABLE feeds (
-            name TEXT PRIMARY KEY,
-            body BLOB NOT NULL,
-            etag TEXT NOT NULL,
-            modified TEXT NOT NULL
-        )"""
-    )
-
-
-# Migration i takes the schema from version i to version i + 1. Append only: never edit
-# a released migration, since files in the wild were made by it.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _v2)
-SCHEMA_VERSION: int = len(MIGRATIONS)
-
 # How many sync records to keep: enough for `calsync status` history, not a growing log.
 SYNC_LOG_KEEP = 200
-
-
-def migrate(conn: sqlite3.Connection, path: Path, target: int = SCHEMA_VERSION) -> int:
-    """Bring the open database up to `target`; returns the version found before.
-
-    Runs inside one immediate transaction, so two processes opening a fresh file at the
-    same time migrate it once, and a failure leaves the old version intact.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        found = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if found > SCHEMA_VERSION:
-            raise StateError(
-                f"{path} was written by a newer calsync (schema {found}); upgrade calsync",
-                hint=f"this calsync understands schema {SCHEMA_VERSION} and older",
-            )
-        for version in range(found, target):
-            log.info("state %s: migrating schema %d -> %d", path, version, version + 1)
-            MIGRATIONS[version](conn)
-        if target > found:
-            # PRAGMA takes no parameters; target is an int we computed.
-            conn.execute(f"PRAGMA user_version = {int(target)}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return found
-
-
-def _refuse_foreign(conn: sqlite3.Connection, path: Path) -> None:
-    """A schema-0 file holding tables that are not ours is another program's database:
-    refuse it rather than add tables and switch it to WAL. (Our own tables may already be
-    there: another calsync can migrate the file between our reads.)"""
-    ours = {"sessions", "planned", "kv", "source_cache", "sync_log", "sync_tokens", "feeds"}
-    names = [
-        str(r[0])
-        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        if not str(r[0]).startswith("sqlite_")
-    ]
-    foreign = sorted(set(names) - ours)
-    if foreign:
-        raise StateError(
-            f"{path}: not a calsync state file (it holds other tables: {', '.join(foreign)})",
-            hint="point [state] path at a file of calsync's own",
-        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -207,23 +99,9 @@ def _dt(s: str) -> datetime:
 # --------------------------------------------------------------------------- views
 
 
-class StateView:
-    """Read access to one consistent snapshot of the state."""
-
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
-        self._conn = conn
-        self.path = path
-
-    @contextlib.contextmanager
-    def _decoding(self, table: str) -> Iterator[None]:
-        """A row that does not decode (a hand-edited or damaged file) is a StateError."""
-        try:
-            yield
-        except (ValueError, TypeError) as e:
-            raise StateError(
-                f"{self.path}: a row of table '{table}' cannot be read ({e})",
-                hint="restore a backup, or move the file away to start afresh",
-            ) from None
+class StateView(RecordsView):
+    """Read access to one consistent snapshot of the state (the typed records of
+    texts, skipped sessions, calendars and caches: `state_records.RecordsView`)."""
 
     def sessions(self, output: str) -> dict[str, StoredSession]:
         rows = self._conn.execute(
@@ -254,10 +132,6 @@ class StateView:
         ).fetchall()
         with self._decoding("planned"):
             return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
-
-    def get(self, name: str) -> str | None:
-        row = self._conn.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
 
     def holds_history(self) -> bool:
         """Has a sync ever written anything: a session recorded, or the install's UID
@@ -304,7 +178,7 @@ class StateView:
             return FeedDoc(row[0], bytes(row[1]), row[2], _dt(row[3]))
 
 
-class StateTx(StateView):
+class StateTx(StateView, RecordsTx):
     """The sync's one write transaction: everything commits together or not at all."""
 
     def put_session(self, output: str, s: StoredSession) -> None:
@@ -335,14 +209,6 @@ class StateTx(StateView):
             'INSERT OR REPLACE INTO planned (key, start, "end", pinned) VALUES (?,?,?,?)',
             [(s.key, _ts(s.start), _ts(s.end), int(s.pinned)) for s in sessions],
         )
-
-    def set(self, name: str, value: str | None) -> None:
-        if value is None:
-            self._conn.execute("DELETE FROM kv WHERE name = ?", (name,))
-        else:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO kv (name, value) VALUES (?, ?)", (name, value)
-            )
 
     def put_source_cache(self, c: CachedSource) -> None:
         self._conn.execute(

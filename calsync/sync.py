@@ -40,6 +40,7 @@ from calsync.model import (
     Role,
     Run,
     Session,
+    SessionText,
     Verdict,
 )
 from calsync.planner import make_run, plan
@@ -292,76 +293,23 @@ def _sessions_per_week(p: Plan, config: Config, now: datetime) -> Callable[[Sess
     return count
 
 
-@dataclass(frozen=True, slots=True)
-class SessionText:
-    """What the last sync wrote for a session: its time and its words."""
-
-    start: datetime
-    end: datetime
-    title: str
-    description: str
-
-    def same_time(self, s: Session) -> bool:
-        return (self.start, self.end) == (s.start, s.end)
-
-
-TEXTS_KEY = "sync.session_texts"
-SKIPPED_KEY = "sync.skipped"
-
-
 def load_skipped(view: StateView) -> list[PriorSession]:
     """The sessions the user deleted from a sink, as the last sync found them."""
-    raw = view.get(SKIPPED_KEY)
-    if not raw:
-        return []
-    try:
-        return [
-            PriorSession(
-                d["key"], datetime.fromisoformat(d["start"]), datetime.fromisoformat(d["end"])
-            )
-            for d in json.loads(raw)
-        ]
-    except (ValueError, KeyError, TypeError):
-        log.warning("ignoring unreadable %s in the state file", SKIPPED_KEY)
-        return []
+    return view.skipped()
 
 
 def save_skipped(tx: StateTx, skipped: Sequence[PriorSession]) -> None:
-    data = [{"key": p.key, "start": p.start.isoformat(), "end": p.end.isoformat()} for p in skipped]
-    tx.set(SKIPPED_KEY, json.dumps(data, sort_keys=True) if data else None)
+    tx.set_skipped(skipped)
 
 
 def load_texts(view: StateView) -> dict[str, SessionText]:
-    raw = view.get(TEXTS_KEY)
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-        return {
-            k: SessionText(
-                datetime.fromisoformat(v["start"]),
-                datetime.fromisoformat(v["end"]),
-                v["title"],
-                v["description"],
-            )
-            for k, v in data.items()
-        }
-    except (ValueError, KeyError, TypeError):
-        log.warning("ignoring unreadable %s in the state file", TEXTS_KEY)
-        return {}
+    return view.session_texts()
 
 
 def save_texts(tx: StateTx, sessions: Sequence[Session]) -> None:
-    data = {
-        s.key: {
-            "start": s.start.isoformat(),
-            "end": s.end.isoformat(),
-            "title": s.title,
-            "description": s.description,
-        }
-        for s in sessions
-    }
-    tx.set(TEXTS_KEY, json.dumps(data, sort_keys=True, ensure_ascii=False))
+    tx.set_session_texts(
+        {s.key: SessionText(s.start, s.end, s.title, s.description) for s in sessions}
+    )
 
 
 # --------------------------------------------------------------------------- the commands

@@ -3,7 +3,7 @@
 RFC 5545 wants a UID to be globally unique. A session key ("2026-11-30/1") is the same on
 every install, so two people's feeds (or two configs) subscribed in one calendar account
 would collide: the account keeps one event per UID. Each install therefore makes a random
-namespace on its first sync and keeps it in the state (the `kv` table: no schema change).
+namespace on its first sync and keeps it in the state (table `install`, schema 3).
 
 An install that wrote sessions before namespaces existed keeps their UIDs
 ("<key>@calsync"): a new UID would make every subscriber's calendar delete and re-create
@@ -13,23 +13,21 @@ namespace.
 
 from __future__ import annotations
 
-import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from calsync.ics_write import uid_for
 
-NAMESPACE_KEY = "install.uid_namespace"
-LEGACY_KEY = "install.uid_legacy_keys"
+
+class _Install(Protocol):
+    def uid_namespace(self) -> str | None: ...
+    def uid_legacy_keys(self) -> frozenset[str]: ...
 
 
-class _Kv(Protocol):
-    def get(self, name: str) -> str | None: ...
-
-
-class _KvTx(_Kv, Protocol):
-    def set(self, name: str, value: str | None) -> None: ...
+class _InstallTx(_Install, Protocol):
+    def set_uid_namespace(self, namespace: str, legacy: Iterable[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,20 +40,13 @@ class Uids:
         return uid_for(key, busy=busy, namespace=ns)
 
 
-def load(view: _Kv) -> Uids | None:
+def load(view: _Install) -> Uids | None:
     """The install's UIDs as the state holds them; None before the first sync."""
-    ns = view.get(NAMESPACE_KEY)
-    if ns is None:
-        return None
-    raw = view.get(LEGACY_KEY)
-    try:
-        legacy = frozenset(str(k) for k in json.loads(raw)) if raw else frozenset()
-    except (ValueError, TypeError):
-        legacy = frozenset()
-    return Uids(ns, legacy)
+    ns = view.uid_namespace()
+    return None if ns is None else Uids(ns, view.uid_legacy_keys())
 
 
-def for_install(tx: _KvTx, written_keys: set[str], *, save: bool) -> Uids:
+def for_install(tx: _InstallTx, written_keys: set[str], *, save: bool) -> Uids:
     """The install's UIDs; on its first sync, a new namespace (stored when `save`), with
     the keys it already wrote (`written_keys`, an install from before namespaces) kept
     as legacy."""
@@ -64,7 +55,5 @@ def for_install(tx: _KvTx, written_keys: set[str], *, save: bool) -> Uids:
         return found
     made = Uids(secrets.token_hex(8), frozenset(written_keys))
     if save:
-        tx.set(NAMESPACE_KEY, made.namespace)
-        if made.legacy:
-            tx.set(LEGACY_KEY, json.dumps(sorted(made.legacy)))
+        tx.set_uid_namespace(made.namespace, sorted(made.legacy))
     return made

@@ -13,6 +13,32 @@ from collections.abc import Iterator
 
 import pytest
 
+# A runs calendar (plan.ics) and a busy one (work.ics) beside the config, into out.ics:
+# the setup of the output golden files and of the UID tests.
+RUNS_AND_WORK_CONFIG = """\
+[schedule]
+timezone = "Europe/Berlin"
+horizon_days = 14
+preferred_time = "18:00"
+
+[[source]]
+type = "ics"
+url = "plan.ics"
+name = "plan"
+
+[[source]]
+type = "ics"
+url = "work.ics"
+role = "busy"
+name = "work"
+
+[output.ics]
+path = "out.ics"
+
+[state]
+path = "state/state.sqlite3"
+"""
+
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`calsync ARGS` in this process, through the CLI's own error handler:

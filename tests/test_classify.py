@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import collections
 import re
-from pathlib import Path
 
-import icalendar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,9 +13,10 @@ from hypothesis import strategies as st
 from calsync.classify import _classify, classify
 from calsync.config import ClassifyRules
 from calsync.errors import ConfigError
-from calsync.model import Event, Intensity, Verdict
+from calsync.model import Intensity, Verdict
 from tests import real_calendars
 from tests.classify_table import LABELS, TABLE, Case, ev, label, load
+from tests.realworld.corpus import read_events
 
 SHARED = real_calendars.SHARED
 CASES = load(TABLE)
@@ -279,42 +278,6 @@ def test_any_text_gets_a_deterministic_verdict(
 # --------------------------------------------------------------------------- real calendars
 
 
-def _read(path: Path) -> list[Event]:
-    """Events of a shared calendar: icalendar when it can parse the file; otherwise (three
-    files have defects icalendar refuses) unfold the lines and read the properties."""
-    try:
-        cal = icalendar.Calendar.from_ical(path.read_bytes())
-    except ValueError:
-        return _read_tolerant(path)
-    out = []
-    for comp in cal.walk("VEVENT"):
-        cats: list[str] = []
-        raw = comp.get("CATEGORIES")
-        for item in raw if isinstance(raw, list) else [raw] if raw is not None else []:
-            cats.extend(str(c) for c in item.cats)
-        extra = {k: str(v) for k, v in comp.items() if k.startswith("X-")}
-        out.append(
-            ev(str(comp.get("SUMMARY", "")), str(comp.get("DESCRIPTION", "")), tuple(cats), extra)
-        )
-    return out
-
-
-def _read_tolerant(path: Path) -> list[Event]:
-    text = path.read_bytes().decode("utf-8", "replace").replace("\r", "")
-    text = re.sub(r"\n[ \t]", "", text)
-    out = []
-    for block in re.findall(r"BEGIN:VEVENT\n(.*?)END:VEVENT", text, re.S):
-        props: dict[str, str] = {}
-        for line in block.split("\n"):
-            m = re.match(r"([A-Z][A-Z0-9-]*)[^:]*:(.*)", line)
-            if m:
-                props.setdefault(m[1], m[2].replace("\\n", "\n").replace("\\,", ","))
-        cats = tuple(c for c in props.get("CATEGORIES", "").split(",") if c)
-        extra = {k: v for k, v in props.items() if k.startswith("X-")}
-        out.append(ev(props.get("SUMMARY", ""), props.get("DESCRIPTION", ""), cats, extra))
-    return out
-
-
 # Verdict counts per calendar, reviewed title by title against the calendars' text (e.g.
 # runnerassistant_backup holds a daily strength routine; mmichelli's race week is seven
 # all-day "RACE DAY" events; every mytrainingapp event is a Zwift ride).
@@ -354,7 +317,7 @@ EXPECTED_COUNTS = {
 def test_every_shared_calendar_classifies() -> None:
     files = real_calendars.files()
     for path in files:
-        events = _read(path)
+        events = read_events(path)
         assert events, path.name
         counts = collections.Counter(label(classify(e)) for e in events)
         assert dict(counts) == EXPECTED_COUNTS[path.name], path.name
@@ -363,11 +326,13 @@ def test_every_shared_calendar_classifies() -> None:
 
 @real_calendars.realworld
 def test_the_real_race_and_strength_events_are_found() -> None:
-    liz = {e.summary: label(classify(e)) for e in _read(SHARED / "liz_training_calendar_v2.ics")}
+    liz = {
+        e.summary: label(classify(e)) for e in read_events(SHARED / "liz_training_calendar_v2.ics")
+    }
     assert liz["Half Marathon"] == "race"
     assert liz["Half Marathon Race Prep"] == "norun"
     assert liz["Long Run Fuel + Heat Reminder"] == "norun"
     assert liz["Strength A — Glutes/Core/Posture"] == "strength"
     assert liz["Brick — Bike + Run"] == "easy"
-    zwift = [classify(e) for e in _read(SHARED / "mytrainingapp_training_plan.ics")]
+    zwift = [classify(e) for e in read_events(SHARED / "mytrainingapp_training_plan.ics")]
     assert not any(v.is_run for v in zwift)  # a Zwift race is a bike race

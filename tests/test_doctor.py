@@ -7,7 +7,6 @@ import http.server
 import os
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 from calsync.cli import main
 from tests.fakes.radicale_server import running_radicale
 from tests.goldens import check
+from tests.helpers import serving
 
 CALENDARS = Path(__file__).parent / "calendars"
 NOW = "2026-11-30T07:00"
@@ -44,14 +44,8 @@ class _Feed(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def feed() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(_Feed) as url:
+        yield url
 
 
 def _config(tmp_path: Path, source: str, extra: str = "") -> Path:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from calsync.google import ids
 from calsync.model import Phase, Session
 from calsync.sinks.google_records import GoogleRecord, RecordCache, event_body, record
+from calsync.state import StateStore
 
 START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 SESSION = Session("2026-11-30/1", START, START.replace(hour=19), "Strength A", Phase.BUILD, "why")
@@ -33,7 +34,9 @@ def test_a_copy_under_another_id_is_not_calsyncs() -> None:
     assert record(written(id="copy123"), ZoneInfo("UTC")) is None  # type: ignore[arg-type]
 
 
-def test_the_cache_round_trips_and_an_unreadable_one_means_a_full_read() -> None:
+def test_the_cache_round_trips_through_the_state_and_none_means_a_full_read(
+    tmp_path: Path,
+) -> None:
     r = GoogleRecord(
         "k",
         "confirmed",
@@ -43,12 +46,19 @@ def test_the_cache_round_trips_and_an_unreadable_one_means_a_full_read() -> None
         "h",
         False,
     )
-    cache = RecordCache({"e1": r}, {"e2"})
-    back = RecordCache.loads(cache.dumps())
-    assert back == cache
-    # A record missing a field (another version's) or garbage: no cache, never a crash.
-    broken = json.loads(cache.dumps())
-    del broken["events"]["e1"]["edited"]
-    assert RecordCache.loads(json.dumps(broken)) is None
-    assert RecordCache.loads("{not json") is None
-    assert RecordCache.loads(None) is None
+    stuck = GoogleRecord("k2", "cancelled", r.start, r.end, None, "h2", True, stuck=True)
+    cache = RecordCache({"e1": r, "e3": stuck}, {"e2"})
+    store = StateStore(tmp_path / "state.sqlite3")
+    with store.writer() as tx:
+        assert tx.google_records("cal") is None  # no cache: the sink reads in full
+        tx.set_google_records("cal", cache)
+        tx.set_google_records("other", RecordCache({}, set()))
+    with store.reader() as view:
+        assert view.google_records("cal") == cache
+        # An empty cache is a cache (the next read is incremental), not a missing one.
+        assert view.google_records("other") == RecordCache({}, set())
+    with store.writer() as tx:
+        tx.set_google_records("cal", None)
+    with store.reader() as view:
+        assert view.google_records("cal") is None
+        assert view.google_records("other") == RecordCache({}, set())

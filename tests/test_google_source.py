@@ -228,8 +228,9 @@ def test_instances_a_this_and_following_edit_removed_live_at_most_a_day(
     clock[0] += timedelta(hours=2)
     with store.writer() as tx:
         src.read(WINDOW, tx)
-        cached = json.loads(tx.get("google.cache.google:events:primary") or "{}")
-    assert all("2028" not in json.dumps(e["start"]) for e in cached["events"].values())
+        cached = tx.google_source_cache("primary")
+    assert cached is not None
+    assert all("2028" not in json.dumps(e["start"]) for e in cached.events.values())
     clock[0] += timedelta(hours=23)
     mark = gworld.emu.mark()
     with store.writer() as tx:

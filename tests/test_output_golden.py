@@ -17,33 +17,10 @@ import pytest
 
 from calsync.cli import main
 from tests.goldens import check, cols, plain
+from tests.helpers import RUNS_AND_WORK_CONFIG as CONFIG
 
 CALENDARS = Path(__file__).parent / "calendars"
 NOW = "2026-11-30T07:00"  # Monday morning, Europe/Berlin
-
-CONFIG = """\
-[schedule]
-timezone = "Europe/Berlin"
-horizon_days = 14
-preferred_time = "18:00"
-
-[[source]]
-type = "ics"
-url = "plan.ics"
-name = "plan"
-
-[[source]]
-type = "ics"
-url = "work.ics"
-role = "busy"
-name = "work"
-
-[output.ics]
-path = "out.ics"
-
-[state]
-path = "state/state.sqlite3"
-"""
 
 
 @pytest.fixture()

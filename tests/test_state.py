@@ -50,7 +50,7 @@ def test_fresh_file_modes_and_schema(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     with store.writer() as tx:
-        tx.set("x", "1")
+        tx.set_sync_token("x", "1")
     assert stat.S_IMODE(store.lock_path.stat().st_mode) == 0o600
     for side in ("-wal", "-shm"):
         f = path.with_name(path.name + side)
@@ -84,7 +84,7 @@ def test_round_trip_of_every_record(tmp_path: Path) -> None:
         tx.put_session("ics", s1)
         tx.put_session("google", s2)
         tx.set_planned([PriorSession("k", T0, T0 + timedelta(minutes=45), pinned=True)])
-        tx.set("google.calendar_id", "cal@group")
+        tx.set_calendar("google", "Strength training", "cal@group")
         tx.put_source_cache(cache)
         tx.set_sync_token("google:primary", "tok")
         tx.record_sync(SyncRecord(T0, True, "ok", created=2))
@@ -95,8 +95,8 @@ def test_round_trip_of_every_record(tmp_path: Path) -> None:
         assert got == s2  # aware datetimes compare by instant
         assert got.start.utcoffset() == timedelta(0)  # stored in UTC
         assert v.planned() == [PriorSession("k", T0, T0 + timedelta(minutes=45), True)]
-        assert v.get("google.calendar_id") == "cal@group"
-        assert v.get("missing") is None
+        assert v.calendar("google", "Strength training") == "cal@group"
+        assert v.calendar("caldav", "Strength training") is None
         assert v.source_cache("https://x/cal.ics") == cache
         assert v.sync_token("google:primary") == "tok"
         assert v.last_sync() == SyncRecord(T0, True, "ok", created=2)
@@ -104,13 +104,13 @@ def test_round_trip_of_every_record(tmp_path: Path) -> None:
         assert v.feed("busy.ics") is None
     with store.writer() as tx:
         tx.delete_session("ics", s1.key)
-        tx.set("google.calendar_id", None)
+        tx.set_calendar("google", "Strength training", None)
         tx.set_sync_token("google:primary", None)
         tx.set_planned([])
         tx.record_sync(SyncRecord(T0 + timedelta(hours=1), False, "boom"))
     with store.reader() as v:
         assert v.sessions("ics") == {}
-        assert v.get("google.calendar_id") is None
+        assert v.calendar("google", "Strength training") is None
         assert v.sync_token("google:primary") is None
         assert v.planned() == []
         last = v.last_sync()
@@ -129,35 +129,35 @@ def test_exception_rolls_back_the_whole_sync(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
     with store.writer() as tx:
         tx.put_session("ics", _session(seq=0))
-        tx.set("a", "old")
+        tx.set_sync_token("a", "old")
     with pytest.raises(RuntimeError), store.writer() as tx:
         tx.put_session("ics", _session(seq=1))
         tx.put_session("ics", _session(key="other"))
-        tx.set("a", "new")
+        tx.set_sync_token("a", "new")
         raise RuntimeError("crash mid-sync")
     with store.reader() as v:
         assert v.sessions("ics") == {"2026-11-23/1": _session(seq=0)}
-        assert v.get("a") == "old"
+        assert v.sync_token("a") == "old"
 
 
 def test_reader_sees_last_commit_while_writer_holds_a_transaction(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "s.db")
     with store.writer() as tx:
-        tx.set("a", "committed")
+        tx.set_sync_token("a", "committed")
     with store.writer() as tx:
-        tx.set("a", "uncommitted")
+        tx.set_sync_token("a", "uncommitted")
         # Same thread: were the reader to wait for the writer, it could never return.
         with store.reader() as v:
-            assert v.get("a") == "committed"
-        assert tx.get("a") == "uncommitted"  # the writer sees its own writes
+            assert v.sync_token("a") == "committed"
+        assert tx.sync_token("a") == "uncommitted"  # the writer sees its own writes
     with store.reader() as v:
-        assert v.get("a") == "uncommitted"
+        assert v.sync_token("a") == "uncommitted"
 
 
 def _hold_writer(path: str, hold: float, ready: multiprocessing.synchronize.Event) -> None:
     store = StateStore(Path(path))
     with store.writer() as tx:
-        tx.set("holder", "child")
+        tx.set_sync_token("holder", "child")
         ready.set()
         time.sleep(hold)
 
@@ -194,10 +194,10 @@ def test_second_process_waits_and_succeeds(tmp_path: Path) -> None:
         assert ready.wait(20)
         store = StateStore(path)
         with store.writer(wait_seconds=15) as tx:
-            assert tx.get("holder") == "child"  # the child's commit is visible
-            tx.set("holder", "parent")
+            assert tx.sync_token("holder") == "child"  # the child's commit is visible
+            tx.set_sync_token("holder", "parent")
         with store.reader() as v:
-            assert v.get("holder") == "parent"
+            assert v.sync_token("holder") == "parent"
     finally:
         proc.join(20)
 
@@ -246,7 +246,7 @@ def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
             None,
         ),
     )
-    conn.execute("INSERT INTO kv (name, value) VALUES ('google.calendar_id', 'c1')")
+    conn.execute("INSERT INTO kv (name, value) VALUES ('google.sink.calendar:Strength', 'c1')")
     conn.close()
 
     store = StateStore(path)
@@ -257,7 +257,7 @@ def test_migration_from_v1_keeps_data(tmp_path: Path) -> None:
         s = v.sessions("ics")["2026-11-23/1"]
         assert (s.sequence, s.content_hash, s.status) == (4, "hash", "active")
         assert s.start == T0
-        assert v.get("google.calendar_id") == "c1"
+        assert v.calendar("google", "Strength") == "c1"
         assert v.feed("strength.ics") is None
     with store.writer() as tx:  # the new tables work
         tx.set_sync_token("s", "t")
@@ -289,7 +289,7 @@ def test_sync_log_is_bounded(tmp_path: Path) -> None:
 def _crash_mid_sync(path: str) -> None:
     store = StateStore(Path(path))
     with store.writer() as tx:
-        tx.set("a", "half-written")
+        tx.set_sync_token("a", "half-written")
         tx.put_session("ics", _session(key="new"))
         os._exit(3)  # the process dies: no commit, no rollback, no cleanup
 
@@ -298,7 +298,7 @@ def test_a_killed_sync_leaves_the_previous_state(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     store = StateStore(path)
     with store.writer() as tx:
-        tx.set("a", "before")
+        tx.set_sync_token("a", "before")
     ctx = multiprocessing.get_context("spawn")
     proc = ctx.Process(target=_crash_mid_sync, args=(str(path),))
     proc.start()
@@ -306,8 +306,8 @@ def test_a_killed_sync_leaves_the_previous_state(tmp_path: Path) -> None:
     assert proc.exitcode == 3
     store = StateStore(path)
     with store.reader() as v:
-        assert v.get("a") == "before" and v.sessions("ics") == {}
+        assert v.sync_token("a") == "before" and v.sessions("ics") == {}
     with store.writer(wait_seconds=1) as tx:  # the dead process's lock went with it
-        tx.set("a", "after")
+        tx.set_sync_token("a", "after")
     with store.reader() as v:
-        assert v.get("a") == "after"
+        assert v.sync_token("a") == "after"

@@ -58,6 +58,7 @@ from calsync.model import Event, PriorSession
 from calsync.sinks.memory import MemoryCalendar, MemoryEvent, MemorySink
 from calsync.sources.memory import MemorySource
 from calsync.state import StateStore
+from calsync.state_schema import OUR_TABLES
 from calsync.sync import SyncResult, read_window, run_sync
 from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import GoogleWorld
@@ -173,7 +174,8 @@ def state_rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Everything a sync commits (not the log of syncs, which records the failure)."""
     conn = sqlite3.connect(path)
     try:
-        tables = ("sessions", "planned", "kv", "sync_tokens", "feeds")
+        # Every table but the log of syncs and the HTTP cache of sources.
+        tables = sorted(set(OUR_TABLES) - {"kv", "sync_log", "source_cache"})
         return {t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall()) for t in tables}
     finally:
         conn.close()

@@ -10,35 +10,12 @@ import pytest
 
 from calsync.cli import main
 from calsync.state import StateStore
-from calsync.uids import NAMESPACE_KEY, load
+from calsync.uids import load
+from tests.helpers import RUNS_AND_WORK_CONFIG as CONFIG
 
 CALENDARS = Path(__file__).parent / "calendars"
 STATES = Path(__file__).parent / "states"
 NOW = "2026-11-30T07:00"
-
-CONFIG = """\
-[schedule]
-timezone = "Europe/Berlin"
-horizon_days = 14
-preferred_time = "18:00"
-
-[[source]]
-type = "ics"
-url = "plan.ics"
-name = "plan"
-
-[[source]]
-type = "ics"
-url = "work.ics"
-role = "busy"
-name = "work"
-
-[output.ics]
-path = "out.ics"
-
-[state]
-path = "state/state.sqlite3"
-"""
 
 
 def install(folder: Path) -> Path:
@@ -74,7 +51,7 @@ def test_two_installs_write_uids_that_do_not_overlap(
     assert all(u.endswith(".calsync") and "@" in u for u in ua.values())
     # The busy feed too: its UIDs differ from the strength feed's and between installs.
     with StateStore(a.parent / "state" / "state.sqlite3").reader() as view:
-        ns = view.get(NAMESPACE_KEY)
+        ns = view.uid_namespace()
         busy = view.feed("busy.ics")
     assert ns is not None and len(ns) == 16
     assert busy is not None and f".busy@{ns}.calsync".encode() in busy.body

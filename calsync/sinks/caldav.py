@@ -43,6 +43,7 @@ from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
+from calsync.sinks.caldav_records import CaldavCache
 from calsync.sinks.ics import OUTPUT as ICS_OUTPUT
 from calsync.state import StateTx
 from calsync.uids import Uids
@@ -58,8 +59,9 @@ _SERVER_MARGIN = timedelta(days=1)
 
 
 def calendar_state_key(out: CaldavOutput) -> str:
-    """Where the state file keeps the URL of the calendar calsync writes into."""
-    return f"caldav.sink.calendar:{out.username}@{out.url}#{out.calendar}"
+    """The name under which the state file keeps the URL of the calendar calsync writes
+    into (table `calendars`, output "caldav")."""
+    return f"{out.username}@{out.url}#{out.calendar}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,7 @@ class CaldavSink:
         out = self.out
         self._cal_url = None
         explicit = self.account.calendar_url(out.calendar)
-        stored = tx.get(calendar_state_key(out))
+        stored = tx.calendar(OUTPUT, calendar_state_key(out))
         for url in (explicit,) if explicit else (stored,):
             if url:
                 entry = self._probe(url)
@@ -228,34 +230,28 @@ class CaldavSink:
     def _use(self, tx: StateTx, url: str, entry: wire.Entry) -> None:
         url = url if url.endswith("/") else url + "/"
         key = calendar_state_key(self.out)
-        if tx.get(key) != url:
-            tx.set(key, url)
-            tx.set(self._cache_key(url), None)
+        if tx.calendar(OUTPUT, key) != url:
+            tx.set_calendar(OUTPUT, key, url)
+            tx.set_caldav_cache(url, None)
             tx.set_sync_token(self._scope(url), None)
         self._cal_url = url
         self._cal = entry
         self._target = url
 
-    def _cache_key(self, url: str | None = None) -> str:
-        return f"caldav.sink.cache:{url or self._cal_url}"
-
     def _scope(self, url: str | None = None) -> str:
         return f"caldav:sink:{url or self._cal_url}"
 
     def _load_cache(self, tx: StateTx) -> bool:
-        raw = tx.get(self._cache_key())
+        assert self._cal_url is not None
+        cache = tx.caldav_cache(self._cal_url)
         self._records, self._gone, self._ours_deleted = {}, set(), set()
-        if not raw:
+        if cache is None:
             return False
-        try:
-            data = json.loads(raw)
-            self._records = {p: wire.Remote.from_json(r) for p, r in data["records"].items()}
-            self._gone = set(data.get("gone", ()))
-            self._ours_deleted = set(data.get("ours_deleted", ()))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("%s: ignoring an unreadable cache in the state file", self.label)
-            self._records, self._gone, self._ours_deleted = {}, set(), set()
-            return False
+        self._records, self._gone, self._ours_deleted = (
+            cache.records,
+            cache.gone,
+            cache.ours_deleted,
+        )
         return True
 
     def _save_cache(self, tx: StateTx, now: datetime | None = None) -> None:
@@ -267,12 +263,8 @@ class CaldavSink:
                 if r.end is not None and r.end < cutoff:
                     del self._records[p]
                     self._gone.discard(p)
-        data = {
-            "records": {p: r.to_json() for p, r in sorted(self._records.items())},
-            "gone": sorted(self._gone),
-            "ours_deleted": sorted(self._ours_deleted),
-        }
-        tx.set(self._cache_key(), json.dumps(data, sort_keys=True))
+        cache = CaldavCache(dict(self._records), set(self._gone), set(self._ours_deleted))
+        tx.set_caldav_cache(self._cal_url, cache)
 
     def _read(self, tx: StateTx, window: tuple[datetime, datetime]) -> None:
         assert self._cal_url is not None and self._cal is not None

@@ -21,6 +21,7 @@ import icalendar
 
 from calsync.google.ids import fingerprint
 from calsync.ics_write import MARKER
+from calsync.sinks.caldav_records import Remote as Remote
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -199,48 +200,6 @@ def path_of(url: str, base: str) -> str:
 
 
 # --------------------------------------------------------------------------- our events
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """What calsync keeps of one resource of the calendar."""
-
-    etag: str | None
-    key: str | None = None  # set only for calsync's own events
-    start: datetime | None = None
-    end: datetime | None = None
-    content_hash: str = ""
-    edited: bool = False  # the user changed what calsync wrote: a pin
-    alarm: str = ""
-    uid: str = ""  # kept on update: a resource's UID never changes
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "etag": self.etag,
-            "key": self.key,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "hash": self.content_hash,
-            "edited": self.edited,
-            "alarm": self.alarm,
-            "uid": self.uid,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, object]) -> Remote:
-        def when(v: object) -> datetime | None:
-            return datetime.fromisoformat(str(v)) if v else None
-
-        return cls(
-            etag=str(d["etag"]) if d.get("etag") else None,
-            key=str(d["key"]) if d.get("key") else None,
-            start=when(d.get("start")),
-            end=when(d.get("end")),
-            content_hash=str(d.get("hash") or ""),
-            edited=bool(d.get("edited")),
-            alarm=str(d.get("alarm") or ""),
-            uid=str(d.get("uid") or ""),
-        )
 
 
 def _aware(v: object, zone: ZoneInfo) -> datetime:

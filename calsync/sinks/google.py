@@ -33,13 +33,13 @@ from calsync.google.client import GoogleApiError, GoogleClient, client_for
 from calsync.model import Action, ActionKind, SinkSnapshot
 from calsync.sinks.base import SinkReport
 from calsync.sinks.google_read import GoogleCalendar
-from calsync.sinks.google_records import calendar_state_key, event_body, record
-from calsync.sinks.google_write import OUTPUT, GoogleWriter
+from calsync.sinks.google_records import OUTPUT, event_body, record
+from calsync.sinks.google_write import GoogleWriter
 from calsync.state import StateTx
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OUTPUT", "GoogleSink", "calendar_state_key", "event_body", "record"]
+__all__ = ["OUTPUT", "GoogleSink", "event_body", "record"]
 
 
 class GoogleSink:

@@ -29,9 +29,9 @@ from calsync.google.client import GoogleApiError, GoogleClient, events_list
 from calsync.model import ManagedEvent, PriorSession, SinkSnapshot
 from calsync.sinks.google_records import (
     CALENDAR_MARK,
+    OUTPUT,
     GoogleRecord,
     RecordCache,
-    calendar_state_key,
     record,
 )
 from calsync.state import StateTx
@@ -54,7 +54,6 @@ class GoogleCalendar:
         self.config = config
         self.client = client
         self.name = name
-        self.state_key = calendar_state_key(name)
         self.id: str | None = None
         self.searched = False  # looked for an earlier calendar in this sync
         self.records: dict[str, GoogleRecord] = {}  # by event id
@@ -64,7 +63,7 @@ class GoogleCalendar:
 
     def read(self, tx: StateTx) -> None:
         """Find the calendar and bring the records up to date (raises GoogleApiError)."""
-        self.id = tx.get(self.state_key) or self.sidecar().get(self.name)
+        self.id = tx.calendar(OUTPUT, self.name) or self.sidecar().get(self.name)
         if self.id is None:
             self.id = self.find()
             self.searched = True
@@ -90,14 +89,11 @@ class GoogleCalendar:
                 pins.append(PriorSession(r.key, start, end, pinned=True))
         return SinkSnapshot(managed=managed, pins=pins, deleted_by_user=deleted)
 
-    def _cache_name(self) -> str:
-        return f"google.sink.cache:{self.id}"
-
     def _scope(self) -> str:
         return f"google:sink:{self.id}"
 
     def _read_events(self, tx: StateTx) -> None:
-        cache = RecordCache.loads(tx.get(self._cache_name()))
+        cache = tx.google_records(str(self.id))
         token = tx.sync_token(self._scope())
         self.ours_deleted = set(cache.ours_deleted) if cache else set()
         self.ours_deleted |= set(self.deleting().get(str(self.id), {}))
@@ -143,13 +139,13 @@ class GoogleCalendar:
         return r
 
     def save(self, tx: StateTx) -> None:
-        tx.set(self._cache_name(), RecordCache(self.records, self.ours_deleted).dumps())
+        tx.set_google_records(str(self.id), RecordCache(self.records, self.ours_deleted))
 
     def _gone(self, tx: StateTx) -> None:
         log.warning(
             "google calendar %r (%s) no longer exists; a new one will be made", self.name, self.id
         )
-        tx.set(self._cache_name(), None)
+        tx.set_google_records(str(self.id), None)
         tx.set_sync_token(self._scope(), None)
         self.keep_id(tx, None)
         self.id = None
@@ -218,8 +214,8 @@ class GoogleCalendar:
         that fails after the calendar was made, so the next sync finds it even where
         Google does not let calsync list calendars.
         """
-        if tx.get(self.state_key) != cal_id:
-            tx.set(self.state_key, cal_id)
+        if tx.calendar(OUTPUT, self.name) != cal_id:
+            tx.set_calendar(OUTPUT, self.name, cal_id)
         known = self.sidecar()
         if known.get(self.name) == cal_id:
             return

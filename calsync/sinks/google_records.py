@@ -2,14 +2,12 @@
 
 Plain values and pure functions: the event body calsync sends (marker and bookkeeping in
 private extended properties), the typed record it keeps of one of its events between
-syncs, and the cache of those records in the state file.
+syncs, and the cache of those records (the state file keeps it: state_records).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,9 +20,8 @@ from calsync.model import Session
 CALENDAR_MARK = "Strength sessions placed by calsync."
 
 
-def calendar_state_key(name: str) -> str:
-    """Where the state file keeps the id of the calendar calsync made under `name`."""
-    return f"google.sink.calendar:{name}"
+# The output's name, under which the state keeps its sessions and its calendar's id.
+OUTPUT = "google"
 
 
 def event_body(s: Session, zone: str) -> dict[str, Any]:
@@ -80,21 +77,6 @@ class GoogleRecord:
         """Does the event already say exactly what calsync means to write?"""
         return not self.cancelled and not self.edited and self.hash == content_hash(s)
 
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> GoogleRecord:
-        """Raises KeyError/TypeError/ValueError on a record this version did not write."""
-        etag = d["etag"]
-        return cls(
-            key=str(d["key"]),
-            status=str(d["status"]),
-            start=ids.utc_iso(datetime.fromisoformat(d["start"])),
-            end=ids.utc_iso(datetime.fromisoformat(d["end"])),
-            etag=None if etag is None else str(etag),
-            hash=str(d["hash"]),
-            edited=bool(d["edited"]),
-            stuck=bool(d.get("stuck", False)),
-        )
-
 
 def record(ev: dict[str, Any], zone: ZoneInfo) -> GoogleRecord | None:
     """What calsync keeps of one of its events; None for anyone else's event."""
@@ -126,25 +108,3 @@ class RecordCache:
 
     events: dict[str, GoogleRecord]
     ours_deleted: set[str]
-
-    def dumps(self) -> str:
-        return json.dumps(
-            {
-                "events": {eid: asdict(r) for eid, r in self.events.items()},
-                "ours_deleted": sorted(self.ours_deleted),
-            }
-        )
-
-    @classmethod
-    def loads(cls, text: str | None) -> RecordCache | None:
-        """None when there is no cache or it cannot be read (the sink reads in full)."""
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-            if not isinstance(data, dict) or not isinstance(data.get("events"), dict):
-                return None
-            events = {str(k): GoogleRecord.from_json(v) for k, v in data["events"].items()}
-            return cls(events, {str(e) for e in data.get("ours_deleted") or ()})
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return None

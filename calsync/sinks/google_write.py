@@ -30,12 +30,17 @@ from calsync.google.client import GoogleApiError, Op
 from calsync.model import Action, ActionKind, Session, StoredSession
 from calsync.sinks.base import SinkReport
 from calsync.sinks.google_read import GoogleCalendar
-from calsync.sinks.google_records import CALENDAR_MARK, GoogleRecord, event_body, record
+from calsync.sinks.google_records import (
+    CALENDAR_MARK,
+    OUTPUT,
+    GoogleRecord,
+    event_body,
+    record,
+)
 from calsync.state import StateTx
 
 log = logging.getLogger(__name__)
 
-OUTPUT = "google"
 # Google's "Calendar usage limits exceeded" (403 quotaExceeded) is not a burst: retrying
 # soon only spends more of the quota. calsync stops writing for this long, recording
 # the time at once in a file beside the state (the state itself rolls back with the

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from calsync.google import events as gev
 from calsync.google.client import GoogleApiError, GoogleClient, client_for, events_list
 from calsync.model import Event, Role
 from calsync.state import StateTx
+from calsync.state_records import GoogleSourceCache
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ PAGE_SIZE = 250
 # cut off a series (only the instances it still has): a full read at least this often
 # bounds how long such a phantom run can live in the cache.
 FULL_EVERY = timedelta(days=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a cache that never said when it was read
 # freeBusy.query refuses long ranges (400 timeRangeTooLong; undocumented, reported from
 # about 60 days) and more than 50 calendars (400 tooManyCalendarsRequested). Queries are
 # split well under both, so a change on Google's side or a DST hour never reaches them.
@@ -146,23 +147,21 @@ class GoogleSource:
             items, _ = self._list({"timeMin": _z(window[0]), "timeMax": _z(window[1])})
             return self._events(items, window)
         scope = f"google:events:{self.calendar}"
-        name = f"google.cache.{scope}"
-        cache = _load(tx.get(name))
+        cache = tx.google_source_cache(self.calendar)
         token = tx.sync_token(scope)
         now = _clock()
         cached: dict[str, dict[str, Any]] | None = None
         if token and cache is not None:
-            lo, hi = datetime.fromisoformat(cache["lo"]), datetime.fromisoformat(cache["hi"])
-            read_at = datetime.fromisoformat(cache.get("read_at") or "1970-01-01T00:00+00:00")
-            if lo <= window[0] and window[1] <= hi and timedelta(0) <= now - read_at < FULL_EVERY:
-                cached = cache["events"]
+            read_at = cache.read_at or _EPOCH
+            fresh = timedelta(0) <= now - read_at < FULL_EVERY
+            if cache.lo <= window[0] and window[1] <= cache.hi and fresh:
+                cached = cache.events
         new_token: str | None
         if cached is not None:
             assert cache is not None
-            lo_s, hi_s, read_at_s = cache["lo"], cache["hi"], cache["read_at"]
+            lo, hi, read_at = cache.lo, cache.hi, cache.read_at or _EPOCH
             try:
                 changed, new_token = self._list({"syncToken": token})
-                lo, hi = datetime.fromisoformat(lo_s), datetime.fromisoformat(hi_s)
                 for ev in changed:
                     if ev.get("status") == "cancelled" or not self._overlaps(ev, lo, hi):
                         cached.pop(ev["id"], None)
@@ -176,11 +175,11 @@ class GoogleSource:
                 log.info("%s: sync token refused (%s); reading in full", self.label, e.reason)
                 cached = None
         if cached is None:
-            lo_s, hi_s, read_at_s = _z(window[0]), _z(window[1] + READ_AHEAD), now.isoformat()
+            lo_s, hi_s = _z(window[0]), _z(window[1] + READ_AHEAD)
+            lo, hi, read_at = datetime.fromisoformat(lo_s), datetime.fromisoformat(hi_s), now
             items, new_token = self._list({"timeMin": lo_s, "timeMax": hi_s})
             cached = {ev["id"]: gev.trim(ev) for ev in items if ev.get("status") != "cancelled"}
-        state = {"lo": lo_s, "hi": hi_s, "read_at": read_at_s, "events": cached}
-        tx.set(name, json.dumps(state))
+        tx.set_google_source_cache(self.calendar, GoogleSourceCache(lo, hi, read_at, cached))
         tx.set_sync_token(scope, new_token)
         return self._events(list(cached.values()), window)
 
@@ -229,14 +228,3 @@ class GoogleSource:
 
 def _freebusy_query(body: dict[str, Any]) -> Callable[[Any], Any]:
     return lambda service: service.freebusy().query(body=body)
-
-
-def _load(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    ok = isinstance(data, dict) and {"lo", "hi", "events"} <= set(data)
-    return data if ok else None

@@ -15,12 +15,11 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.fakes.server_process import read_log, start_on_free_port, stop_process
 
 START_TIMEOUT = 20.0
 
@@ -41,24 +40,6 @@ class RadicaleServer:
 
     def log(self) -> str:
         return read_log(self.log_path)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a server process (idempotent), killing it if it does not stop."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-def read_log(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
 
 
 def _config_text(host: str, port: int, storage: Path, htpasswd: Path, log_level: str) -> str:
@@ -110,34 +91,23 @@ def start_radicale(
     os.chmod(htpasswd, 0o600)
     config = folder / "radicale.conf"
     log_path = folder / "radicale.log"
-    last_error = ""
-    for _attempt in range(3):  # another process may take the free port before Radicale does
-        port = free_port(host)
+
+    def command(port: int) -> list[str]:
         config.write_text(_config_text(host, port, storage, htpasswd, log_level))
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "radicale", "--config", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = RadicaleServer(
-            url=f"http://{host}:{port}/",
-            host=host,
-            port=port,
-            users=dict(users),
-            storage=storage,
-            log_path=log_path,
-            process=proc,
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(host, port):
-                return server
-            time.sleep(0.05)
-        server.stop()
-        last_error = server.log()
-    raise RuntimeError(f"Radicale did not start on {host}:\n{last_error}")
+        return [sys.executable, "-m", "radicale", "--config", str(config)]
+
+    proc, port = start_on_free_port(
+        "Radicale", host, log_path, command, lambda port: _answers(host, port), START_TIMEOUT
+    )
+    return RadicaleServer(
+        url=f"http://{host}:{port}/",
+        host=host,
+        port=port,
+        users=dict(users),
+        storage=storage,
+        log_path=log_path,
+        process=proc,
+    )
 
 
 @contextlib.contextmanager

@@ -17,13 +17,11 @@ import contextlib
 import http.client
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.fakes.radicale_server import read_log, stop_process
-from tests.helpers import free_port
+from tests.fakes.server_process import read_log, start_on_free_port, stop_process
 
 START_TIMEOUT = 30.0
 PRINCIPAL = "/user/"
@@ -62,49 +60,38 @@ def start_xandikos(folder: Path, host: str = "127.0.0.1") -> XandikosServer:
     folder.mkdir(parents=True, exist_ok=True)
     storage = folder / "collections"
     log_path = folder / "xandikos.log"
-    last_error = ""
-    for _attempt in range(3):  # another process may take the free port first
-        port = free_port(host)
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "xandikos",
-                    "serve",
-                    "--directory",
-                    str(storage),
-                    "--autocreate",
-                    "--current-user-principal",
-                    PRINCIPAL,
-                    "--listen-address",
-                    host,
-                    "--port",
-                    str(port),
-                    "--state-dir",
-                    str(folder / "state"),
-                    "--no-detect-systemd",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        server = XandikosServer(
-            url=f"http://{host}:{port}/",
-            host=host,
-            port=port,
-            storage=storage,
-            log_path=log_path,
-            process=proc,
-        )
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _answers(host, port):
-                return server
-            time.sleep(0.05)
-        server.stop()
-        last_error = server.log()
-    raise RuntimeError(f"Xandikos did not start on {host}:\n{last_error}")
+
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "xandikos",
+            "serve",
+            "--directory",
+            str(storage),
+            "--autocreate",
+            "--current-user-principal",
+            PRINCIPAL,
+            "--listen-address",
+            host,
+            "--port",
+            str(port),
+            "--state-dir",
+            str(folder / "state"),
+            "--no-detect-systemd",
+        ]
+
+    proc, port = start_on_free_port(
+        "Xandikos", host, log_path, command, lambda port: _answers(host, port), START_TIMEOUT
+    )
+    return XandikosServer(
+        url=f"http://{host}:{port}/",
+        host=host,
+        port=port,
+        storage=storage,
+        log_path=log_path,
+        process=proc,
+    )
 
 
 @contextlib.contextmanager
