@@ -112,13 +112,14 @@ class DiskFullError(CalsyncError):
     one SQLite transaction), so the fix is only: make room, run again.
     """
 
-    def __init__(self, path: Path | str, *, what: str = "") -> None:
+    def __init__(self, path: Path | str, *, what: str = "", hint: str | None = None) -> None:
         self.path = str(path)
         detail = f" while writing {what}" if what else ""
         super().__init__(
             f"{self.path}: disk full{detail}",
-            hint="free some space on the disk that holds it, then run calsync again "
-            "(the previous content was left as it was)",
+            hint=hint
+            or "free some space on the disk that holds it (or raise the quota), then run "
+            "calsync again (the previous content was left as it was)",
         )
 
 
