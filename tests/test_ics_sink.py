@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from calsync.config import Config, IcsOutput, Schedule
 from calsync.diff import diff
-from calsync.errors import SinkError
+from calsync.errors import DiskFullError, SinkError
 from calsync.ics_write import render_calendar, uid_for
 from calsync.model import Phase, Session, StoredSession
 from calsync.sinks.ics import IcsSink, write_atomic
@@ -260,7 +260,7 @@ def test_failed_rename_keeps_the_old_file_and_leaves_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(SinkError, match=r"strength\.ics: cannot write the calendar"):
+    with pytest.raises(DiskFullError, match=r"strength\.ics: disk full while writing the calendar"):
         sync(cfg, PLAN[:1], NOW)
     assert path.read_bytes() == old
     assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]

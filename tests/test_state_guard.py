@@ -18,13 +18,14 @@ import stat
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from calsync import state_guard, state_lock
 from calsync.errors import DiskFullError
-from calsync.state import StateStore
+from calsync.state import CachedSource, StateStore
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -389,12 +390,15 @@ def test_sqlite_full_in_the_sync_transaction_is_disk_full_and_keeps_the_state(
 ) -> None:
     before = _rows(world.state, "SELECT count(*) FROM sync_log")
     store = _Capped(world.state)
+    at = datetime(2026, 11, 30, tzinfo=UTC)
     with pytest.raises(DiskFullError) as e, store.writer() as tx:
         for i in range(50):
-            tx.set(f"filler.{i}", "x" * 100_000)
+            tx.put_source_cache(CachedSource(f"https://x/{i}", None, None, b"x" * 100_000, at))
     assert str(e.value).startswith(f"{world.state}: disk full")
     assert _rows(world.state, "SELECT count(*) FROM sync_log") == before
-    assert _rows(world.state, "SELECT count(*) FROM kv WHERE name LIKE 'filler.%'") == [(0,)]
+    assert _rows(world.state, "SELECT count(*) FROM source_cache WHERE url LIKE 'https://x/%'") == [
+        (0,)
+    ]
 
 
 _TMPFS_SCRIPT = textwrap.dedent(
