@@ -114,7 +114,7 @@ def static_app(path: Path) -> Any:
 def run_static_server(path: str, threads: int) -> None:
     from waitress import create_server
 
-    from calsync.feed import WAITRESS_LIMITS
+    from calsync.feed_server import WAITRESS_LIMITS
 
     server = create_server(
         static_app(Path(path)), listen="127.0.0.1:0", threads=threads, **WAITRESS_LIMITS

@@ -40,13 +40,26 @@ def _vm(field: str) -> int:
     return 0
 
 
-def worker(base_seed: int, parse_seconds: float) -> None:
+def seed_pool(extra: list[str]) -> list[Path]:
+    """The fixture calendars, plus every calendar under each --seeds folder (same
+    200 kB cap), in one fixed order so a mutant number names the same mutant in the
+    worker and in `save`."""
+    sys.path.insert(0, str(REPO))
+    from tests.fuzz_mutants import seeds
+
+    pool = set(seeds())
+    for folder in extra:
+        pool.update(p for p in Path(folder).rglob("*.ics") if p.stat().st_size < 200_000)
+    return sorted(pool)
+
+
+def worker(base_seed: int, parse_seconds: float, extra: list[str]) -> None:
     """Read mutant numbers on stdin, answer one JSON line each on stdout."""
     sys.path.insert(0, str(REPO))
     from calsync import cli
-    from tests.fuzz_mutants import mutate, seeds
+    from tests.fuzz_mutants import mutate
 
-    pool = seeds()
+    pool = seed_pool(extra)
     out = sys.stdout
     folder = Path(tempfile.mkdtemp(prefix="calsync-fuzz-"))
     path = folder / "mutant.ics"
@@ -77,7 +90,7 @@ def worker(base_seed: int, parse_seconds: float) -> None:
         errors = sum(1 for ln in text.splitlines() if ln.startswith("calsync: error:"))
         record = {
             "n": n,
-            "seed": seed.name,
+            "seed": str(seed),
             "mutations": names,
             "rc": rc,
             "traceback": "Traceback" in text or "internal error" in text,
@@ -95,7 +108,8 @@ class Worker:
     def __init__(self, args: argparse.Namespace) -> None:
         self.p = subprocess.Popen(
             [sys.executable, __file__, "--worker", "--seed", str(args.seed),
-             "--parse-seconds", str(args.parse_seconds)],
+             "--parse-seconds", str(args.parse_seconds),
+             *(f"--seeds={d}" for d in args.seeds)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -119,8 +133,10 @@ class Worker:
 
 def campaign(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO))
-    from tests.fuzz_mutants import mutate, seeds
+    from tests.fuzz_mutants import mutate
 
+    pool = seed_pool(args.seeds)
+    print(f"{len(pool)} seed calendars", flush=True)
     findings = Path(args.findings)
     findings.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, object]] = []
@@ -131,10 +147,10 @@ def campaign(args: argparse.Namespace) -> int:
 
     def save(n: int, why: str) -> None:
         rnd = random.Random(args.seed * 1_000_003 + n)
-        seed = rnd.choice(seeds())
+        seed = rnd.choice(pool)
         data, names = mutate(seed.read_bytes(), rnd)
         (findings / f"{why}-{n}.ics").write_bytes(data)
-        (findings / f"{why}-{n}.txt").write_text(f"{seed.name} {names}\n")
+        (findings / f"{why}-{n}.txt").write_text(f"{seed} {names}\n")
 
     for w in workers:
         if todo:
@@ -240,10 +256,14 @@ def main() -> int:
     ap.add_argument("--slow", type=float, default=10.0, help="save mutants slower than this")
     ap.add_argument("--parse-seconds", type=float, default=60.0, help="the source's budget")
     ap.add_argument("--findings", default=str(Path(tempfile.gettempdir()) / "calsync-fuzz"))
+    ap.add_argument(
+        "--seeds", action="append", default=[], metavar="DIR",
+        help="also mutate every *.ics under DIR (repeatable)",
+    )  # fmt: skip
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
-        worker(args.seed, args.parse_seconds)
+        worker(args.seed, args.parse_seconds, args.seeds)
         return 0
     return campaign(args)
 

@@ -10,26 +10,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from calsync.classify_text import _DIGIT, _SPACES, _blank, _minutes_in, _Text
-from calsync.classify_words import (
+from calsync.classify_words import KNOWN, LABEL, RUN_NOUN, _walk_run
+from calsync.classify_words_effort import (
     _NOTATION_WORDS,
     _NUMBER,
     _Q_DAY,
     AROUND_WORK,
     DISTANCE,
     EASY_WORDS,
-    EXERCISE,
     HARD_WORDS,
     HR_BPM,
     HR_PCT,
     IF_FACTOR,
-    KNOWN,
-    LABEL,
     LADDER,
     MULTISPORT_RACE,
     NEGATION,
     NOT_A_RACE,
     NOT_RUNNING_REPS,
-    OTHER_SPORT,
     PACE_LETTER,
     PACE_RULE,
     PACED,
@@ -39,14 +36,13 @@ from calsync.classify_words import (
     REPS,
     REPS_BACK,
     RPE,
-    RUN_NOUN,
     STRIDES,
     STRIDES_BEFORE,
     TARGET,
     TARGET_WORD,
     ZONE,
-    _walk_run,
 )
+from calsync.classify_words_notrun import EXERCISE, OTHER_SPORT
 from calsync.model import Intensity, Verdict
 
 if TYPE_CHECKING:  # classify imports this module

@@ -9,10 +9,7 @@ and layout: only the `[classify]` table changes, and the file is replaced atomic
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from calsync.atomic import write_file
 from calsync.errors import ConfigError
 from calsync.model import Event, Verdict
 
@@ -171,21 +169,8 @@ def save(path: Path, answers: Sequence[Answer]) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    """Replace the file atomically (temp file, fsync, rename), keeping its mode."""
-    tmp: str | None = None
+    """Replace the file atomically and durably (calsync.atomic), keeping its mode."""
     try:
-        mode = path.stat().st_mode & 0o777
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
+        write_file(path, text)
     except OSError as e:
         raise ConfigError(str(path), [f"cannot write the file: {e.strerror or e}"]) from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

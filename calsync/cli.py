@@ -1,109 +1,41 @@
-"""The `calsync` command line: the only module that prints.
+"""The `calsync` command line: with the cli_* modules, the only code that prints.
 
-Every command gets its settings through `AppContext`; every user-facing failure is a
-`CalsyncError`, turned into one readable message and exit status 1 by `main()` (usage
-errors exit 2). Tracebacks only with --verbose.
+Every command gets its settings through `AppContext` (calsync.cli_context, shared by
+every cli_* module); every user-facing failure is a `CalsyncError`, turned into one
+readable message and exit status 1 by `main()` (usage errors exit 2). Tracebacks only
+with --verbose. classify, auth, serve/daemon/feed-url, init/rules and state live in their
+own modules (cli_classify, cli_google, cli_service, cli_init, cli_state), registered below.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import shutil
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from calsync import __version__
-from calsync.config import (
-    Config,
-    SourceSettings,
-    default_config,
-    default_config_path,
-    load_config,
+from calsync.cli_context import (
+    _COLOR,
+    AppContext,
+    _columns,
+    _echo_json,
+    _parse_day,
+    _parse_now,
+    _use_color,
 )
-from calsync.errors import CalsyncError, ConfigError, ConfigNotFoundError
-from calsync.model import Role
+from calsync.config import default_config_path
+from calsync.errors import CalsyncError, ConfigError
 
 if TYPE_CHECKING:
-    from calsync.classify_review import Answer
     from calsync.doctor import Check
 
 log = logging.getLogger("calsync")
-
-
-@dataclass
-class AppContext:
-    """What the global options decided, shared by every command."""
-
-    config_path: Path | None
-    now_override: datetime | None = None
-    verbose: int = 0
-    _config: Config | None = field(default=None, repr=False)
-
-    def load_config(self) -> Config:
-        """The validated config (loaded once). Raises ConfigError with every problem."""
-        if self._config is None:
-            path = self.config_path or default_config_path()
-            try:
-                self._config = load_config(path)
-            except ConfigNotFoundError as e:
-                if self.config_path is not None:
-                    e.hint = "check the path given with --config (or $CALSYNC_CONFIG)"
-                else:
-                    e.hint = (
-                        "pass --config PATH, set CALSYNC_CONFIG, or copy "
-                        f"config.example.toml to {path}"
-                    )
-                raise
-        return self._config
-
-    def reload_config(self) -> Config:
-        """Read the file again (SIGHUP); the old config stays if the new one is bad."""
-        path = self.config_path or default_config_path()
-        new = load_config(path)
-        self._config = new
-        return new
-
-    def now(self, config: Config | None = None) -> datetime:
-        """--now when given (naive times are read in the configured zone), else the clock."""
-        if self.now_override is None:
-            return datetime.now().astimezone()
-        if self.now_override.tzinfo is None:
-            zone = (config or self.load_config()).schedule.zone
-            return self.now_override.replace(tzinfo=zone)
-        return self.now_override
-
-
-# Planning reaches years around "now" (horizon up to 3660 days, the read window, the
-# taper): beyond these, date arithmetic overflows instead of giving a plan.
-_YEARS = (1900, 9000)
-
-
-def _check_year(value: str, d: date) -> None:
-    if not _YEARS[0] <= d.year <= _YEARS[1]:
-        raise click.BadParameter(f"{value!r} is outside the years {_YEARS[0]}..{_YEARS[1]}")
-
-
-def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        now = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO 8601 date-time like 2026-11-26T08:00 or "
-            "2026-11-26T08:00+01:00"
-        ) from None
-    _check_year(value, now.date())
-    return now
 
 
 _VERBOSE = 0
@@ -164,40 +96,7 @@ def _setup_logging(verbose: int) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
 
 
-def _echo_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
-
-
 # --------------------------------------------------------------------------- sync
-
-
-_COLOR = click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Colour: auto = on a terminal unless NO_COLOR is set.",
-)
-
-
-def _use_color(choice: str) -> bool:
-    """--color=always/never win; auto: stdout is a terminal and NO_COLOR is unset/empty."""
-    if choice != "auto":
-        return choice == "always"
-    if os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
-
-
-def _columns() -> int | None:
-    """Display columns to fit: $COLUMNS, else the terminal's; None for a pipe (no limit:
-    a program reading the text gets every word)."""
-    raw = os.environ.get("COLUMNS", "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return max(40, int(raw))
-    if sys.stdout.isatty():
-        return max(40, shutil.get_terminal_size().columns)
-    return None
 
 
 @cli.command()
@@ -372,184 +271,6 @@ def plan(
 
 # --------------------------------------------------------------------------- classify
 
-
-def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-12-01") from None
-    _check_year(value, day)
-    return day
-
-
-@cli.command()
-@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--from", "from_", callback=_parse_day, metavar="DATE", help="First day.")
-@click.option("--to", "to", callback=_parse_day, metavar="DATE", help="Last day (inclusive).")
-@click.option("--json", "as_json", is_flag=True, help="One object per event (see README).")
-@click.option(
-    "--review",
-    is_flag=True,
-    help="Answer for the events the classifier is unsure of; saved in the config's [classify].",
-)
-@click.option(
-    "--set",
-    "set_",
-    multiple=True,
-    metavar="PATTERN=KIND",
-    help="Save a [classify] pattern (KIND: hard, easy, race, norun, strength); repeatable.",
-)
-@click.pass_obj
-def classify(
-    app: AppContext,
-    sources: Sequence[str],
-    from_: date | None,
-    to: date | None,
-    as_json: bool,
-    review: bool,
-    set_: Sequence[str],
-) -> None:
-    """Show how every event is read: run or not, hard/easy/race, and why.
-
-    SOURCE is an ICS path or URL and replaces the config's sources, so this works with
-    no config at all. Default window: the planning window.
-
-    \b
-    Examples:
-      calsync classify plan.ics
-      calsync classify https://example.com/plan.ics --from 2026-01-01 --to 2026-03-31
-      calsync classify --json | jq '.[] | select(.intensity == "hard")'
-      calsync classify --review
-      calsync classify --set "Thursday Social=hard"
-    """
-    from calsync import report
-    from calsync.sync import build_sources, read_events, read_window, sort_inputs
-
-    if set_:
-        _save_answers(app, [_parse_set(v) for v in set_])
-        return
-
-    if sources:
-        base = _config_or_default(app)
-        config = _with_sources(base, sources)
-    else:
-        config = app.load_config()
-    zone = config.schedule.zone
-    now = app.now(config)
-    start, end = read_window(config, now)
-    if from_ is not None:
-        start = datetime.combine(from_, time(0), zone)
-    if to is not None:
-        end = datetime.combine(to + timedelta(days=1), time(0), zone)
-    if end <= start:
-        # Only one of them may be given: name the other end as what it is.
-        first = "--from" if from_ is not None else f"the default start ({start.date()})"
-        last = "--to" if to is not None else f"the default end ({end.date()})"
-        raise click.BadParameter(f"{last} is before {first}")
-    per_source = read_events(build_sources(config), (start, end), None)
-    inputs = sort_inputs(per_source, config)
-    items = [(c.event, c.verdict) for c in inputs.classified]
-    if review:
-        from calsync import classify_review
-
-        _save_answers(app, classify_review.review(items, _ask, click.echo))
-        return
-    last_day = (end - timedelta(days=1)).date()
-    window = f"{start.date()} to {last_day} ({zone.key})"
-    if as_json:
-        _echo_json([report.verdict_json(e, v, zone) for e, v in items])
-    elif items:
-        click.echo(f"Events from {window}:")
-        click.echo(report.verdicts_text(items, zone), nl=False)
-    if not items:
-        # Nothing to show is a finding, not a success: exit 1 (like grep finding nothing),
-        # so a script or a timer notices an empty export; the message says where the
-        # events are and how to ask for them.
-        for line in _empty_window_lines(config, window):
-            click.echo(line, err=True)
-        raise click.exceptions.Exit(1)
-
-
-def _empty_window_lines(config: Config, window: str) -> list[str]:
-    """Why classify found nothing: each source's own date range, and the --from/--to
-    that would cover it."""
-    from calsync.sources.ics import fetch
-    from calsync.sources.ics_range import span_of
-
-    lines = [f"calsync: no event falls in the window {window}."]
-    for s in config.sources:
-        if s.type != "ics" or s.role is not Role.RUNS:
-            continue
-        try:
-            span = span_of(fetch(s))
-        except CalsyncError:
-            continue  # the read above worked; a second failure says nothing new
-        if span is None:
-            lines.append(f"  {s.label}: no dated event at all")
-            continue
-        if span.calsync_own and span.calsync_own >= span.events:
-            lines.append(
-                f"  {s.label}: holds only calsync's own sessions (X-CALSYNC-KEY), "
-                "which are never read as your runs"
-            )
-            continue
-        more = " (and events that repeat with no end)" if span.repeats_forever else ""
-        lines.append(f"  {s.label}: events from {span.first} to {span.last}{more}")
-        lines.append(f"  try: calsync classify --from {span.first} --to {span.last}")
-    return lines
-
-
-def _parse_set(value: str) -> Answer:
-    from calsync import classify_review
-
-    try:
-        return classify_review.parse_set(value)
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--set") from None
-
-
-def _ask(prompt: str) -> str | None:
-    """One line from stdin (None at its end), the prompt shown on stdout."""
-    click.echo(prompt, nl=False)
-    line = sys.stdin.readline()
-    if not line:
-        click.echo()
-    return line or None
-
-
-def _save_answers(app: AppContext, answers: Sequence[Answer]) -> None:
-    from calsync import classify_review
-
-    path = app.config_path or default_config_path()
-    n = classify_review.save(path, answers)
-    if answers:
-        click.echo(f"saved {n} pattern(s) to [classify] in {path}; the next plan uses them")
-
-
-def _config_or_default(app: AppContext) -> Config:
-    explicit = app.config_path is not None
-    if explicit or default_config_path().exists():
-        return app.load_config()
-    return default_config()
-
-
-def _with_sources(config: Config, sources: Sequence[str]) -> Config:
-    import dataclasses
-
-    srcs = []
-    for s in sources:
-        url = s
-        if "://" not in s:
-            # absolute(), not resolve(): /dev/fd/63 from `<(curl ...)` must stay readable.
-            url = str(Path(s).expanduser().absolute())
-        # A URL names itself, redacted (it may carry a token); a path as it was typed.
-        name = s if "://" not in s else ""
-        srcs.append(SourceSettings(type="ics", role=Role.RUNS, url=url, name=name))
-    return dataclasses.replace(config, sources=tuple(srcs))
-
-
 # --------------------------------------------------------------------------- doctor
 
 
@@ -594,9 +315,11 @@ def print_checks(checks: Sequence[Check], *, color: bool) -> bool:
 
 
 def _register_optional_commands() -> None:
-    """Commands that live in their own modules (Google auth, the service side)."""
-    from calsync import cli_google, cli_init, cli_service, cli_state
+    """Commands that live in their own modules (classify, Google auth, the state, the
+    service side)."""
+    from calsync import cli_classify, cli_google, cli_init, cli_service, cli_state
 
+    cli.add_command(cli_classify.classify)
     cli.add_command(cli_google.auth)
     cli.add_command(cli_state.state)
     for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):

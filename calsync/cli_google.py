@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from calsync.config import Config, GoogleSettings, default_config, default_config_path
-from calsync.errors import AuthError, MissingExtraError
+from calsync.errors import AuthError, CalsyncError, MissingExtraError
 from calsync.extras import require
 
 # calsync.google.auth (google-auth and its crypto) is imported inside the commands that
@@ -105,7 +105,12 @@ def google(app: Any, client_secrets: Path, no_browser: bool, port: int | None) -
             "and run `calsync auth google` again",
         )
     path = gauth.token_path(config)
-    gauth.save_credentials(creds, path)
+    try:
+        gauth.save_credentials(creds, path)
+    except OSError as e:
+        raise AuthError(
+            f"{path}: cannot save the Google authorisation: {e.strerror or e}"
+        ) from None
     click.echo(f"saved the Google authorisation to {path} (mode 0600)")
     held = set(creds.scopes or ())
     missing = [s for s in scopes if s not in held]
@@ -159,7 +164,11 @@ def doctor_lines(config: Config) -> list[str]:
     if config.output_google is not None:
         from calsync.sinks.google_write import quota_pause
 
-        until = quota_pause(config)
+        try:
+            until = quota_pause(config)
+        except CalsyncError as e:
+            lines.append(f"google:    PROBLEM: {e.message}")
+            until = None
         if until is not None:
             lines.append(
                 "google:    PROBLEM: Google Calendar usage limits exceeded: writes paused "

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
-import tempfile
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from calsync.atomic import stage, write_file
 from calsync.config import (
     _LISTEN,
     Config,
@@ -38,7 +37,7 @@ from calsync.errors import CalsyncError
 from calsync.extras import require
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
 
 EXAMPLE_FILES = ("config.example.toml", "examples/plan.ics", "examples/work.ics")
 UNIT_FILES = (
@@ -157,22 +156,9 @@ def init(
         timezone = (
             click.prompt("Time zone", default=system_timezone()) if asking else system_timezone()
         )
-    if destination is None:
-        destination = (
-            click.prompt("Where do sessions go", type=click.Choice(DESTINATIONS), default="ics")
-            if asking
-            else "ics"
-        )
-    if destination == "google":
-        require("google", "calsync init --to google")
-    if destination == "caldav":
-        require("caldav", "calsync init --to caldav")
-        if caldav_url is None:
-            if not asking:
-                raise click.UsageError("--to caldav needs --caldav-url")
-            caldav_url = click.prompt("CalDAV server URL")
-        if caldav_username is None and asking:
-            caldav_username = click.prompt("CalDAV user name", default="", show_default=False)
+    destination, caldav_url, caldav_username = _destination(
+        destination, caldav_url, caldav_username, asking
+    )
     state_dir = default_state_dir()
     while True:
         if calendar is None:
@@ -199,6 +185,30 @@ def init(
         break
     click.echo(f"wrote {path}: {events} events read from {calendar}")
     _next_steps(config, destination, state_dir)
+
+
+def _destination(
+    destination: str | None, caldav_url: str | None, caldav_username: str | None, asking: bool
+) -> tuple[str, str | None, str | None]:
+    """Where sessions go, and a CalDAV server's URL and user name: from the flags, else
+    asked at a terminal; the extra it needs must be installed."""
+    if destination is None:
+        destination = (
+            click.prompt("Where do sessions go", type=click.Choice(DESTINATIONS), default="ics")
+            if asking
+            else "ics"
+        )
+    if destination == "google":
+        require("google", "calsync init --to google")
+    if destination == "caldav":
+        require("caldav", "calsync init --to caldav")
+        if caldav_url is None:
+            if not asking:
+                raise click.UsageError("--to caldav needs --caldav-url")
+            caldav_url = click.prompt("CalDAV server URL")
+        if caldav_username is None and asking:
+            caldav_username = click.prompt("CalDAV user name", default="", show_default=False)
+    return destination, caldav_url, caldav_username
 
 
 def _calendar_url(value: str) -> str:
@@ -256,22 +266,27 @@ def _write_checked(path: Path, text: str, now: datetime | None) -> tuple[Config,
     from calsync.sync import build_sources, read_events, read_window
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-    tmp = Path(tmp_name)
+    # Staged beside its final place (relative paths in it read the same), checked, then
+    # put in place; 0600, since a config may hold a feed token.
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        config = load_config(tmp)
+        staged = stage(path, text, mode=0o600)
+    except OSError as e:
+        raise InitError(f"{path}: cannot write the config: {e.strerror or e}") from None
+    try:
+        config = load_config(staged.tmp)
         zone = config.schedule.zone
         when = (
             datetime.now(zone) if now is None else now if now.tzinfo else now.replace(tzinfo=zone)
         )
         per_source = read_events(build_sources(config), read_window(config, when), None)
         config.state_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        staged.discard()
         raise
+    try:
+        staged.publish()
+    except OSError as e:
+        raise InitError(f"{path}: cannot write the config: {e.strerror or e}") from None
     return load_config(path), sum(len(events) for _, events in per_source)
 
 
@@ -303,8 +318,10 @@ def _copy_files(pairs: list[tuple[str, Path]], force: bool) -> None:
         raise InitError(f"{clash[0]} already exists (--force replaces it)")
     for name, dest in pairs:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with data_file(name).open("rb") as src, dest.open("wb") as out:
-            shutil.copyfileobj(src, out)
+        try:
+            write_file(dest, data_file(name).read_bytes())
+        except OSError as e:
+            raise InitError(f"{dest}: cannot write: {e.strerror or e}") from None
 
 
 def _copy_example(target: Path, force: bool) -> None:

@@ -16,7 +16,8 @@ import click
 from calsync.config import _LISTEN
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
+    from calsync.config import Config
 
 log = logging.getLogger("calsync.service")
 
@@ -59,7 +60,7 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
       calsync serve
       calsync serve --sync --listen 127.0.0.1:8765
     """
-    from calsync import feed
+    from calsync import feed, feed_server
     from calsync.daemon import Daemon, run_in_thread, setup_service_logging
 
     setup_service_logging(app.verbose)
@@ -88,22 +89,9 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
         # The page marks today by this clock: --now serves it as of then.
         wall_clock=lambda: app.now(config),
     )
-    server = feed.create_server(wsgi, listen or config.feed.listen, threads=threads)
-    bound = feed.bound_addresses(server)
-    for addr in bound:
-        log.info("feed server listening on http://%s/", addr)
-    exposed = feed.exposure_warning(bound, config.feed.base_url)
-    if exposed:
-        log.warning("%s", exposed)
-    urls = feed.feed_urls(config, token, None if config.feed.base_url else bound[0])
-    # The token is a secret: logs show only its start; `calsync feed-url` prints it all.
-    log.info("subscribe to %s", feed.redact(urls.strength, token))
-    log.info("         or %s", feed.redact(urls.strength_webcal, token))
-    log.info(
-        "busy-only feed %s (run `calsync feed-url` for the full URLs)",
-        feed.redact(urls.busy, token),
-    )
-    log.info("week view page %s", feed.redact(urls.page, token))
+    server = feed_server.create_server(wsgi, listen or config.feed.listen, threads=threads)
+    bound = feed_server.bound_addresses(server)
+    _log_addresses(config, token, bound)
 
     thread = None
     if with_sync:
@@ -132,6 +120,27 @@ def serve(app: AppContext, listen: str | None, with_sync: bool, threads: int) ->
             thread.join(timeout=60)  # let a sync under way commit
             daemon.close()
         log.info("feed server stopped")
+
+
+def _log_addresses(config: Config, token: str, bound: list[str]) -> None:
+    """Where the server listens, a warning when it is exposed with no front, and the
+    addresses to subscribe to (with the token hidden)."""
+    from calsync import feed_server, feed_urls
+
+    for addr in bound:
+        log.info("feed server listening on http://%s/", addr)
+    exposed = feed_server.exposure_warning(bound, config.feed.base_url)
+    if exposed:
+        log.warning("%s", exposed)
+    urls = feed_urls.feed_urls(config, token, None if config.feed.base_url else bound[0])
+    # The token is a secret: logs show only its start; `calsync feed-url` prints it all.
+    log.info("subscribe to %s", feed_urls.redact(urls.strength, token))
+    log.info("         or %s", feed_urls.redact(urls.strength_webcal, token))
+    log.info(
+        "busy-only feed %s (run `calsync feed-url` for the full URLs)",
+        feed_urls.redact(urls.busy, token),
+    )
+    log.info("week view page %s", feed_urls.redact(urls.page, token))
 
 
 @click.command()
@@ -174,10 +183,10 @@ def feed_url(app: AppContext, webcal: bool, busy: bool, page: bool) -> None:
     calendar service cannot reach it. With --page: the address of the week view, which
     also has "Add to calendar" links.
     """
-    from calsync import feed
+    from calsync import feed, feed_urls
 
     config = app.load_config()
-    urls = feed.feed_urls(config, feed.feed_token(config))
+    urls = feed_urls.feed_urls(config, feed.feed_token(config))
     if page:
         click.echo(urls.page)
         return
@@ -188,7 +197,7 @@ def feed_url(app: AppContext, webcal: bool, busy: bool, page: bool) -> None:
     else:
         click.echo(http)
         click.echo(cal)
-    where = feed.loopback_host(http)
+    where = feed_urls.loopback_host(http)
     if where is not None:
         click.echo(
             f"warning: {where} is this machine only: a calendar service (Google Calendar, "

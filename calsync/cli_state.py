@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from calsync.cli import AppContext
+    from calsync.cli_context import AppContext
 
 
 @click.group()

@@ -223,6 +223,23 @@ def _choice(*choices: str) -> Callable[[Any], str]:
     return conv
 
 
+_MODE = re.compile(r"^0?[0-7]{3}$")
+
+
+def file_mode(v: Any) -> int:
+    """A file mode written as octal digits in a string ("0640"): a TOML integer would be
+    read as decimal (640 is not 0o640), so it is refused rather than guessed."""
+    if not isinstance(v, str):
+        raise TypeError(f"a string of octal digits, in quotes, not {_type_name(v)}")
+    s = v.strip()
+    if not _MODE.match(s):
+        raise ValueError('three or four octal digits, e.g. "0640"')
+    mode = int(s, 8)
+    if mode & 0o600 != 0o600:
+        raise ValueError("the owner's digit must be 6 or 7: calsync reads and rewrites the file")
+    return mode
+
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -652,7 +669,7 @@ def _outputs(
     if "ics" in t:
         it = _table(t, "ics", "output.", p)
         w = "output.ics."
-        _unknown(it, ("path", "calendar_name", "refresh_minutes"), w, p)
+        _unknown(it, ("path", "calendar_name", "refresh_minutes", "mode"), w, p)
         pth = _get(it, "path", w, p, _path(base), "a file path", None)
         if pth is None:
             p.add(f"{w}path", "required: where to write the strength calendar")
@@ -665,6 +682,7 @@ def _outputs(
                 refresh_minutes=_get(
                     it, "refresh_minutes", w, p, _int(5, 7 * 24 * 60), "minutes", 60
                 ),
+                mode=_get(it, "mode", w, p, file_mode, 'a file mode like "0640"', None),
             )
     if "google" in t:
         gt = _table(t, "google", "output.", p)

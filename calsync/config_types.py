@@ -117,6 +117,9 @@ class IcsOutput:
     path: Path
     calendar_name: str = "Strength training"
     refresh_minutes: int = 60
+    # The file's mode; None: an existing file keeps its own, a new one gets 0o666 less
+    # the umask (as any program's new file would).
+    mode: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,7 @@ class _Waker:
         self._r, self._w = os.pipe()
         os.set_blocking(self._r, False)
         os.set_blocking(self._w, False)
+        self._on_signals = False
 
     def wake(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
@@ -95,7 +96,16 @@ class _Waker:
                 pass
         return True
 
+    def wake_on_signals(self) -> None:
+        """Have every signal wake `wait`, whichever thread the C-level handler runs in
+        and however close to the `select` it comes (main thread only)."""
+        signal.set_wakeup_fd(self._w, warn_on_full_buffer=False)
+        self._on_signals = True
+
     def close(self) -> None:
+        if self._on_signals:
+            signal.set_wakeup_fd(-1)
+            self._on_signals = False
         for fd in (self._r, self._w):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -168,6 +178,10 @@ class Daemon:
         signal.signal(signal.SIGTERM, on_stop)
         signal.signal(signal.SIGINT, on_stop)
         signal.signal(signal.SIGHUP, on_hup)
+        # Python runs these handlers in the main thread at its next bytecode; a signal
+        # whose C-level handler runs just before the idle loop's select() (or in another
+        # thread) would otherwise leave that select() asleep until the next sync is due.
+        self._waker.wake_on_signals()
 
     # -------------------------------------------------------------- the loop
 

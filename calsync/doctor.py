@@ -88,7 +88,8 @@ def _source(config: Config, s: SourceSettings, now: datetime) -> Check:
     name = f"{s.label} ({s.role.value})"
     try:
         if s.type == "ics":
-            from calsync.sources.ics import fetch, http_url, parse_ics
+            from calsync.sources.ics import parse_ics
+            from calsync.sources.ics_fetch import fetch, http_url
 
             with _view(config) as view:
                 cache = _CacheOnly(view)

@@ -77,6 +77,24 @@ class SinkError(CalsyncError):
     """An output could not be written, or refused a change."""
 
 
+class DiskFullError(CalsyncError):
+    """The disk (or the user's quota) is full where calsync writes `path`.
+
+    Raised instead of the OSError (ENOSPC, EDQUOT) wherever calsync writes, so the user
+    reads "disk full" and the path, exit 1, and knows nothing was half-written.
+    """
+
+    def __init__(self, path: Path | str, *, what: str = "", hint: str | None = None) -> None:
+        self.path = str(path)
+        detail = f" ({what})" if what else ""
+        super().__init__(
+            f"disk full: cannot write {path}{detail}",
+            hint=hint
+            or "free some space (or raise the quota) and run calsync again; "
+            "the previous file is kept as it was",
+        )
+
+
 class PausedError(SinkError):
     """A sink stopped writing until `resume_at` (e.g. Google's usage limits)."""
 
@@ -102,25 +120,6 @@ class StateLostError(StateError):
     """The state holds no history (lost, emptied, re-created) while the output still
     holds calsync's sessions: syncing on would forget them. The hint says how to restore
     the backup or start afresh on purpose (`calsync sync --new-state`)."""
-
-
-class DiskFullError(CalsyncError):
-    """A write found the disk (or the user's quota) full: SQLite's SQLITE_FULL, or
-    ENOSPC/EDQUOT from a plain file. Names the file; what was being written is optional.
-
-    Every writer leaves the old content in place when this happens (temp file + rename,
-    one SQLite transaction), so the fix is only: make room, run again.
-    """
-
-    def __init__(self, path: Path | str, *, what: str = "", hint: str | None = None) -> None:
-        self.path = str(path)
-        detail = f" while writing {what}" if what else ""
-        super().__init__(
-            f"{self.path}: disk full{detail}",
-            hint=hint
-            or "free some space on the disk that holds it (or raise the quota), then run "
-            "calsync again (the previous content was left as it was)",
-        )
 
 
 class AuthError(CalsyncError):

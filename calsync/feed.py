@@ -19,6 +19,9 @@ so a sync that is writing never blocks or tears a response. `calsync serve --syn
 the daemon loop in a thread of the same process; plain `calsync serve` relies on
 `calsync daemon` or the systemd timer to keep the state fresh.
 
+Beside this module: `feed_urls` (the addresses subscribers use) and `feed_server`
+(waitress with the feed's limits against slow clients).
+
 Under gunicorn (the app is plain WSGI; the config comes from `CALSYNC_CONFIG`):
 
     CALSYNC_CONFIG=~/.config/calsync/config.toml gunicorn -b 127.0.0.1:8765 \
@@ -27,7 +30,6 @@ Under gunicorn (the app is plain WSGI; the config comes from `CALSYNC_CONFIG`):
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import hmac
@@ -36,7 +38,6 @@ import logging
 import os
 import re
 import secrets
-import socket
 import stat
 import threading
 import time
@@ -49,8 +50,10 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from calsync import page
+from calsync.atomic import write_file
 from calsync.config import Config, default_config_path, load_config
-from calsync.errors import ConfigError, DiskFullError, StateError
+from calsync.errors import DiskFullError, StateError
+from calsync.feed_urls import FeedUrls
 from calsync.state import StateStore, SyncRecord
 
 if TYPE_CHECKING:
@@ -73,26 +76,6 @@ CACHE_SECONDS = 300
 # Reload from the state at least this often even when the files look unchanged.
 RECHECK_SECONDS = 5.0
 
-# waitress limits: a feed request is a request line and a few headers, never a body.
-# What they buy against slow clients (README "What `calsync serve` withstands"): an idle
-# connection is closed after `channel_timeout` (checked every `cleanup_interval`), and
-# `connection_limit` connections are served at once (poll(), so past select()'s 1024
-# descriptors); beyond that new ones wait in the kernel's `backlog`. A client that
-# trickles a header line every few seconds is never idle: only a front (nginx's
-# client_header_timeout, deploy/nginx/calsync.conf) bounds it.
-WAITRESS_LIMITS: Mapping[str, Any] = {
-    "max_request_header_size": 16 * 1024,
-    "max_request_body_size": 1024,
-    "channel_timeout": 15,
-    "cleanup_interval": 5,
-    "connection_limit": 1000,
-    "asyncore_use_poll": True,
-    "backlog": 1024,
-    "ident": "calsync",
-    "clear_untrusted_proxy_headers": True,
-}
-QUEUE_WARNING_SECONDS = 60.0  # waitress's "Task queue depth" warning: once a minute at most
-
 
 # --------------------------------------------------------------------------- the token
 
@@ -102,16 +85,17 @@ def feed_token(config: Config) -> str:
     if config.feed.token:
         return config.feed.token
     path = config.state_dir / TOKEN_FILE
+    if path.exists():
+        return _read_token(path)
+    token = secrets.token_urlsafe(32)
     try:
         config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Whole or not at all, and never over a token another process made meanwhile.
+        write_file(path, token + "\n", mode=0o600, exclusive=True)
     except FileExistsError:
         return _read_token(path)
     except OSError as e:
         raise StateError(f"{path}: cannot create the feed token file: {e}") from None
-    token = secrets.token_urlsafe(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
     log.info("made a new feed token in %s", path)
     return token
 
@@ -134,68 +118,6 @@ def _read_token(path: Path) -> str:
             hint="delete the file to make a new one (subscribers must then re-subscribe)",
         )
     return token
-
-
-@dataclass(frozen=True, slots=True)
-class FeedUrls:
-    strength: str
-    busy: str
-
-    @property
-    def strength_webcal(self) -> str:
-        return _webcal(self.strength)
-
-    @property
-    def busy_webcal(self) -> str:
-        return _webcal(self.busy)
-
-    @property
-    def page(self) -> str:
-        """The week view page: the folder both feeds are in."""
-        return self.strength.rpartition("/")[0] + "/"
-
-
-def _webcal(url: str) -> str:
-    for scheme in ("https://", "http://"):
-        if url.startswith(scheme):
-            return "webcal://" + url[len(scheme) :]
-    return url
-
-
-def base_url(config: Config, listen: str | None = None) -> str:
-    """Where subscribers reach the server: `[feed] base_url`, else http://<listen>."""
-    if config.feed.base_url:
-        return config.feed.base_url
-    hostport = listen or config.feed.listen
-    host, _, port = hostport.rpartition(":")
-    if host in ("0.0.0.0", "[::]", "::", ""):
-        host = socket.getfqdn()
-    return f"http://{host}:{port}"
-
-
-def loopback_host(url: str) -> str | None:
-    """The host of `url` when only this machine can reach it (localhost, 127.0.0.0/8,
-    ::1), else None."""
-    import ipaddress
-    import urllib.parse
-
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
-        return host
-    try:
-        return host if ipaddress.ip_address(host).is_loopback else None
-    except ValueError:
-        return None
-
-
-def feed_urls(config: Config, token: str, listen: str | None = None) -> FeedUrls:
-    base = base_url(config, listen)
-    return FeedUrls(f"{base}/{token}/strength.ics", f"{base}/{token}/busy.ics")
-
-
-def redact(url: str, token: str) -> str:
-    """The URL with all but the first 4 characters of the token hidden, for logs."""
-    return url.replace(token, token[:4] + "…")
 
 
 # --------------------------------------------------------------------------- the cache
@@ -623,136 +545,3 @@ def __getattr__(name: str) -> FeedApp:
             _application = make_app()
         return _application
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def create_server(app: FeedApp, listen: str, *, threads: int = 8) -> Any:
-    """A waitress server bound to `listen` (HOST:PORT), with the feed's request limits."""
-    from waitress import create_server as waitress_server
-    from waitress.server import BaseWSGIServer
-
-    limits = dict(WAITRESS_LIMITS)
-    limits["connection_limit"] = _connection_limit(int(limits["connection_limit"]))
-    _quiet_queue_warnings()
-    sockets: dict[int, Any] = {}
-    try:
-        server = waitress_server(app, map=sockets, listen=listen, threads=threads, **limits)
-    except (OSError, ValueError) as e:  # waitress: ValueError for a host it cannot parse
-        raise ConfigError("[feed] listen", [f"cannot listen on {listen}: {e}"]) from None
-    for dispatcher in sockets.values():
-        if isinstance(dispatcher, BaseWSGIServer):
-            dispatcher.channel_class = _channel_class()
-    return server
-
-
-def _connection_limit(wanted: int) -> int:
-    """`wanted`, with the open-files limit raised to fit it when the hard limit allows;
-    else what fits (each connection is a descriptor)."""
-    import resource
-
-    spare = 64  # the state file, the listening sockets, logs
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = wanted + spare
-    if soft != resource.RLIM_INFINITY and soft < need:
-        new = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if soft < need:
-            log.warning(
-                "open-files limit %d: serving at most %d connections at once", soft, soft - spare
-            )
-            return max(soft - spare, 16)
-    return wanted
-
-
-_CHANNEL: Any = None
-
-
-def _channel_class() -> Any:
-    """waitress's channel, answering a GET that says `Expect: 100-continue`.
-
-    waitress sends the 100 and then waits for a body that a GET never sends (the client
-    waits too: the request hangs). A request without a body gets its answer instead,
-    which RFC 9110 allows (the 100 is only an invitation to send the body)."""
-    global _CHANNEL
-    if _CHANNEL is None:
-        from waitress.channel import HTTPChannel
-        from waitress.parser import HTTPRequestParser
-
-        class Parser(HTTPRequestParser):  # type: ignore[misc]
-            def parse_header(self, header_plus: bytes) -> None:
-                super().parse_header(header_plus)
-                body = bool(getattr(self, "chunked", False) or getattr(self, "content_length", 0))
-                if not body:
-                    self.expect_continue = False
-
-        class Channel(HTTPChannel):  # type: ignore[misc]
-            parser_class = Parser
-
-        _CHANNEL = Channel
-    return _CHANNEL
-
-
-class _RateLimit(logging.Filter):
-    """Lets one "Task queue depth" warning through per interval, saying how many it
-    held back: under load waitress logs one per request (73k lines in 4 minutes)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.last = -seconds
-        self.held = 0
-        self.lock = threading.Lock()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Task queue depth"):
-            return True
-        now = time.monotonic()
-        with self.lock:
-            if now - self.last < self.seconds:
-                self.held += 1
-                return False
-            if self.held:
-                record.msg = f"{record.msg} ({self.held} more such warnings held back)"
-            self.last, self.held = now, 0
-        return True
-
-
-def _quiet_queue_warnings() -> None:
-    queue_log = logging.getLogger("waitress.queue")
-    if not any(isinstance(f, _RateLimit) for f in queue_log.filters):
-        queue_log.addFilter(_RateLimit(QUEUE_WARNING_SECONDS))
-
-
-def exposure_warning(bound: list[str], base_url: str) -> str | None:
-    """A warning when the server listens beyond loopback with no front named: waitress
-    alone serves `connection_limit` slow clients at most."""
-    import ipaddress
-
-    exposed = []
-    for addr in bound:
-        host = addr.rsplit(":", 1)[0].strip("[]")
-        try:
-            loopback = ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = host == "localhost"
-        if not loopback:
-            exposed.append(addr)
-    if not exposed or base_url:
-        return None
-    return (
-        f"listening on {', '.join(exposed)}, beyond this machine, with no front: a few hundred"
-        " slow clients can hold every connection. Put a reverse proxy in front (the shipped"
-        " deploy/nginx/calsync.conf) and set [feed] base_url to its public URL"
-    )
-
-
-def bound_addresses(server: Any) -> list[str]:
-    """HOST:PORT of each socket the server listens on (the real port when 0 was asked)."""
-    pairs = getattr(server, "effective_listen", None)
-    if pairs is None:
-        pairs = [(server.effective_host, server.effective_port)]
-    out = []
-    for host, port in pairs:
-        out.append(f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}")
-    return out

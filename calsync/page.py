@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 if TYPE_CHECKING:
     import jinja2
 
-    from calsync.feed import FeedUrls
+    from calsync.feed_urls import FeedUrls
     from calsync.state import SyncRecord
 
 # The feed document the sync stores the plan JSON under, for `calsync serve`.

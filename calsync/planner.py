@@ -76,40 +76,54 @@ rules that close the whole day on their own (phrased from the slot that came clo
 then rules that close it together, then the week's cap (H5) and the other sessions (H4).
 Slot checks are cheap codes (`_Facts.slot_codes`); words are made only for the messages
 shown (`_Facts.code_message`).
+
+Where the layers live: the facts and the slot checks in planner_facts.py, the candidates
+and the choice here (with `plan()`, the one entry point), the reasons and explanations
+in planner_explain.py.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from calsync import term
 from calsync.model import (
     DayKind,
-    DayPlan,
     Event,
     Intensity,
     Interval,
-    Phase,
     Plan,
     PriorSession,
     Run,
-    RunInfo,
     Session,
     Verdict,
-    WeekSummary,
+)
+from calsync.planner_explain import (
+    _explain_days,
+    _explain_weeks,
+    _fixed_session,
+    _new_session,
+    _plan_notes,
+)
+from calsync.planner_facts import (
+    GRID_MINUTES,
+    _Cand,
+    _clip,
+    _DayInfo,
+    _Facts,
+    _Fixed,
+    _grid,
+    _minutes,
+    _session_label,
+    _ts,
+    _Week,
 )
 from calsync.settings import Rules, Schedule
 
 log = logging.getLogger(__name__)
-
-GRID_MINUTES = 15
-TITLE = "Strength session"
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Score levels, most important first; one integer in radix 2**24 keeps the DP additive.
 _RADIX = 1 << 24
@@ -147,367 +161,6 @@ def make_run(event: Event, verdict: Verdict, rules: Rules, zone: ZoneInfo) -> Ru
     )
 
 
-# --------------------------------------------------------------------------- small helpers
-
-
-def _ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def _hours(seconds: float) -> str:
-    h = seconds / 3600
-    return f"{h:.0f}" if abs(h - round(h)) < 0.05 else f"{h:.1f}"
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
-
-
-def _clip(s: str, n: int = 40) -> str:
-    """At most n display columns, cut between words (no "thresh…" in a reason)."""
-    return term.elide(s, n)
-
-
-def week_start_of(d: date, week_start: int) -> date:
-    return d - timedelta(days=(d.weekday() - week_start) % 7)
-
-
-@dataclass(slots=True)
-class _Fixed:
-    """A session (or the user's own strength event) the planner must plan around."""
-
-    ts: int
-    end_ts: int
-    label: str  # "Monday's session", "your strength event 'Gym'"
-    prior: PriorSession | None = None
-    own: bool = False
-    frozen: bool = False
-
-
-@dataclass(slots=True)
-class _Week:
-    start: date
-    start_ts: int
-    has_run: bool = False
-    has_hard: bool = False
-    taper: bool = False
-    base: bool = False
-    target: int = 0
-    full_target: int = 0
-    skipped: int = 0
-    fixed: int = 0  # fixed sessions + own strength events in the week
-
-    @property
-    def phase(self) -> Phase:
-        if self.taper:
-            return Phase.TAPER
-        return Phase.BASE if self.base else Phase.BUILD
-
-    @property
-    def cap(self) -> int:
-        return max(0, self.target - self.fixed)
-
-
-@dataclass(slots=True)
-class _Cand:
-    ts: int
-    day: int  # index into the horizon's days
-    week: date
-    node: int  # score of the session itself (without coverage / spread)
-
-
-@dataclass(slots=True)
-class _DayInfo:
-    day: date
-    idx: int
-    kind: DayKind
-    runs: list[Run]
-    week: _Week
-    blockers: list[str] = field(default_factory=list)  # day-level rules that forbid it
-    kind_pen: int = 0
-    cands: list[_Cand] = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------- the facts
-
-
-class _Facts:
-    """Indexes over the inputs, and the per-slot rule checks shared by every layer."""
-
-    def __init__(
-        self,
-        runs: Sequence[Run],
-        busy: Sequence[Interval],
-        own_strength: Sequence[Interval],
-        schedule: Schedule,
-        rules: Rules,
-        now: datetime,
-    ) -> None:
-        self.rules = rules
-        self.schedule = schedule
-        self.zone = ZoneInfo(schedule.timezone)
-        self.now = now
-        self.now_ts = _ts(now)
-        self.session_s = schedule.session_minutes * 60
-        self.buffer_s = rules.buffer_minutes * 60
-        self.between_s = int(rules.min_hours_between_sessions * 3600)
-        self.runs = sorted(
-            runs, key=lambda r: (_ts(r.start), _ts(r.end), r.summary, r.intensity.value)
-        )
-        self.runs_by_day: dict[date, list[Run]] = {}
-        for r in self.runs:
-            self.runs_by_day.setdefault(self.local_day(r.start), []).append(r)
-        hard = [r for r in self.runs if r.is_hard]
-        self.hard_ts = [_ts(r.start) for r in hard]
-        self.hard = hard
-        races = [r for r in self.runs if r.intensity is Intensity.RACE]
-        self.race_ts = [_ts(r.start) for r in races]
-        self.races = races
-        self.race_days: dict[date, Run] = {}
-        self.taper_days: set[date] = set()
-        for r in races:
-            d = self.local_day(r.start)
-            self.race_days.setdefault(d, r)
-            for k in range(1, rules.taper_days + 1):
-                self.taper_days.add(d - timedelta(days=k))
-        # Busy time (runs and own strength events included) as disjoint sorted intervals.
-        spans: list[tuple[int, int, str]] = [(_ts(b.start), _ts(b.end), b.label) for b in busy]
-        spans += [(_ts(r.start), _ts(r.end), f"run '{_clip(r.summary, 30)}'") for r in self.runs]
-        spans += [(_ts(s.start), _ts(s.end), f"'{_clip(s.label, 30)}'") for s in own_strength]
-        self.busy_start, self.busy_end, self.busy_label = _merge(spans)
-        self.weeks: dict[date, _Week] = {}
-        self.fixed: list[_Fixed] = []
-        self.fixed_ts: list[int] = []
-        self._windows: dict[date, tuple[int, int, int, Run | None, float]] = {}
-
-    # ---- time
-    def local_day(self, dt: datetime) -> date:
-        return dt.astimezone(self.zone).date()
-
-    def local(self, ts: int) -> datetime:
-        return datetime.fromtimestamp(ts, self.zone)
-
-    def wall(self, d: date, minutes: int) -> int | None:
-        """The instant of local wall time `minutes` after midnight of d; None in a DST gap."""
-        t = time(minutes // 60, minutes % 60)
-        dt = datetime.combine(d, t, tzinfo=self.zone)
-        ts = _ts(dt)
-        if self.local(ts).time() != t:
-            return None
-        return ts
-
-    def when(self, ts: int) -> str:
-        dt = self.local(ts)
-        return f"{DAY_NAMES[dt.weekday()][:3]} {dt:%H:%M}"
-
-    def hm(self, ts: int) -> str:
-        return f"{self.local(ts):%H:%M}"
-
-    # ---- days and weeks
-    def kind(self, d: date) -> DayKind:
-        rs = self.runs_by_day.get(d, ())
-        if not rs:
-            return DayKind.REST
-        if any(r.intensity is Intensity.RACE for r in rs):
-            return DayKind.RACE
-        if any(r.is_hard for r in rs):
-            return DayKind.HARD
-        return DayKind.EASY
-
-    def week(self, d: date) -> _Week:
-        ws = week_start_of(d, self.rules.week_start)
-        w = self.weeks.get(ws)
-        if w is not None:
-            return w
-        start_ts = _ts(datetime.combine(ws, time(0), tzinfo=self.zone))
-        w = _Week(start=ws, start_ts=start_ts)
-        days = [ws + timedelta(days=k) for k in range(7)]
-        for x in days:
-            k = self.kind(x)
-            w.has_run |= k is not DayKind.REST
-            w.has_hard |= k in (DayKind.HARD, DayKind.RACE)
-            w.taper |= x in self.taper_days
-        w.base = (
-            self.rules.phase == "base"
-            or not w.has_hard
-            or any(x in rng for rng in self.rules.base_ranges for x in days)
-        )
-        w.full_target = (
-            self.rules.taper_sessions_per_week if w.taper else self.rules.sessions_per_week
-        )
-        w.target = w.full_target
-        self.weeks[ws] = w
-        return w
-
-    # ---- rule checks on one slot (start instant); each returns a reason or None
-    def h2_bound(self, d: date) -> tuple[int, Run | None, float]:
-        """The earliest start H2 allows on day d, the run it counts from, and the gap."""
-        rs = self.runs_by_day.get(d)
-        if not rs:
-            return 0, None, 0.0
-        last = max(rs, key=lambda r: (_ts(r.end), _ts(r.start)))
-        hard = any(r.is_hard for r in rs)
-        gap = self.rules.min_hours_after_hard if hard else self.rules.min_hours_after_easy
-        return _ts(last.end) + int(gap * 3600), last, gap
-
-    def next_hard(self, ts: int) -> tuple[int, Run] | None:
-        k = bisect.bisect_left(self.hard_ts, ts)
-        return (self.hard_ts[k], self.hard[k]) if k < len(self.hard_ts) else None
-
-    def next_race(self, ts: int) -> tuple[int, Run] | None:
-        k = bisect.bisect_left(self.race_ts, ts)
-        return (self.race_ts[k], self.races[k]) if k < len(self.race_ts) else None
-
-    def h4_text(self, ts: int, other_ts: int, label: str) -> str:
-        side = "after" if other_ts <= ts else "before"
-        return (
-            f"H4: {_hours(abs(ts - other_ts))} h {side} {label} "
-            f"(needs ≥ {_num(self.rules.min_hours_between_sessions)} h)"
-        )
-
-    def run_name(self, r: Run) -> str:
-        """ "Thursday's hard run 'Tempo 8 km' (07:00)", "Sunday's race 'City 10K' (09:00)"."""
-        day = DAY_NAMES[self.local(_ts(r.start)).weekday()]
-        what = "race" if r.intensity is Intensity.RACE else f"{r.intensity.value} run"
-        return f"{day}'s {what} '{_clip(r.summary, 30)}' ({self.hm(_ts(r.start))})"
-
-    def day_blockers(self, d: date, week: _Week) -> list[str]:
-        """Rules that forbid every session on day d, whatever the time."""
-        out: list[str] = []
-        kind = self.kind(d)
-        plan_anyway = self.rules.plan_without_runs and not week.has_run
-        if kind is DayKind.RACE:
-            out.append(f"H5: race day ({self.run_name(self.race_days[d])}): no session")
-        elif kind is DayKind.EASY:
-            mode = self.rules.lift_on_easy_days
-            if mode == "never" or (mode == "base" and not week.base):
-                why = "lift_on_easy_days = never" if mode == "never" else "not a base week"
-                out.append(f"H3: easy day ({why})")
-        elif kind is DayKind.REST:
-            if not week.has_run and not self.rules.plan_without_runs:
-                out.append("no runs this week: nothing to plan around (plan_without_runs = false)")
-            elif self.rules.lift_on_rest_days == "never" and not plan_anyway:
-                out.append("rest day: lift_on_rest_days = never")
-        return out
-
-    def window(self, d: date) -> tuple[int, int, int, Run | None, float]:
-        """Cached per day: allowed-hours bounds (instants), H2's bound, its run and gap."""
-        got = self._windows.get(d)
-        if got is None:
-            lo = self.wall(d, _minutes(self.schedule.earliest))
-            hi = self.wall(d, _minutes(self.schedule.latest))
-            h2, last, gap = self.h2_bound(d)
-            got = (lo if lo is not None else 0, hi if hi is not None else 1 << 62, h2, last, gap)
-            self._windows[d] = got
-        return got
-
-    def slot_codes(self, d: date, ts: int, ignore: _Fixed | None = None) -> list[str]:
-        """Cheaply, the hard rules a session starting at ts on day d breaks, as codes.
-
-        Codes: H7, H2, H6h (hours), H6:<busy index>, H1, H1r (race), H4:<fixed index>.
-        `code_message` turns one into words; day-level rules are `day_blockers`.
-        """
-        end_ts = ts + self.session_s
-        out: list[str] = []
-        lo, hi, h2, last, _ = self.window(d)
-        if ts < self.now_ts:
-            out.append("H7")
-        if last is not None and ts < h2:
-            out.append("H2")
-        if ts < lo or end_ts > hi:
-            out.append("H6h")
-        k = bisect.bisect_left(self.hard_ts, ts)
-        if (
-            k < len(self.hard_ts)
-            and self.hard_ts[k] - end_ts < self.rules.min_hours_before_hard * 3600
-        ):
-            out.append("H1")
-        k = bisect.bisect_left(self.race_ts, ts)
-        if (
-            k < len(self.race_ts)
-            and self.race_ts[k] - end_ts < self.rules.min_hours_before_race * 3600
-        ):
-            out.append("H1r")
-        k = bisect.bisect_right(self.busy_start, end_ts + self.buffer_s - 1) - 1
-        if k >= 0 and self.busy_end[k] > ts - self.buffer_s:
-            out.append(f"H6:{k}")
-        # Never overlapping a fixed session either, however small H4's setting.
-        reach = max(self.between_s, self.session_s + self.buffer_s)
-        k = bisect.bisect_left(self.fixed_ts, ts - reach + 1)
-        while k < len(self.fixed) and self.fixed[k].ts < ts + reach:
-            if self.fixed[k] is not ignore:
-                out.append(f"H4:{k}")
-            k += 1
-        return out
-
-    def code_message(self, code: str, d: date, ts: int) -> str:
-        end_ts = ts + self.session_s
-        if code == "H7":
-            return f"H7: before now ({self.when(self.now_ts)})"
-        if code == "H2":
-            _, _, h2, last, gap = self.window(d)
-            assert last is not None
-            return (
-                f"H2: not before {self.hm(h2)} ({_num(gap)} h after '{_clip(last.summary, 30)}'"
-                f" ends {self.hm(_ts(last.end))})"
-            )
-        if code == "H6h":
-            return f"H6: outside {self.schedule.earliest:%H:%M}–{self.schedule.latest:%H:%M}"
-        if code == "H1":
-            ts_r, r = self.next_hard(ts) or (0, None)
-            assert r is not None
-            return (
-                f"H1: {_hours(ts_r - end_ts)} h before {self.run_name(r)} "
-                f"(needs ≥ {_num(self.rules.min_hours_before_hard)} h)"
-            )
-        if code == "H1r":
-            ts_r, r = self.next_race(ts) or (0, None)
-            assert r is not None
-            return (
-                f"H1: {_hours(ts_r - end_ts)} h before {self.run_name(r)} "
-                f"(needs ≥ {_num(self.rules.min_hours_before_race)} h)"
-            )
-        rid, _, idx = code.partition(":")
-        k = int(idx)
-        if rid == "H6":
-            return (
-                f"H6: {self.busy_label[k]} {self.hm(self.busy_start[k])}–"
-                f"{self.hm(self.busy_end[k])} (±{self.rules.buffer_minutes} min)"
-            )
-        fx = self.fixed[k]
-        return self.h4_text(ts, fx.ts, fx.label)
-
-    def slot_fails(self, d: date, ts: int, *, ignore: _Fixed | None = None) -> list[str]:
-        """Every hard rule a session starting at ts on day d breaks, in words."""
-        return [self.code_message(c, d, ts) for c in self.slot_codes(d, ts, ignore)]
-
-
-def _minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
-
-
-def _merge(spans: Iterable[tuple[int, int, str]]) -> tuple[list[int], list[int], list[str]]:
-    starts: list[int] = []
-    ends: list[int] = []
-    labels: list[str] = []
-    for s, e, label in sorted(spans):
-        if e <= s:
-            e = s + 1  # an instant still blocks its buffer
-        if starts and s <= ends[-1]:
-            if e > ends[-1]:
-                ends[-1] = e
-            if label not in labels[-1] and labels[-1].count(",") < 1:
-                labels[-1] += f", {label}"
-            continue
-        starts.append(s)
-        ends.append(e)
-        labels.append(label)
-    return starts, ends, labels
-
-
-# --------------------------------------------------------------------------- the plan
-
-
 def plan(
     *,
     runs: Sequence[Run],
@@ -532,13 +185,35 @@ def plan(
         f.week(d)
 
     prev = _dedupe(previous)
-    skipped_keys = {p.key for p in skipped}
     for p in skipped:
         w = f.week(f.local_day(p.start))
         w.skipped += 1
         w.target = max(0, w.full_target - w.skipped)
 
-    sessions: list[Session] = []
+    fixed, movable = _fix(f, prev, own_strength)
+    infos = _candidates(f, days, movable)
+    chosen = _choose(f, infos)
+    sessions = _sessions(f, infos, fixed, movable, chosen, {p.key for p in skipped})
+
+    day_plans = _explain_days(f, infos, sessions, chosen, skipped)
+    weeks = _explain_weeks(f, days, sessions, day_plans, fixed)
+    return Plan(
+        sessions=tuple(sessions),
+        days=tuple(day_plans),
+        weeks=tuple(weeks),
+        now=now,
+        notes=tuple(_plan_notes(f, days, skipped)),
+    )
+
+
+def _fix(
+    f: _Facts, prev: Sequence[PriorSession], own_strength: Sequence[Interval]
+) -> tuple[list[_Fixed], list[PriorSession]]:
+    """What the plan must go around (fixed), and the previous sessions it may move.
+
+    Fixed: past and pinned sessions, the user's own strength events, and frozen sessions.
+    Also sets `f.fixed` and each week's count of fixed sessions.
+    """
     fixed: list[_Fixed] = []
     for p in prev:
         if _ts(p.start) < f.now_ts or p.pinned:
@@ -558,7 +233,7 @@ def plan(
 
     # Frozen: a previous session starting within freeze_hours stays unless a hard rule
     # now forbids it. Checked in time order against what is already fixed.
-    freeze_until = f.now_ts + int(rules.freeze_hours * 3600)
+    freeze_until = f.now_ts + int(f.rules.freeze_hours * 3600)
     movable: list[PriorSession] = []
     for p in prev:
         if _ts(p.start) < f.now_ts or p.pinned:
@@ -578,11 +253,19 @@ def plan(
                 w.fixed += 1
                 continue
         movable.append(p)
+    return fixed, movable
 
-    infos = _candidates(f, days, movable)
-    chosen = _choose(f, infos)
 
-    # Sessions: fixed ones first, then the chosen ones with their keys.
+def _sessions(
+    f: _Facts,
+    infos: list[_DayInfo],
+    fixed: list[_Fixed],
+    movable: Sequence[PriorSession],
+    chosen: list[_Cand],
+    skipped_keys: set[str],
+) -> list[Session]:
+    """The plan's sessions in time order: fixed ones first, then the chosen ones with their keys."""
+    sessions: list[Session] = []
     used_keys: dict[date, set[str]] = {}
     for x in fixed:
         if x.prior is not None:
@@ -610,33 +293,7 @@ def plan(
         new_sessions.append(_new_session(f, infos[c.day], c, key, kept is not None))
     sessions += new_sessions
     sessions.sort(key=lambda s: (_ts(s.start), s.key))
-
-    day_plans = _explain_days(f, infos, sessions, chosen, skipped)
-    weeks = _explain_weeks(f, days, sessions, day_plans, fixed)
-    notes: list[str] = []
-    horizon_runs = [r for r in f.runs if days[0] <= f.local_day(r.start) <= days[-1]]
-    if not horizon_runs:
-        notes.append(
-            "no runs in the horizon: "
-            + (
-                "sessions are planned on rest days (plan_without_runs = true)"
-                if rules.plan_without_runs
-                else "nothing to plan around, no session placed "
-                "(set rules.plan_without_runs = true to plan on rest days anyway)"
-            )
-        )
-    for p in skipped:
-        notes.append(
-            f"you deleted {p.key} ({f.when(_ts(p.start))}): not replaced; "
-            f"that week's target is lowered by one"
-        )
-    return Plan(
-        sessions=tuple(sessions),
-        days=tuple(day_plans),
-        weeks=tuple(weeks),
-        now=now,
-        notes=tuple(notes),
-    )
+    return sessions
 
 
 def _dedupe(previous: Sequence[PriorSession]) -> list[PriorSession]:
@@ -650,12 +307,6 @@ def _set_fixed(f: _Facts, fixed: list[_Fixed]) -> None:
     fixed.sort(key=lambda x: (x.ts, x.label))
     f.fixed = list(fixed)
     f.fixed_ts = [x.ts for x in fixed]
-
-
-def _session_label(f: _Facts, p: PriorSession) -> str:
-    dt = p.start.astimezone(f.zone)
-    what = "session (pinned)" if p.pinned else "session"
-    return f"{DAY_NAMES[dt.weekday()]}'s {what} ({dt:%H:%M})"
 
 
 def _key_week(key: str) -> date | None:
@@ -729,24 +380,6 @@ def _candidates(f: _Facts, days: list[date], movable: Sequence[PriorSession]) ->
     return infos
 
 
-def _grid(f: _Facts, d: date, grid: Sequence[int]) -> list[tuple[int, int]]:
-    """(instant, wall minutes) of each grid start on day d; wall times in a DST gap skipped.
-
-    On a day with one UTC offset from midnight to `latest` (almost every day) the instants
-    are plain arithmetic from midnight; otherwise each wall time goes through zoneinfo.
-    """
-    base = f.wall(d, 0)
-    top = f.wall(d, grid[-1]) if grid else None
-    out: list[tuple[int, int]] = []
-    if base is not None and top is not None and top - base == grid[-1] * 60:
-        return [(base + m * 60, m) for m in grid]
-    for m in grid:
-        ts = f.wall(d, m)
-        if ts is not None:
-            out.append((ts, m))
-    return out
-
-
 def _kind_penalty(f: _Facts, d: date, kind: DayKind, w: _Week) -> int:
     """Soft preference 2: hard days first, rest days as a fallback, after-hard worst."""
     if kind is DayKind.HARD:
@@ -770,6 +403,9 @@ def _choose(f: _Facts, infos: list[_DayInfo]) -> list[_Cand]:
     and at least H4's spacing (and never overlapping) before. Since the chosen sessions
     are in time order, spacing between neighbours gives spacing between all of them.
     """
+    # Over 80 lines on purpose (tests/test_module_sizes.py): one pass reads and extends
+    # the prefix tables (g_*, day_*) together; split up, they would travel as seven
+    # arguments and the invariant between them would be harder to see.
     gap = max(f.between_s, f.session_s + f.buffer_s)
     cands = [c for info in infos for c in info.cands]
     if not cands:
@@ -853,334 +489,3 @@ def _choose(f: _Facts, infos: list[_DayInfo]) -> list[_Cand]:
         at = pred[i][cc]
     out.reverse()
     return out
-
-
-# --------------------------------------------------------------------------- explanations
-
-
-def _fixed_session(f: _Facts, x: _Fixed) -> Session:
-    p = x.prior
-    assert p is not None
-    w = f.week(f.local_day(p.start))
-    if _ts(p.start) < f.now_ts:
-        reason = "done: in the past, kept as it was (H7)"
-        rules: tuple[str, ...] = ("H7: the past is history",)
-    elif p.pinned:
-        reason = "pinned: you moved or edited it, so it stays where you put it (H7)"
-        d = f.local_day(p.start)
-        warn = f.day_blockers(d, w) + f.slot_fails(d, _ts(p.start), ignore=x)
-        rules = ("H7: pinned by you",) + tuple(f"note, your choice breaks {r}" for r in warn)
-    else:
-        reason = (
-            f"within freeze_hours ({_num(f.rules.freeze_hours)} h) of its start and still "
-            "allowed by every hard rule: kept"
-        )
-        rules = ("H1–H7: still met", f"freeze: starts within {_num(f.rules.freeze_hours)} h")
-    return Session(
-        key=p.key,
-        start=p.start,
-        end=p.end,
-        title=TITLE,
-        phase=w.phase,
-        reason=reason,
-        rules=rules,
-        pinned=p.pinned,
-        past=_ts(p.start) < f.now_ts,
-    )
-
-
-def _new_session(f: _Facts, info: _DayInfo, c: _Cand, key: str, kept: bool) -> Session:
-    ts, end_ts = c.ts, c.ts + f.session_s
-    d, w, rules = info.day, info.week, f.rules
-    h2, last, gap = f.h2_bound(d)
-    parts: list[str] = []
-    allowed: list[str] = []
-    nh, nr = f.next_hard(ts), f.next_race(ts)
-    if nh is not None:
-        allowed.append(
-            f"H1: {_hours(nh[0] - end_ts)} h before {f.run_name(nh[1])} "
-            f"≥ {_num(rules.min_hours_before_hard)} h"
-        )
-    else:
-        allowed.append("H1: no hard run ahead")
-    if nr is not None:
-        allowed.append(
-            f"H1: {_hours(nr[0] - end_ts)} h before {f.run_name(nr[1])} "
-            f"≥ {_num(rules.min_hours_before_race)} h"
-        )
-    if last is not None:
-        allowed.append(
-            f"H2: {_hours(ts - _ts(last.end))} h after '{_clip(last.summary, 30)}' ends "
-            f"≥ {_num(gap)} h"
-        )
-    else:
-        allowed.append("H2: no run this day")
-    if info.kind is DayKind.HARD:
-        hard_run = next(r for r in info.runs if r.is_hard)
-        parts.append(f"hard day: after {f.run_name(hard_run)}")
-        allowed.append("H3: hard day")
-    elif info.kind is DayKind.EASY:
-        parts.append("easy day in a base week")
-        allowed.append(f"H3: easy day, lift_on_easy_days = {rules.lift_on_easy_days}")
-    else:
-        if rules.plan_without_runs and not w.has_run:
-            parts.append("rest day (no runs this week, plan_without_runs = true)")
-        elif rules.lift_on_rest_days == "always":
-            parts.append("rest day (lift_on_rest_days = always)")
-        else:
-            parts.append("rest day as a fallback: hard days could not hold the week's target")
-            before = f.runs_by_day.get(d - timedelta(days=1), [])
-            hard_before = [r for r in before if r.is_hard]
-            if hard_before:
-                parts.append(f"the day after {f.run_name(hard_before[-1])}, no better day left")
-        allowed.append("H3: rest day")
-    allowed.append(f"H4: ≥ {_num(rules.min_hours_between_sessions)} h from every other session")
-    allowed.append(f"H5: within the week's target of {w.target} ({w.phase.value} week)")
-    allowed.append(
-        f"H6: {f.hm(ts)}–{f.hm(end_ts)} inside {f.schedule.earliest:%H:%M}–"
-        f"{f.schedule.latest:%H:%M}, clear of busy time ±{rules.buffer_minutes} min"
-    )
-    allowed.append("H7: in the future")
-    if nh is not None:
-        parts.append(f"{_hours(nh[0] - end_ts)} h before {f.run_name(nh[1])}")
-    if kept:
-        # Not in the reason: the reason is part of the event text, and a session that
-        # stays put must render the same bytes on every sync.
-        allowed.append("stability: kept at its planned time")
-    else:
-        why = _why_this_time(f, d, ts)
-        if why:
-            allowed.append(why)
-    return Session(
-        key=key,
-        start=f.local(ts),
-        end=f.local(end_ts),
-        title=TITLE,
-        phase=w.phase,
-        reason=", ".join(parts),
-        rules=tuple(allowed),
-    )
-
-
-def _why_this_time(f: _Facts, d: date, ts: int) -> str:
-    """Why a new session is not at the preferred time, for the explanation."""
-    pref = f.schedule.preferred_time
-    if pref is None:
-        return ""
-    want = f.wall(d, _minutes(pref))
-    if want is None or want == ts:
-        return ""
-    head = f"time: not at {pref:%H:%M}, "
-    codes = f.slot_codes(d, want)
-    if codes:
-        return head + f.code_message(codes[0], d, want)
-    nh = f.next_hard(want)
-    if nh is not None and nh[0] - (want + f.session_s) < f.rules.preferred_hours_before_hard * 3600:
-        return head + (
-            f"to end ≥ {_num(f.rules.preferred_hours_before_hard)} h before "
-            f"{f.run_name(nh[1])} (preferred)"
-        )
-    gap = _num(f.rules.min_hours_between_sessions)
-    return head + f"to keep {gap} h from the other sessions (H4)"
-
-
-def _explain_days(
-    f: _Facts,
-    infos: list[_DayInfo],
-    sessions: list[Session],
-    chosen: list[_Cand],
-    skipped: Sequence[PriorSession],
-) -> list[DayPlan]:
-    by_day: dict[date, list[Session]] = {}
-    for s in sessions:
-        by_day.setdefault(f.local_day(s.start), []).append(s)
-    per_week: dict[date, int] = {}
-    for s in sessions:
-        ws = f.week(f.local_day(s.start)).start
-        per_week[ws] = per_week.get(ws, 0) + 1
-    for x in f.fixed:
-        if x.own:
-            ws = f.week(f.local_day(f.local(x.ts))).start
-            per_week[ws] = per_week.get(ws, 0) + 1
-    session_ts = sorted(
-        (_ts(s.start), _session_label(f, PriorSession(s.key, s.start, s.end, s.pinned)))
-        for s in sessions
-    )
-    sts = [t for t, _ in session_ts]
-    skipped_by_day: dict[date, list[PriorSession]] = {}
-    for p in skipped:
-        skipped_by_day.setdefault(f.local_day(p.start), []).append(p)
-    e_min, l_min = _minutes(f.schedule.earliest), _minutes(f.schedule.latest)
-    out: list[DayPlan] = []
-    for info in infos:
-        d, w = info.day, info.week
-        here = by_day.get(d, [])
-        notes: list[str] = []
-        if w.taper:
-            notes.append("taper week")
-        elif w.base:
-            notes.append("base week")
-        for p in skipped_by_day.get(d, ()):
-            notes.append(f"you deleted {p.key} here: not replaced")
-        blocked: tuple[str, ...] = ()
-        if not here:
-            blocked = tuple(_why_empty(f, info, per_week, sts, session_ts, e_min, l_min))
-        out.append(
-            DayPlan(
-                day=d,
-                kind=info.kind,
-                runs=tuple(
-                    RunInfo(
-                        summary=r.summary,
-                        start=r.start,
-                        end=r.end,
-                        intensity=r.intensity,
-                        reason=r.reason,
-                        all_day=r.event.all_day,
-                        confidence=r.confidence,
-                    )
-                    for r in info.runs
-                ),
-                sessions=tuple(s.key for s in here),
-                blocked=blocked,
-                note="; ".join(notes),
-            )
-        )
-    return out
-
-
-def _why_empty(
-    f: _Facts,
-    info: _DayInfo,
-    per_week: dict[date, int],
-    sts: list[int],
-    session_ts: list[tuple[int, str]],
-    e_min: int,
-    l_min: int,
-) -> list[str]:
-    """Every rule that kept the day empty, the decisive one first."""
-    d, w = info.day, info.week
-    if info.blockers:
-        return list(info.blockers)
-    h5: list[str] = []
-    placed = per_week.get(w.start, 0)
-    if placed >= w.target:
-        if w.skipped and w.target < w.full_target:
-            h5.append(
-                f"H5: week target {w.target} reached ({w.full_target} less {w.skipped} you deleted)"
-            )
-        elif w.taper:
-            h5.append(f"H5: taper week target {w.target} reached")
-        else:
-            h5.append(f"H5: week target {w.target} reached")
-    # Every slot of the day against every static rule, then H4 against the sessions.
-    first = -(-e_min // GRID_MINUTES) * GRID_MINUTES
-    grid = range(first, l_min - f.schedule.session_minutes + 1, GRID_MINUTES)
-    slots = _grid(f, d, grid)
-    static = [f.slot_codes(d, ts) for ts, _ in slots]
-    if not static:
-        return ["H6: no slot inside the allowed hours"] + h5
-    if all(static):
-        # The day is closed whatever the other sessions do: the rules that alone close it
-        # first (phrased from the slots that came closest), then those that together do.
-        order = sorted(range(len(static)), key=lambda i: len(static[i]))
-        everywhere = set.intersection(*({_code_rule(c) for c in codes} for codes in static))
-        msgs: dict[str, str] = {}
-        for i in order:
-            for c in static[i]:
-                key = _code_key(c)
-                if key not in msgs:
-                    msgs[key] = f.code_message(c, d, slots[i][0])
-        alone = [m for k, m in msgs.items() if _code_rule(k) in everywhere]
-        rest = [m for k, m in msgs.items() if _code_rule(k) not in everywhere]
-        if "H6" in everywhere:
-            alone.insert(
-                0,
-                f"H6: no free slot {f.schedule.earliest:%H:%M}–{f.schedule.latest:%H:%M}"
-                " clear of busy time",
-            )
-        return alone + rest[:3] + h5
-    # Some slot passes every static rule: the other sessions (H4) or the week's cap (H5)
-    # kept it empty. Name each session too close, from the slot least hemmed in.
-    near: list[tuple[int, int, list[int]]] = []
-    for (ts, _), codes in zip(slots, static, strict=True):
-        if codes:
-            continue
-        k = bisect.bisect_left(sts, ts - f.between_s + 1)
-        hits: list[int] = []
-        while k < len(sts) and sts[k] < ts + f.between_s:
-            hits.append(k)
-            k += 1
-        near.append((len(hits), ts, hits))
-    h4: dict[int, str] = {}
-    for _, ts, hits in sorted(near):
-        for k in hits:
-            if k not in h4:
-                h4[k] = f.h4_text(ts, session_ts[k][0], session_ts[k][1])
-    reasons = h5 + list(h4.values())
-    if not reasons:
-        if info.kind is DayKind.REST and f.rules.lift_on_rest_days == "fallback":
-            reasons.append("rest day: only a fallback, and the week's sessions fit elsewhere")
-        else:
-            reasons.append("allowed, but other days suit the week better (soft preferences)")
-    return reasons
-
-
-def _code_rule(code: str) -> str:
-    """The rule id of a slot code (H6h, H6:<k> -> H6; H1r -> H1)."""
-    return code.split(":", 1)[0].rstrip("hr")
-
-
-def _code_key(code: str) -> str:
-    """One message per rule, except H4: one per other session it is too close to."""
-    return code if code.startswith("H4") else code.split(":", 1)[0]
-
-
-def _explain_weeks(
-    f: _Facts,
-    days: list[date],
-    sessions: list[Session],
-    day_plans: list[DayPlan],
-    fixed: list[_Fixed],
-) -> list[WeekSummary]:
-    counts: dict[date, int] = {}
-    for s in sessions:
-        ws = f.week(f.local_day(s.start)).start
-        counts[ws] = counts.get(ws, 0) + 1
-    for x in fixed:
-        if x.own:
-            ws = f.week(f.local_day(f.local(x.ts))).start
-            counts[ws] = counts.get(ws, 0) + 1
-    plans_by_week: dict[date, list[DayPlan]] = {}
-    for dp in day_plans:
-        plans_by_week.setdefault(f.week(dp.day).start, []).append(dp)
-    out: list[WeekSummary] = []
-    for ws in sorted({f.week(d).start for d in days}):
-        w = f.weeks[ws]
-        placed = counts.get(ws, 0)
-        met = placed >= w.target
-        why = ""
-        if not met:
-            why = _why_week(w, plans_by_week.get(ws, []), days)
-        out.append(
-            WeekSummary(
-                start=ws, phase=w.phase, target=w.target, placed=placed, met=met, why_not=why
-            )
-        )
-    return out
-
-
-def _why_week(w: _Week, dps: list[DayPlan], days: list[date]) -> str:
-    if not w.has_run:
-        return "no runs this week: nothing to plan around (plan_without_runs = false)"
-    parts: list[str] = []
-    if w.start < days[0]:
-        parts.append(f"the week began before today ({len(dps)} of its days are left)")
-    if w.start + timedelta(days=6) > days[-1]:
-        parts.append("the week runs past the horizon; its last days are planned in a later sync")
-    empty = [dp for dp in dps if not dp.sessions and dp.blocked]
-    if empty:
-        parts.append(
-            "; ".join(f"{DAY_NAMES[dp.day.weekday()][:3]}: {dp.blocked[0]}" for dp in empty)
-        )
-    return ". ".join(parts) if parts else "no allowed day left"

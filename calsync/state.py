@@ -15,16 +15,19 @@ Why it is shaped like this:
   state while a sync writes.
 - A schema version (`PRAGMA user_version`) and an ordered list of migrations from
   version 0, run on open; a file from a newer calsync is refused instead of damaged.
-- Datetimes are stored as ISO 8601 in UTC with the offset written out.
+- Datetimes are stored as ISO 8601 in UTC with the offset written out (state_records'
+  tables keep the offset a time was read with, as the values schema 2 kept did).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,7 +182,45 @@ class StateView(RecordsView):
 
 
 class StateTx(StateView, RecordsTx):
-    """The sync's one write transaction: everything commits together or not at all."""
+    """The sync's one write transaction: everything commits together or not at all.
+
+    What must happen only once the transaction is committed (publishing a file that shows
+    the new state) is handed to `after_commit`: `StateStore.writer` runs it after a
+    successful COMMIT, still holding the lock, so two syncs never publish out of order.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, dry_run: bool = False) -> None:
+        super().__init__(conn, path)
+        self.dry_run = dry_run
+        self._after: list[tuple[Callable[[], None], Callable[[], None] | None]] = []
+
+    def after_commit(
+        self, fn: Callable[[], None], *, undo: Callable[[], None] | None = None
+    ) -> None:
+        """Run `fn` once this transaction has committed, after the callbacks registered
+        before it. Never on a rollback and never in a dry run: `undo` runs instead (say,
+        to remove a staged temp file)."""
+        self._after.append((fn, undo))
+
+    def _committed(self) -> None:
+        """Run the after-commit callbacks in order. If one raises, the rest are undone and
+        the first error is raised: the state is committed, the file is not yet."""
+        pending = list(self._after)
+        self._after.clear()
+        if self.dry_run:
+            _undo_all(pending)
+            return
+        for i, (fn, _undo) in enumerate(pending):
+            try:
+                fn()
+            except BaseException:
+                _undo_all(pending[i + 1 :])
+                raise
+
+    def _rolled_back(self) -> None:
+        pending = list(self._after)
+        self._after.clear()
+        _undo_all(pending)
 
     def put_session(self, output: str, s: StoredSession) -> None:
         self._conn.execute(
@@ -294,8 +335,12 @@ class StateStore:
         return conn
 
     @contextlib.contextmanager
-    def writer(self, *, wait_seconds: float = 10.0) -> Iterator[StateTx]:
-        """The sync's exclusive write transaction: commit on normal exit, else roll back."""
+    def writer(self, *, wait_seconds: float = 10.0, dry_run: bool = False) -> Iterator[StateTx]:
+        """The sync's exclusive write transaction: commit on normal exit, else roll back.
+
+        After a successful COMMIT, and before the lock is let go, the transaction's
+        `after_commit` callbacks run (not in a `dry_run`).
+        """
         with state_lock.hold(self.path, wait_seconds):
             conn = self._connect()
             try:
@@ -304,23 +349,31 @@ class StateStore:
                 except state_guard.SQLITE_FAILURES as e:
                     doing = "cannot start a transaction"
                     raise state_guard.translate(e, self.path, doing) from None
+                tx = StateTx(conn, self.path, dry_run=dry_run)
                 try:
-                    yield StateTx(conn, self.path)
+                    yield tx
                 except sqlite3.DatabaseError as e:
                     # A read or write of the sync's own (a damaged row, a full disk while
                     # SQLite spills its cache): the state's error, not an internal one.
                     _rollback(conn)
+                    tx._rolled_back()
                     raise state_guard.translate(e, self.path, "cannot update the state") from None
-                except BaseException:
+                except BaseException as e:
                     _rollback(conn)
+                    tx._rolled_back()
+                    if _disk_full(e):
+                        raise DiskFullError(self.path) from None
                     raise
                 try:
                     conn.execute("COMMIT")
                 except state_guard.SQLITE_FAILURES as e:
                     _rollback(conn)
+                    tx._rolled_back()
                     raise state_guard.translate(e, self.path, "cannot save the state") from None
             finally:
                 conn.close()
+            sys.audit("calsync.state.committed", str(self.path))  # a point tests kill at
+            tx._committed()
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[StateView]:
@@ -340,6 +393,22 @@ class StateStore:
 
     def close(self) -> None:
         """Nothing stays open between transactions; kept for symmetry with other stores."""
+
+
+def _disk_full(e: BaseException) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL), or the OS's ENOSPC/EDQUOT."""
+    if isinstance(e, sqlite3.Error):
+        return getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+    return isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _undo_all(pending: Sequence[tuple[Callable[[], None], Callable[[], None] | None]]) -> None:
+    """Run the `undo` of callbacks that will not run; quietly, since an error is already
+    on its way (or nothing is wrong: a dry run)."""
+    for _fn, undo in pending:
+        if undo is not None:
+            with contextlib.suppress(Exception):
+                undo()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

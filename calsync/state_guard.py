@@ -29,14 +29,13 @@ import errno
 import logging
 import os
 import re
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from calsync import state_lock
+from calsync import atomic, state_lock
 from calsync.errors import (
     CalsyncError,
     DiskFullError,
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BAK_SUFFIX = ".bak"
-TEMP_SUFFIX = ".calsync-tmp"  # as calsync/atomic.py names its temp files
 
 
 def backup_path(state: Path) -> Path:
@@ -298,18 +296,18 @@ def _backup_locked(path: Path, bak: Path) -> None:
     try:
         _write_backup(path, bak)
     except DiskFullError:
-        saved = "the state's backup (the sync itself was saved)"
+        saved = "the state's backup; the sync itself was saved"
         raise DiskFullError(bak, what=saved) from None
 
 
 def _write_backup(path: Path, bak: Path) -> None:
-    tmp = _new_temp(bak)
-    placed = False
+    # An empty 0600 file beside the backup (atomic.stage), filled by SQLite's backup API.
+    staged = _staged(bak, b"")
     try:
         try:
             src = sqlite3.connect(path, timeout=30.0, isolation_level=None)
             try:
-                dst = sqlite3.connect(tmp, isolation_level=None)
+                dst = sqlite3.connect(staged.tmp, isolation_level=None)
                 try:
                     src.backup(dst)
                 finally:
@@ -318,18 +316,16 @@ def _write_backup(path: Path, bak: Path) -> None:
                 src.close()
         except sqlite3.Error as e:
             raise translate(e, bak, "cannot back up the state") from None
-        bad = problems(tmp)
+        bad = problems(staged.tmp)
         if bad:
             raise StateDamagedError(
                 f"{path}: the state file is damaged ({bad[0]}); {bak} was left as it was",
                 hint=recovery_hint(path),
             )
-        _fsync_file(tmp, bak)
-        _replace(tmp, bak)
-        placed = True
+        _fsync_file(staged.tmp, bak)
+        _publish(staged)
     finally:
-        if not placed:
-            _remove(tmp)
+        _discard(staged)
 
 
 # --------------------------------------------------------------------------- restore
@@ -372,32 +368,25 @@ def restore(path: Path, now: datetime, output: Path | None = None) -> Restored:
 
 
 def _restore_locked(path: Path, bak: Path, now: datetime, output: Path | None) -> Restored:
-    tmp = _new_temp(path)
-    placed = False
     try:
-        try:
-            with bak.open("rb") as src, tmp.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-        except OSError as e:
-            if is_disk_full(e):
-                raise DiskFullError(path, what="the restored state") from None
-            raise StateError(f"{bak}: cannot copy the backup: {e.strerror or e}") from None
-        bad = problems(tmp)
+        data = bak.read_bytes()
+    except OSError as e:
+        raise StateError(f"{bak}: cannot read the backup: {e.strerror or e}") from None
+    staged = _staged(path, data)
+    try:
+        bad = problems(staged.tmp)
         if bad:
             raise StateDamagedError(
                 f"{bak}: the backup is damaged too ({bad[0]}); nothing was changed",
                 hint=f"move {path} away and run `calsync sync --new-state` to start afresh",
             )
-        last = last_good_sync(tmp)
-        raised = _keep_sequences(tmp, output) if output is not None else 0
-        _fsync_file(tmp, path)
+        last = last_good_sync(staged.tmp)
+        raised = _keep_sequences(staged.tmp, output) if output is not None else 0
+        _fsync_file(staged.tmp, path)
         aside = _set_aside(path, now)
-        _replace(tmp, path)
-        placed = True
+        _publish(staged)
     finally:
-        if not placed:
-            _remove(tmp)
+        _discard(staged)
     # The -shm index belongs to the file that was replaced; SQLite remakes it.
     with contextlib.suppress(FileNotFoundError):
         os.unlink(_side(path, "-shm"))
@@ -475,10 +464,10 @@ def _set_aside(path: Path, now: datetime) -> Path | None:
     while aside.exists():
         n += 1
         aside = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
-    _replace(path, aside)
+    _move(path, aside)
     wal = _side(path, "-wal")
     if wal.exists():
-        _replace(wal, _side(aside, "-wal"))
+        _move(wal, _side(aside, "-wal"))
     return aside
 
 
@@ -506,20 +495,39 @@ def _side(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
-def _new_temp(target: Path) -> Path:
-    """An empty 0600 temp file beside `target` (same file system: the rename is atomic)."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+def _staged(target: Path, data: bytes) -> atomic.Staged:
+    """`data` in a fsynced 0600 temp file beside `target` (calsync/atomic.py)."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        return atomic.stage(target, data, mode=0o600)
     except OSError as e:
-        if is_disk_full(e):
-            raise DiskFullError(target) from None
-        raise StateError(f"{target}: cannot create a file beside it: {e.strerror or e}") from None
-    os.close(fd)
-    return tmp
+        raise StateError(f"{target}: cannot write beside it: {e.strerror or e}") from None
+
+
+def _publish(staged: atomic.Staged) -> None:
+    try:
+        staged.publish()
+    except OSError as e:
+        raise StateError(f"{staged.target}: cannot put it in place: {e.strerror or e}") from None
+
+
+def _discard(staged: atomic.Staged) -> None:
+    """Remove a temp that was not put in place, with any side file SQLite left by it."""
+    if not staged.done:
+        staged.discard()
+    for suffix in ("-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.unlink(_side(staged.tmp, suffix))
+
+
+def _move(src: Path, dst: Path) -> None:
+    try:
+        atomic.move(src, dst)
+    except OSError as e:
+        raise StateError(f"{src}: cannot rename it to {dst}: {e.strerror or e}") from None
 
 
 def _fsync_file(tmp: Path, target: Path) -> None:
+    """SQLite wrote `tmp` after atomic.stage's fsync: sync it again before the rename."""
     try:
         fd = os.open(tmp, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -530,32 +538,3 @@ def _fsync_file(tmp: Path, target: Path) -> None:
         if is_disk_full(e):
             raise DiskFullError(target) from None
         raise StateError(f"{target}: cannot write it: {e.strerror or e}") from None
-
-
-def _replace(src: Path, dst: Path) -> None:
-    try:
-        os.replace(src, dst)
-    except OSError as e:
-        if is_disk_full(e):
-            raise DiskFullError(dst) from None
-        raise StateError(f"{dst}: cannot put it in place: {e.strerror or e}") from None
-    _fsync_dir(dst.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the rename is done anyway
-    finally:
-        os.close(fd)
-
-
-def _remove(tmp: Path) -> None:
-    for p in (tmp, _side(tmp, "-wal"), _side(tmp, "-shm"), _side(tmp, "-journal")):
-        with contextlib.suppress(OSError):
-            os.unlink(p)

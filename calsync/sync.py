@@ -4,7 +4,11 @@ The order follows the vdirsyncer shape: load everything first, decide with pure
 functions (classify, plan, diff), then act. All state writes of a sync happen in one
 transaction of the state store, committed only after every sink has been written, so a
 crash at any point leaves the previous state, and the next sync repairs what a sink got
-half of (deterministic keys and ids make every write idempotent).
+half of (deterministic keys and ids make every write idempotent). Files that show the
+state (the ICS output) are the exception that runs the other way: staged during the
+sync, put in place only after the COMMIT (`StateTx.after_commit`), so they never show a
+state that was not committed, and a file left behind by a crash is rewritten from the
+state on the next start.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from calsync.classify_context import classify_all, for_planning
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
 from calsync.errors import (
-    DiskFullError,
     LockedError,
     SafetyError,
     SourceError,
@@ -359,7 +362,7 @@ def run_sync(
     store = StateStore(config.state_path)
     try:
         try:
-            with store.writer(wait_seconds=wait_seconds) as tx:
+            with store.writer(wait_seconds=wait_seconds, dry_run=dry_run) as tx:
                 if not new_state:
                     output = config.output_ics.path if config.output_ics is not None else None
                     state_guard.refuse_lost(tx, store.path, output)
@@ -372,10 +375,12 @@ def run_sync(
                     dry_run=dry_run,
                     force=force,
                 )
-        except (LockedError, StateDamagedError, DiskFullError):
+        except (LockedError, StateDamagedError):
             raise  # nothing to record: another calsync's, or the state cannot take it
         except Exception as e:
-            # The sync's transaction has rolled back; record the failure in one of its own
+            # The sync's transaction has rolled back (or committed, and putting a file in
+            # place after it failed: the next start rewrites it); record the failure in one
+            # of its own
             # so `calsync serve`'s /healthz and `calsync doctor` can tell.
             if not dry_run:
                 _record_failure(store, now, e, wait_seconds)

@@ -320,6 +320,38 @@ def test_calsyncs_own_deletes_in_a_failed_sync_are_not_read_as_the_users(
     assert world.sessions() == everything
 
 
+def test_a_damaged_record_of_deletes_in_flight_stops_the_sync_naming_it(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """caldav-deleting.json remembers which deletions were calsync's own; read as empty
+    when damaged, calsync would take its own deletion for the user's and never put the
+    session back. It is an error naming the file, and nothing is written."""
+    from calsync.config import load_config
+
+    assert world.sync(capsys)[0] == 0
+    everything = world.sessions()
+    text = world.config.read_text()
+    world.config.write_text(text.replace("horizon_days = 14", "horizon_days = 6"))
+    world.proxy.reset()
+    world.proxy.method_faults["DELETE"] = ["", *["503"] * 10]
+    assert world.sync(capsys)[0] == 1
+    record = load_config(world.config).state_dir / "caldav-deleting.json"
+    good = record.read_bytes()
+    assert good.strip()
+    record.write_bytes(good[: len(good) // 2])  # cut short, as a crash could leave it
+    world.config.write_text(text)
+    world.proxy.reset()
+    code, _out, err = world.sync(capsys)
+    assert code == 1
+    assert f"{record}: cannot read the CalDAV deletes calsync was making (not JSON" in err
+    assert "Traceback" not in err
+    assert [m for m, _p, _f in world.proxy.log if m in ("PUT", "DELETE")] == []
+    record.write_bytes(good)
+    world.proxy.reset()
+    assert world.sync(capsys)[0] == 0
+    assert world.sessions() == everything
+
+
 def test_an_action_the_sink_cannot_honour_is_refused_not_dropped(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from calsync import feed
+from calsync import feed_server
 from tests.service_support import TOKEN, Proc, calsync_args, run_calsync, start_server, write_config
 from tests.slow_clients import NGINX, Slowloris, ci, free_port, get, nginx_in_front
 
@@ -45,8 +45,8 @@ def test_expect_100_continue_on_a_get_is_answered(served: tuple[Proc, str]) -> N
 
 
 def test_queue_depth_warnings_are_rate_limited(caplog: pytest.LogCaptureFixture) -> None:
-    feed._quiet_queue_warnings()
-    feed._quiet_queue_warnings()  # installing twice is once
+    feed_server._quiet_queue_warnings()
+    feed_server._quiet_queue_warnings()  # installing twice is once
     queue_log = logging.getLogger("waitress.queue")
     with caplog.at_level(logging.WARNING, logger="waitress.queue"):
         for depth in range(1000):
@@ -58,11 +58,11 @@ def test_queue_depth_warnings_are_rate_limited(caplog: pytest.LogCaptureFixture)
 
 
 def test_exposure_warning_names_the_address_beyond_loopback() -> None:
-    assert feed.exposure_warning(["127.0.0.1:8765", "[::1]:8765"], "") is None
-    assert feed.exposure_warning(["localhost:8765"], "") is None
-    warning = feed.exposure_warning(["0.0.0.0:8765"], "")
+    assert feed_server.exposure_warning(["127.0.0.1:8765", "[::1]:8765"], "") is None
+    assert feed_server.exposure_warning(["localhost:8765"], "") is None
+    warning = feed_server.exposure_warning(["0.0.0.0:8765"], "")
     assert warning is not None and "0.0.0.0:8765" in warning and "nginx" in warning
-    assert feed.exposure_warning(["0.0.0.0:8765"], "https://cal.example.org") is None
+    assert feed_server.exposure_warning(["0.0.0.0:8765"], "https://cal.example.org") is None
 
 
 def test_serve_beyond_loopback_warns_at_start(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from calsync.cli import main
-from calsync.feed import loopback_host
+from calsync.feed_urls import loopback_host
 
 
 def _config(tmp_path: Path, feed: str) -> str:

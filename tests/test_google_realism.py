@@ -136,6 +136,22 @@ def test_usage_limits_pause_writes_until_a_recorded_time(
     assert "usage limits" not in gworld.run("doctor").out
 
 
+def test_a_damaged_usage_limit_pause_is_an_error_naming_the_file(gworld: GoogleWorld) -> None:
+    """Read as "no pause", a damaged google-quota.json would send writes into a quota
+    Google already refused; the sync stops naming the file, and doctor says so."""
+    first_sync(gworld)
+    pause = gworld.dir / "state" / "google-quota.json"
+    pause.write_text('{"until": "2026-11-2')  # cut short
+    gworld.add_run("City 10K race", "2026-12-06T09:00:00+01:00", 60)  # changes to write
+    out = gworld.sync(NOW)
+    assert out.code == 1 and out.writes == 0
+    assert f"{pause}: cannot read Google's usage-limit pause (not JSON" in out.err
+    doctor = gworld.run("doctor").out
+    assert f"{pause}: cannot read Google's usage-limit pause" in doctor
+    pause.unlink()
+    assert gworld.sync(NOW).code == 0
+
+
 def test_the_daemon_status_says_until_when_google_writes_are_paused() -> None:
     import dataclasses
     from datetime import UTC, datetime

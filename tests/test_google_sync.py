@@ -578,6 +578,31 @@ def test_a_sync_failing_after_its_deletes_does_not_take_them_for_the_users(
     assert weeks["2026-11-23"] == weeks["2026-11-30"] == 1, plan["weeks"]  # taper: one each
 
 
+@pytest.mark.parametrize(
+    ("name", "holds"),
+    [
+        ("google-deleting.json", "the Google deletes calsync was making"),
+        ("google-calendars.json", "the Google calendars calsync made"),
+    ],
+)
+def test_a_damaged_side_file_stops_the_sync_naming_it(
+    gworld: GoogleWorld, name: str, holds: str
+) -> None:
+    """Read as empty, a damaged record of deletes in flight makes calsync's own deletions
+    look like the runner's; a damaged calendar record can make a second calendar. Each is
+    an error naming the file, and nothing is written to Google."""
+    first_sync(gworld)
+    side = gworld.dir / "state" / name
+    if not side.exists():  # not written by a clean first sync: make the record
+        side.write_text('{"x": "y"}')
+    side.write_bytes(side.read_bytes()[:5])  # cut short, as a crash could leave it
+    mark = gworld.emu.mark()
+    out = gworld.sync(NOW)
+    assert out.code == 1
+    assert f"{side}: cannot read {holds} (not JSON" in out.err and "Traceback" not in out.err
+    assert sum(e.writes for e in gworld.emu.since(mark)) == 0
+
+
 def test_a_google_failure_leaves_the_ics_file_as_it_was(gworld: GoogleWorld) -> None:
     """Both outputs: when Google refuses the writes, the ICS file keeps the last plan the
     state committed (the file is written last), and the next sync brings both up to date."""

@@ -17,7 +17,7 @@ import pytest
 
 from calsync.cli import main
 from calsync.config import SourceSettings
-from calsync.sources.ics import fetch, fetch_policy
+from calsync.sources.ics_fetch import fetch, fetch_policy
 from tests.helpers import serving
 
 CAL = (Path(__file__).parent / "calendars" / "utc_times.ics").read_bytes()

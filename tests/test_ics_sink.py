@@ -247,9 +247,12 @@ def test_busy_feed_has_no_details(tmp_path: Path) -> None:
     assert str(cal["X-WR-CALNAME"]) == "Strength training (busy)"
 
 
-def test_failed_rename_keeps_the_old_file_and_leaves_no_temp_file(
+def test_failed_rename_keeps_the_old_file_and_the_next_start_rewrites_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The file is put in place after the state commits (commit, then publish): a rename
+    that fails leaves the old file, no temp file, and the committed state; the next start
+    rewrites the file from the state's committed render."""
     cfg = config(tmp_path)
     assert cfg.output_ics is not None
     sync(cfg, PLAN, NOW)
@@ -260,13 +263,76 @@ def test_failed_rename_keeps_the_old_file_and_leaves_no_temp_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(DiskFullError, match=r"strength\.ics: disk full while writing the calendar"):
+    with pytest.raises(DiskFullError, match=r"disk full: cannot write .*strength\.ics"):
         sync(cfg, PLAN[:1], NOW)
     assert path.read_bytes() == old
     assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
     monkeypatch.undo()
-    with StateStore(cfg.state_path).reader() as v:  # the sync's transaction rolled back
-        assert len(v.sessions("ics")) == 3
+    with StateStore(cfg.state_path).reader() as v:  # the state committed before the rename
+        assert len(v.sessions("ics")) == 1
+        committed = v.feed("strength.ics")
+    assert committed is not None and committed.body != old
+    store = StateStore(cfg.state_path)
+    with store.writer() as tx:
+        IcsSink(cfg).snapshot(tx, (NOW, NOW + timedelta(days=28)))
+        assert path.read_bytes() == committed.body  # rewritten on start, before any change
+
+
+def test_a_sync_that_fails_after_staging_leaves_the_file_and_no_temp(tmp_path: Path) -> None:
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    sync(cfg, PLAN, NOW)
+    path = cfg.output_ics.path
+    old = path.read_bytes()
+    store = StateStore(cfg.state_path)
+    with pytest.raises(RuntimeError, match="later sink"), store.writer() as tx:
+        sink = IcsSink(cfg)
+        snap = sink.snapshot(tx, (NOW, NOW + timedelta(days=28)))
+        sink.execute(diff(PLAN[:1], snap, NOW), tx, NOW)
+        assert [p.name for p in path.parent.iterdir() if p.name != "strength.ics"]  # staged
+        assert path.read_bytes() == old  # but not in place before the COMMIT
+        raise RuntimeError("a later sink failed")
+    assert path.read_bytes() == old
+    assert [p.name for p in path.parent.iterdir()] == ["strength.ics"]
+
+
+def test_an_older_state_restored_never_lowers_a_sequence_in_the_file(tmp_path: Path) -> None:
+    """A restored backup (or a file an older calsync renamed before its COMMIT) can hold a
+    lower SEQUENCE than subscribers saw in the file: the file's SEQUENCE is a floor."""
+    import sqlite3
+
+    cfg = config(tmp_path)
+    assert cfg.output_ics is not None
+    path = cfg.output_ics.path
+    sync(cfg, PLAN, NOW)
+    backup = tmp_path / "state.bak"
+    with sqlite3.connect(cfg.state_path) as src, sqlite3.connect(backup) as dst:
+        src.backup(dst)
+    first = PLAN[0]
+    later = timedelta(hours=1)
+    moved = [replace(first, start=first.start + later, end=first.end + later), *PLAN[1:]]
+    sync(cfg, moved, NOW)
+    seen = sequences(path.read_bytes())
+    assert seen[first.key] == 1
+    # The restore: the older state back in place, the file as subscribers last saw it.
+    for extra in ("-wal", "-shm"):
+        Path(str(cfg.state_path) + extra).unlink(missing_ok=True)
+    backup.replace(cfg.state_path)
+    sync(cfg, PLAN, NOW)  # the older state holds PLAN as it is, at SEQUENCE 0
+    after = sequences(path.read_bytes())
+    assert after[first.key] == 2  # past the 1 subscribers saw, not back to 0
+    assert all(after[k] >= seen[k] for k in seen)
+    with StateStore(cfg.state_path).reader() as v:
+        doc = v.feed("strength.ics")
+        assert v.sessions("ics")[first.key].sequence == 2
+    assert doc is not None and doc.body == path.read_bytes()
+    sync(cfg, PLAN, NOW)  # and it stays there
+    assert sequences(path.read_bytes()) == after
+
+
+def sequences(data: bytes) -> dict[str, int]:
+    cal = icalendar.Calendar.from_ical(data)
+    return {str(e["X-CALSYNC-KEY"]): int(e["SEQUENCE"]) for e in cal.walk("VEVENT")}
 
 
 def test_write_atomic_keeps_mode_and_skips_equal_bytes(tmp_path: Path) -> None:

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from calsync.config import Config, SourceSettings
 from calsync.errors import SourceError
 from calsync.model import Event, Role
-from calsync.sources.ics import USER_AGENT, IcsSource, http_url, parse_ics
+from calsync.sources.ics import IcsSource, parse_ics
+from calsync.sources.ics_fetch import USER_AGENT, http_url
 from calsync.state import StateStore
 from tests import real_calendars
 from tests.contracts import SourceContract, Spec, ics_calendar

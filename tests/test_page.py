@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from calsync import page, report
-from calsync.feed import FeedUrls
+from calsync.feed_urls import FeedUrls
 from calsync.model import Interval
 from calsync.state import SyncRecord
 from tests.page_support import NOW, XSS, parse_html, plan_data, write_page_config

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from calsync.config import SourceSettings, load_config, redact_url, scrub
 from calsync.errors import SourceError
-from calsync.sources.ics import fetch
+from calsync.sources.ics_fetch import fetch
 from tests.service_support import Proc, calsync_args, child_env, write_config
 
 PASSWORD = "pwZQ7x"  # markers no message would hold by chance

@@ -371,7 +371,7 @@ def test_disk_full_writing_the_lock_files_pid_is_said_so(world: World) -> None:
     lock.symlink_to("/dev/full")
     code, _, err = world.run("sync", now=LATER)
     assert code == 1
-    assert f"calsync: error: {lock}: disk full while writing the lock file" in _one_error(err)
+    assert f"calsync: error: disk full: cannot write {lock} (the lock file)" in _one_error(err)
 
 
 class _Capped(StateStore):
@@ -394,7 +394,7 @@ def test_sqlite_full_in_the_sync_transaction_is_disk_full_and_keeps_the_state(
     with pytest.raises(DiskFullError) as e, store.writer() as tx:
         for i in range(50):
             tx.put_source_cache(CachedSource(f"https://x/{i}", None, None, b"x" * 100_000, at))
-    assert str(e.value).startswith(f"{world.state}: disk full")
+    assert str(e.value).startswith(f"disk full: cannot write {world.state}")
     assert _rows(world.state, "SELECT count(*) FROM sync_log") == before
     assert _rows(world.state, "SELECT count(*) FROM source_cache WHERE url LIKE 'https://x/%'") == [
         (0,)
@@ -455,9 +455,9 @@ def test_a_full_disk_is_disk_full_wherever_it_strikes(world: World, tmp_path: Pa
         if "exit=1" in r:
             assert "Traceback" not in r and "internal error" not in r, r
             errors = [ln for ln in r.splitlines() if ln.startswith("calsync: error:")]
-            assert len(errors) == 1 and ": disk full" in errors[0], r
+            assert len(errors) == 1 and "error: disk full: cannot write " in errors[0], r
     said = "".join(full)
     for path in ("state/state.sqlite3", "out.ics", "state/state.sqlite3.bak"):
-        assert f"calsync: error: {work}/{path}: disk full" in said, proc.stdout
+        assert f"calsync: error: disk full: cannot write {work}/{path}" in said, proc.stdout
     # Room again: the sync goes through and nothing was left half-written.
     assert "after=0" in runs[-1] and "check=0" in runs[-1], proc.stdout

@@ -8,17 +8,23 @@ values are decoded here from the kv JSON itself, the way those loaders did.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import logging
+import multiprocessing
+import multiprocessing.synchronize
 import shutil
 import sqlite3
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from caldav.davclient import DAVClient
 
 from calsync import state_schema
 from calsync.cli import main
@@ -28,10 +34,16 @@ from calsync.model import PriorSession, SessionText
 from calsync.sinks.caldav_records import CaldavCache, Remote
 from calsync.sinks.google_records import GoogleRecord, RecordCache
 from calsync.state import SCHEMA_VERSION, StateStore, StateView
+from tests.caldav_sink_support import PASSWORD
+from tests.fakes import server_process
+from tests.fakes.google_emulator import CalendarEmulator, _Calendar
+from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
+from tests.fakes.radicale_server import running_radicale
 
 STATES = Path(__file__).parent / "states"
 CALENDARS = Path(__file__).parent / "calendars"
 FILES = ("v2_before_uid_namespace.sqlite3", "v2_every_kind.sqlite3")
+DAV_PORT = 28731  # where make_v2.py ran Radicale: the state holds URLs with it
 # Tables schema 3 keeps as schema 2 had them.
 KEPT = ("sessions", "planned", "source_cache", "sync_log", "sync_tokens", "feeds")
 
@@ -248,6 +260,31 @@ def test_a_migration_that_fails_midway_leaves_the_v2_file_as_it_was(
         assert view.uid_namespace() == namespace
 
 
+def _open_at_once(path: str, go: multiprocessing.synchronize.Event) -> None:
+    go.wait(30)
+    with StateStore(Path(path)).reader() as view:
+        assert view.uid_namespace() is not None
+
+
+def test_calsyncs_opening_a_v2_file_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = _copy(tmp_path, "v2_every_kind.sqlite3")
+    kv = _kv(path)
+    ctx = multiprocessing.get_context("spawn")
+    go = ctx.Event()
+    procs = [ctx.Process(target=_open_at_once, args=(str(path), go)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    go.set()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert _version(path) == 3
+    with StateStore(path).reader() as view:
+        assert view.session_texts() == _v2_texts(kv)
+        assert view.skipped() == _v2_skipped(kv)
+        assert view.uid_legacy_keys() == frozenset(json.loads(kv["install.uid_legacy_keys"]))
+
+
 def test_a_v3_file_is_refused_by_a_calsync_that_knows_only_v2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,6 +327,101 @@ def test_after_the_migration_calsync_does_what_the_v2_code_did(tmp_path: Path) -
     assert first + "--- again\n" + second == (expected / "sync.txt").read_text()
     assert _dump(state, ("sessions",)) == sessions
     assert (tmp_path / "out.ics").read_bytes() == (expected / "out.ics").read_bytes()
+
+
+def test_a_google_sync_after_the_migration_reads_incrementally_and_writes_nothing(
+    tmp_path: Path, emulator: CalendarEmulator, fast_retries: None
+) -> None:
+    """The emulator serves the calendars as the v2 code left them (make_v2.py dumped
+    them): the migrated record cache, calendar id and sync token carry on where schema
+    2 stopped."""
+    dump = json.loads((STATES / "v2_every_kind.expected" / "google_calendars.json").read_text())
+    with emulator.lock:
+        emulator.calendars = {
+            c["id"]: _Calendar(**(c | {"purged": set(c["purged"])})) for c in dump["calendars"]
+        }
+        emulator.change, emulator.token_epoch = dump["change"], dump["token_epoch"]
+    before = {c: emulator.events(c, include_cancelled=True) for c in emulator.calendars}
+    state = _copy(tmp_path, "v2_every_kind.sqlite3")
+    with StateStore(state).reader() as view:
+        strength = view.calendar("google", STRENGTH)
+    assert strength is not None and strength in emulator.calendars
+    shutil.copy(CALENDARS / "display_width_titles.ics", tmp_path / "plan.ics")
+    shutil.copy(CALENDARS / "display_width_busy.ics", tmp_path / "work.ics")
+    world = GoogleWorld(emulator, tmp_path)
+    world.write_token()
+    root = emulator.root
+    (tmp_path / "config.toml").write_text(
+        (STATES / "v2_every_kind.expected" / "config.toml").read_text().replace("[output.ics]", "")
+        .replace('path = "out.ics"', "")
+        + '\n[[source]]\ntype = "google"\ncalendar = "primary"\nrole = "runs"\n'
+        + f'name = "google runs"\n\n[output.google]\ncalendar = "{STRENGTH}"\n\n'
+        + f'[google]\napi_endpoint = "{root}calendar/v3/"\ntoken_uri = "{root}token"\n'
+        + f'batch_uri = "{root}batch/calendar/v3"\ntoken_path = "state/google-token.json"\n'
+        + 'timeout = "10s"\n'
+    )  # fmt: skip
+    for _ in range(2):
+        got = world.sync("2026-12-01T07:00")
+        assert got.code == 0, got.err
+        assert "google: 0 created, 0 moved/updated, 0 removed, 1 unchanged" in got.out, got.out
+        assert got.writes == 0
+        # The sink's one read is incremental: the stored sync token, still Google's.
+        reads = [e for e in got.log if f"/calendars/{strength}/" in unquote(e.path)]
+        assert reads and all("syncToken" in e.query for e in reads), got.log
+    assert {c: emulator.events(c, include_cancelled=True) for c in emulator.calendars} == before
+
+
+def test_a_caldav_sync_after_the_migration_does_what_the_v2_code_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Radicale serves its files as the v2 code's syncs left them, at the URL the state
+    names (make_v2.py's fixed port): the same report as that code's two syncs with the
+    CalDAV output alone (the session the user deleted stays deleted: the migrated
+    `gone` set), and the calendar's resources unchanged, ETag for ETag."""
+    expected = STATES / "v2_every_kind.expected"
+    shutil.copytree(expected / "radicale", tmp_path / "radicale" / "collections")
+    monkeypatch.setattr(server_process, "free_port", lambda host="127.0.0.1": DAV_PORT)
+    install = tmp_path / "install"
+    _copy(install, "v2_every_kind.sqlite3")
+    shutil.copy(CALENDARS / "display_width_titles.ics", install / "plan.ics")
+    shutil.copy(CALENDARS / "display_width_busy.ics", install / "work.ics")
+    shutil.copy(expected / "config_caldav.toml", install / "config.toml")
+    (install / "caldav-password").write_text(PASSWORD + "\n")
+    (install / "caldav-password").chmod(0o600)
+    with _port_held(DAV_PORT), running_radicale(tmp_path / "radicale", {"runner": PASSWORD}) as dav:
+        assert dav.port == DAV_PORT, "the state names the calendar by its URL"
+        before = _resources(dav.url)
+        assert before == json.loads((expected / "caldav_resources.json").read_text())
+        first = _calsync(install, "--now", "2026-12-01T07:00", "sync")
+        second = _calsync(install, "--now", "2026-12-01T07:00", "sync")
+        assert first + "--- again\n" + second == (expected / "caldav_sync.txt").read_text()
+        assert _resources(dav.url) == before
+
+
+@contextlib.contextmanager
+def _port_held(port: int) -> Iterator[None]:
+    """The fixed port for this process alone: other runs of this test on the machine
+    (a shared one) wait for it. (A check that the port is free is not enough: a second
+    Radicale that fails to bind takes the first one's answers for its own.)"""
+    lock = Path(tempfile.gettempdir()) / f"calsync-tests-port-{port}.lock"
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _resources(url: str) -> dict[str, str]:
+    """name -> ETag of every resource of the "Strength" calendar."""
+    with DAVClient(url, username="runner", password=PASSWORD, enable_rfc6764=False) as c:
+        cal = next(
+            x for x in c.get_principal().get_calendars() if x.get_display_name() == "Strength"
+        )
+        return {
+            str(e.url).rsplit("/", 1)[-1]: str(c.request(str(e.url), "GET").headers["ETag"])
+            for e in cal.events()
+        }
 
 
 def test_typed_records_round_trip(tmp_path: Path) -> None:

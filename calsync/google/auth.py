@@ -18,6 +18,7 @@ from typing import Any
 
 from google.oauth2.credentials import Credentials
 
+from calsync.atomic import write_file
 from calsync.config import Config
 from calsync.errors import AuthError
 from calsync.model import Role
@@ -142,15 +143,7 @@ def granted(creds: Credentials, requested: list[str]) -> list[str]:
 def save_credentials(creds: Credentials, path: Path) -> None:
     """Write the token atomically with mode 0600 (the directory 0700 when we create it)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, str(creds.to_json()).encode("utf-8"))  # type: ignore[no-untyped-call]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_file(path, str(creds.to_json()), mode=0o600)  # type: ignore[no-untyped-call]
 
 
 def auth_error(exc: BaseException) -> AuthError | None:

@@ -25,7 +25,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from calsync import retry
 from calsync.config import Config
-from calsync.errors import AuthError, CalsyncError
+from calsync.errors import AuthError, CalsyncError, DiskFullError
 from calsync.google import auth
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class GoogleClient:
             path = auth.token_path(self.config)
             try:
                 auth.save_credentials(creds, path)
-            except OSError as e:  # the refresh worked; the next run just refreshes again
+            except (OSError, DiskFullError) as e:  # the refresh worked; the next run refreshes
                 log.warning("could not save the refreshed Google token to %s: %s", path, e)
             self._saved_token = creds.token
 

@@ -25,9 +25,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +39,7 @@ from calsync.errors import CalsyncError, SinkError
 from calsync.google.ids import fingerprint
 from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
+from calsync.side_files import read_json_object, write_json
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.sinks.caldav_records import CaldavCache
@@ -710,12 +709,9 @@ class CaldavSink:
         return self.config.state_dir / DELETING_SIDECAR
 
     def _deleting(self) -> dict[str, dict[str, str]]:
-        try:
-            data = json.loads(self._deleting_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
+        data = read_json_object(
+            self._deleting_path(), holds="the CalDAV deletes calsync was making"
+        )
         return {str(c): dict(v) for c, v in data.items() if isinstance(v, dict)}
 
     def _note_deleting(self, ends: dict[str, datetime | None], now: datetime) -> None:
@@ -733,13 +729,7 @@ class CaldavSink:
                     del cal[p]
         path = self._deleting_path()
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            with tmp.open("w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1, sort_keys=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
+            write_json(path, data)
         except OSError as e:
             # Without the record a failure later in this sync would lose sessions.
             raise SinkError(f"cannot write {path}: {e.strerror or e}") from None

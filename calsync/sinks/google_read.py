@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from calsync.config import Config
 from calsync.errors import SinkError
 from calsync.google.client import GoogleApiError, GoogleClient, events_list
 from calsync.model import ManagedEvent, PriorSession, SinkSnapshot
+from calsync.side_files import read_json_object, write_json
 from calsync.sinks.google_records import (
     CALENDAR_MARK,
     OUTPUT,
@@ -201,11 +200,8 @@ class GoogleCalendar:
         return self.config.state_dir / SIDECAR
 
     def sidecar(self) -> dict[str, str]:
-        try:
-            data = json.loads(self._sidecar_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+        data = read_json_object(self._sidecar_path(), holds="the Google calendars calsync made")
+        return {str(k): str(v) for k, v in data.items()}
 
     def keep_id(self, tx: StateTx, cal_id: str | None) -> None:
         """In the state file, and at once in a small file beside it.
@@ -225,23 +221,16 @@ class GoogleCalendar:
             known[self.name] = cal_id
         path = self._sidecar_path()
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
+            write_json(path, known)
         except OSError as e:
             log.warning("could not write %s: %s", path, e)
 
     # ------------------------------------------------------------------ deletes in flight
 
     def deleting(self) -> dict[str, dict[str, str]]:
-        try:
-            path = self.config.state_dir / DELETING_SIDECAR
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if not isinstance(data, dict):
-            return {}
+        data = read_json_object(
+            self.config.state_dir / DELETING_SIDECAR, holds="the Google deletes calsync was making"
+        )
         return {str(c): dict(v) for c, v in data.items() if isinstance(v, dict)}
 
     def note_deleting(self, ends: dict[str, datetime], now: datetime) -> None:
@@ -259,10 +248,7 @@ class GoogleCalendar:
                     del cal[eid]
         path = self.config.state_dir / DELETING_SIDECAR
         try:
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, path)
+            write_json(path, data)
         except OSError as e:
             # Not being able to keep the record is worth stopping for: without it a
             # failure later in this sync would lose the runner's sessions.

@@ -14,20 +14,19 @@ a write land exactly once over an unreliable network:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import CalsyncError, PausedError, SinkError
+from calsync.errors import CalsyncError, PausedError, SinkError, StateError
 from calsync.google import events as gev
 from calsync.google import ids
 from calsync.google.client import GoogleApiError, Op
 from calsync.model import Action, ActionKind, Session, StoredSession
+from calsync.side_files import read_json_object, write_json
 from calsync.sinks.base import SinkReport
 from calsync.sinks.google_read import GoogleCalendar
 from calsync.sinks.google_records import (
@@ -56,11 +55,17 @@ def _clock() -> datetime:
 
 def quota_pause(config: Config) -> datetime | None:
     """Until when calsync does not write to Google (usage limits), or None."""
-    try:
-        data = json.loads((config.state_dir / QUOTA_SIDECAR).read_text(encoding="utf-8"))
-        until = datetime.fromisoformat(str(data["until"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    path = config.state_dir / QUOTA_SIDECAR
+    data = read_json_object(path, holds="Google's usage-limit pause")
+    if not data:
         return None
+    try:
+        until = datetime.fromisoformat(str(data["until"]))
+    except (ValueError, KeyError) as e:
+        raise StateError(
+            f"{path}: cannot read Google's usage-limit pause (no valid 'until': {e})",
+            hint="move the file away: calsync then writes to Google again",
+        ) from None
     return until if until.tzinfo is not None and until > _clock() else None
 
 
@@ -68,10 +73,7 @@ def _pause(config: Config) -> datetime:
     until = _clock() + QUOTA_PAUSE
     path = config.state_dir / QUOTA_SIDECAR
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"until": until.isoformat()}), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(path, {"until": until.isoformat()})
     except OSError as e:
         log.warning("could not write %s: %s", path, e)
     return until

@@ -1,26 +1,34 @@
 """The ICS output: a calendar file of calsync's sessions, and the feed documents.
 
 An ICS file has no user edits to respect (no pins, no user deletions): calsync owns it
-whole. Each sync renders it from the plan and the session history in the state store,
-then writes it atomically, and only when its bytes changed. The same render, plus an
-opaque "busy" variant, is stored in the state for the feed server.
+whole. Each sync renders it from the plan and the session history in the state store.
+The same render, plus an opaque "busy" variant, is stored in the state (the `feeds`
+table) for the feed server: those documents are rows of the sync's transaction and
+commit with it.
+
+Commit, then publish: the file shows only committed state. `execute` stages the new
+file (a temp file beside it, written and fsynced) and asks the transaction to put it in
+place after its COMMIT (`StateTx.after_commit`). A crash before the COMMIT leaves the old
+file with the old state; a crash after it leaves the old file with the new state, and
+the next start (`snapshot`) rewrites the file from the committed document. Either way
+the SEQUENCE of an event in the file never goes down: calendar clients ignore an update
+whose SEQUENCE is lower than one they saw.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
 import logging
-import os
-import tempfile
+import re
+import stat
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from calsync.atomic import is_disk_full, real_target, stage, sweep_temps, write_file
 from calsync.config import Config
 from calsync.diff import content_hash
-from calsync.errors import DiskFullError, SafetyError, SinkError
+from calsync.errors import CalsyncError, DiskFullError, SafetyError, SinkError
 from calsync.ics_write import feed_etag, render_calendar, uid_for
 from calsync.model import HISTORY_DAYS, Action, ActionKind, Session, StoredSession
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
@@ -46,10 +54,16 @@ class IcsSink:
         self.path: Path | None = out.path if out is not None else None
         self.calendar_name = out.calendar_name if out is not None else "Strength training"
         self.refresh_minutes = out.refresh_minutes if out is not None else 60
+        self.mode = out.mode if out is not None else None
+        # SEQUENCE per key in the file found on start: what subscribers may have seen.
+        self._floor: dict[str, int] = {}
 
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
+        self._floor = {}
         if self.path is not None:
             _refuse_foreign_file(self.path)
+            self._floor = _sequences(_read(self.path))
+            self._restore_committed(tx, self.path)
         managed = {
             key: ManagedEvent(key, s.start, s.end, s.content_hash, None, None, s.sequence)
             for key, s in tx.sessions(OUTPUT).items()
@@ -98,6 +112,7 @@ class IcsSink:
         # recorded as history even when the plan no longer carries it, so a key that comes
         # back continues its SEQUENCE; once the plan has let it go for good
         # (HISTORY_DAYS), so does the state.
+        raised = self._raise_past_floor(records, now)
         expired = now - timedelta(days=HISTORY_DAYS + 30)
         forgotten = sorted(k for k, old in stored.items() if k not in records and old.end < expired)
 
@@ -122,7 +137,7 @@ class IcsSink:
         if dry_run:
             return report
 
-        for key in report.created + report.updated:
+        for key in sorted(set(report.created + report.updated + raised)):
             tx.put_session(OUTPUT, records[key])
         for key in sorted(set(gone + forgotten)):
             tx.delete_session(OUTPUT, key)
@@ -130,9 +145,85 @@ class IcsSink:
             old_doc = tx.feed(name)
             if old_doc is None or old_doc.body != body:
                 tx.put_feed(FeedDoc(name, body, feed_etag(body), now))
-        if self.path is not None and write_atomic(self.path, strength):
-            log.info("wrote %s (%d sessions)", self.path, len(sessions))
+        if self.path is not None:
+            self._publish_after_commit(tx, self.path, strength, len(sessions))
         return report
+
+    def _raise_past_floor(self, records: dict[str, StoredSession], now: datetime) -> list[str]:
+        """Never below what the file already showed: after a restored (older) state, or a
+        file an older calsync replaced before its state committed, the state's SEQUENCE
+        can be lower than the one subscribers saw, and they would ignore the event.
+        Raises those records in place; returns their keys."""
+        raised = []
+        for key, rec in records.items():
+            seen = self._floor.get(key)
+            if seen is not None and seen > rec.sequence:
+                records[key] = dataclasses.replace(rec, sequence=seen + 1, modified=now)
+                raised.append(key)
+        if raised:
+            log.warning(
+                "%s showed a higher SEQUENCE than the state for %d sessions; raised past it",
+                self.path,
+                len(raised),
+            )
+        return raised
+
+    def _restore_committed(self, tx: StateTx, path: Path) -> None:
+        """On start: a file that is not the last committed render (a sync was killed
+        between its COMMIT and the rename, or the disk filled) is rewritten from the
+        state, and the temp files a killed sync left are removed. We hold the state's
+        lock, so no other calsync is writing this file."""
+        for tmp in sweep_temps(path):
+            log.info("removed %s, left by an interrupted sync", tmp)
+        doc = tx.feed(FEED_STRENGTH)
+        if doc is None or not self._differs(path, doc.body):
+            return
+        committed = _sequences(doc.body)
+        if any(seq > committed.get(key, seq) for key, seq in self._floor.items()):
+            # The file is newer than the state (a restored state, or an older calsync's
+            # file): rewriting it from the state would lower SEQUENCEs; execute raises them.
+            log.warning("%s holds newer SEQUENCEs than the state; this sync raises them", path)
+            return
+        if tx.dry_run:
+            log.warning("%s is not the last committed calendar; a sync rewrites it", path)
+            return
+        log.warning(
+            "%s is not the last committed calendar (a sync was interrupted); "
+            "rewriting it from the state",
+            path,
+        )
+        _write(path, doc.body, self.mode)
+
+    def _differs(self, path: Path, body: bytes) -> bool:
+        """Whether the file at `path` is not `body` (or not in the configured mode)."""
+        target = real_target(path)
+        try:
+            if target.read_bytes() != body:
+                return True
+            return self.mode is not None and stat.S_IMODE(target.stat().st_mode) != self.mode
+        except FileNotFoundError:
+            return True
+        except OSError as e:
+            raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+
+    def _publish_after_commit(self, tx: StateTx, path: Path, body: bytes, count: int) -> None:
+        """Stage the new file now; put it in place once the state has committed."""
+        if not self._differs(path, body):
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged = stage(path, body, mode=self.mode)
+        except OSError as e:
+            raise _write_error(path, e) from None
+
+        def publish() -> None:
+            try:
+                staged.publish()
+            except OSError as e:
+                raise _write_error(path, e) from None
+            log.info("wrote %s (%d sessions)", path, count)
+
+        tx.after_commit(publish, undo=staged.discard)
 
 
 def _refuse_foreign_file(path: Path) -> None:
@@ -150,50 +241,61 @@ def _refuse_foreign_file(path: Path) -> None:
         )
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return real_target(path).read_bytes()
+    except FileNotFoundError:
+        return b""
+    except OSError as e:
+        raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+
+
+_EVENT = re.compile(rb"BEGIN:VEVENT\r?\n(.*?)END:VEVENT", re.S)
+_KEY = re.compile(rb"^X-CALSYNC-KEY[;:](?:[^\r\n:]*:)?([^\r\n]*)", re.M)
+_SEQ = re.compile(rb"^SEQUENCE[;:](?:[^\r\n:]*:)?\s*(\d{1,9})\s*$", re.M)
+
+
+def _sequences(data: bytes) -> dict[str, int]:
+    """SEQUENCE per X-CALSYNC-KEY in a calendar calsync wrote (its own fixed layout: one
+    unfolded line each). Events without both are skipped: this only sets a floor."""
+    out: dict[str, int] = {}
+    for m in _EVENT.finditer(data):
+        key, seq = _KEY.search(m.group(1)), _SEQ.search(m.group(1))
+        if key is not None and seq is not None:
+            k = key.group(1).decode("utf-8", "replace")
+            out[k] = max(int(seq.group(1)), out.get(k, 0))
+    return out
+
+
+def _write(path: Path, data: bytes, mode: int | None) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_file(path, data, mode=mode)
+    except OSError as e:
+        raise _write_error(path, e) from None
+
+
+def _write_error(path: Path, e: OSError, what: str = "the calendar") -> CalsyncError:
+    if is_disk_full(e):
+        return DiskFullError(path)
+    return SinkError(f"{path}: cannot write {what}: {e.strerror or e}")
+
+
 def write_atomic(path: Path, data: bytes, *, what: str = "the calendar") -> bool:
-    """Replace `path` with `data` (temp file + fsync + rename); False if already equal.
+    """Replace the file `path` names with `data` (calsync.atomic); False if already equal.
 
     A crash at any point leaves either the old file or the new one, never half of one.
     """
     try:
-        if path.read_bytes() == data:
+        if real_target(path).read_bytes() == data:
             return False
-        mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        mode = 0o644
+        pass
     except OSError as e:
         raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
-    tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
+        write_file(path, data)
     except OSError as e:
-        if e.errno in (errno.ENOSPC, errno.EDQUOT):
-            raise DiskFullError(path, what=what) from None
-        raise SinkError(f"{path}: cannot write {what}: {e.strerror or e}") from None
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        raise _write_error(path, e, what) from None
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a directory; the rename is done anyway
-    finally:
-        os.close(fd)

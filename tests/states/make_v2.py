@@ -18,9 +18,11 @@ of three outputs, planned, feeds, source_cache, sync_tokens and sync_log rows.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http.server
 import io
+import json
 import os
 import shutil
 import sqlite3
@@ -29,10 +31,12 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import calsync
 from calsync.cli import main
 from calsync.state import SCHEMA_VERSION
+from tests.fakes import radicale_server
 from tests.fakes.google_emulator import CalendarEmulator
 from tests.fakes.google_fixtures import STRENGTH, GoogleWorld
 from tests.fakes.radicale_server import running_radicale
@@ -41,7 +45,11 @@ HERE = Path(__file__).resolve().parent
 CALENDARS = Path(calsync.__file__).resolve().parent.parent / "tests" / "calendars"
 NOW = "2026-11-30T07:00"
 LATER = "2026-12-01T07:00"
-PASSWORD = "r0w: s3cret pass"
+PASSWORD = "r0w: s3cret pass"  # as tests/caldav_sink_support.py
+# Radicale listens here (below the ephemeral ports free_port hands out), so that a test
+# can serve its files again at the URL the state file holds.
+DAV_PORT = 28731
+DAV_URL = f"http://127.0.0.1:{DAV_PORT}/"
 
 
 def _config(root: str, dav_url: str, work_url: str) -> str:
@@ -138,9 +146,20 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def _emulator_state(emu: CalendarEmulator) -> dict[str, Any]:
+    """The emulator's calendars as the syncs left them, and its change counters (its
+    sync tokens name them): a test serves them again to sync the migrated file."""
+    with emu.lock:
+        cals = [
+            dataclasses.asdict(c) | {"purged": sorted(c.purged)} for c in emu.calendars.values()
+        ]
+        return {"change": emu.change, "token_epoch": emu.token_epoch, "calendars": cals}
+
+
 def make(out: Path) -> None:
     if SCHEMA_VERSION != 2:
         raise SystemExit(f"run with the code of a schema-2 calsync (this one is {SCHEMA_VERSION})")
+    radicale_server.free_port = lambda host="127.0.0.1": DAV_PORT  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "install"
         (folder / "state").mkdir(parents=True)
@@ -182,11 +201,20 @@ def make(out: Path) -> None:
             _sync(folder, NOW)
             _sync(folder, LATER)
             print(f"google: deleted {keys[0]}, moved {keys[1]}; caldav: deleted {victim}")
-        state = folder / "state" / "state.sqlite3"
-        db = sqlite3.connect(state)
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
-        out.write_bytes(state.read_bytes())
+            expected = out.with_suffix(".expected")
+            google = json.dumps(_emulator_state(emu), indent=1, sort_keys=True, ensure_ascii=False)
+            (expected / "google_calendars.json").write_text(google + "\n", encoding="utf-8")
+            state = folder / "state" / "state.sqlite3"
+            db = sqlite3.connect(state)
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.close()
+            out.write_bytes(state.read_bytes())
+            # Radicale's files as the syncs left them (a test serves them again, on the
+            # same port: the state names the calendar by its URL), then what this code
+            # does with the CalDAV output alone.
+            shutil.rmtree(expected / "radicale", ignore_errors=True)
+            shutil.copytree(Path(tmp) / "radicale" / "collections", expected / "radicale")
+            expect_caldav(out, expected)
     expect(out, out.with_suffix(".expected"))
     db = sqlite3.connect(out)
     print("written by", Path(calsync.__file__).resolve().parent)
@@ -226,6 +254,39 @@ def expect(state: Path, into: Path) -> None:
         (into / "out.ics").write_bytes((folder / "out.ics").read_bytes())
         second = _run(folder, "--now", LATER, "sync")
         (into / "sync.txt").write_text(first + "--- again\n" + second, encoding="utf-8")
+
+
+def caldav_resources(url: str) -> dict[str, str]:
+    """name -> ETag of every resource of the "Strength" calendar."""
+    from caldav.davclient import DAVClient
+
+    with DAVClient(url, username="runner", password=PASSWORD, enable_rfc6764=False) as c:
+        cals = c.get_principal().get_calendars()
+        cal = next(x for x in cals if x.get_display_name() == "Strength")
+        return {
+            str(e.url).rsplit("/", 1)[-1]: str(c.request(str(e.url), "GET").headers["ETag"])
+            for e in cal.events()
+        }
+
+
+def expect_caldav(state: Path, into: Path) -> None:
+    """Two syncs of the file with the CalDAV output alone (`config_caldav.toml`): their
+    report, and the calendar's resources after them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "state").mkdir()
+        shutil.copy(state, folder / "state" / "state.sqlite3")
+        shutil.copy(CALENDARS / "display_width_titles.ics", folder / "plan.ics")
+        shutil.copy(CALENDARS / "display_width_busy.ics", folder / "work.ics")
+        shutil.copy(into / "config_caldav.toml", folder / "config.toml")
+        pw = folder / "caldav-password"
+        pw.write_text(PASSWORD + "\n")
+        os.chmod(pw, 0o600)
+        first = _run(folder, "--now", LATER, "sync")
+        second = _run(folder, "--now", LATER, "sync")
+        (into / "caldav_sync.txt").write_text(first + "--- again\n" + second, encoding="utf-8")
+        found = json.dumps(caldav_resources(DAV_URL), indent=1, sort_keys=True)
+        (into / "caldav_resources.json").write_text(found + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
