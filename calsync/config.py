@@ -11,22 +11,24 @@ mean") and reported together with its key path, then loading stops with `ConfigE
 
 Relative paths in the file are taken relative to the file's own folder, so a config and
 the calendar next to it work from any working directory.
+
+Beside this module: `config_values` (the value checkers and the problem collector) and
+`config_plan` (the [rules], [classify] and [workout] tables).
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from datetime import date, time
+from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from calsync.config_plan import _classify, _rules, _workout
 from calsync.config_types import (
     CaldavOutput,
     Config,
@@ -39,6 +41,22 @@ from calsync.config_types import (
     redact_url,
     scrub,
     url_secrets,
+)
+from calsync.config_values import (
+    _choice,
+    _get,
+    _int,
+    _is_zone,
+    _num,
+    _path,
+    _Problems,
+    _str,
+    _table,
+    _unknown,
+    _zone,
+    file_mode,
+    parse_duration_seconds,
+    parse_hhmm,
 )
 from calsync.errors import ConfigError, ConfigNotFoundError
 from calsync.model import Role
@@ -118,227 +136,7 @@ def system_timezone() -> str:
     return "UTC"
 
 
-def _is_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
-
-
 # --------------------------------------------------------------------------- settings
-
-
-# --------------------------------------------------------------------------- validation
-
-
-class _Problems:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.details: list[str] = []  # long lists, shown with -v only
-
-    def add(self, key: str, msg: str) -> None:
-        self.items.append(f"{key}: {msg}")
-
-
-def _unknown(table: Mapping[str, Any], known: tuple[str, ...], where: str, p: _Problems) -> None:
-    for k in table:
-        if k not in known:
-            close = difflib.get_close_matches(k, known, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else " (-v lists the known keys)"
-            p.add(f"{where}{k}", f"unknown key{hint}")
-            section = f"[{where.rstrip('.')}]" if where else "the top level"
-            line = f"known keys in {section}: {', '.join(known)}"
-            if line not in p.details:
-                p.details.append(line)
-
-
-def _type_name(v: object) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "true/false"}.get(
-        type(v), type(v).__name__
-    )
-
-
-def _get(
-    table: Mapping[str, Any],
-    key: str,
-    where: str,
-    p: _Problems,
-    conv: Callable[[Any], Any],
-    expected: str,
-    default: Any,
-) -> Any:
-    if key not in table:
-        return default
-    raw = table[key]
-    try:
-        return conv(raw)
-    except (ValueError, TypeError) as e:
-        detail = f" ({e})" if str(e) else ""
-        p.add(f"{where}{key}", f"expected {expected}, got {raw!r}{detail}")
-        return default
-
-
-def _int(lo: int, hi: int) -> Callable[[Any], int]:
-    def conv(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise TypeError(f"not an integer but {_type_name(v)}")
-        if not lo <= v <= hi:
-            raise ValueError(f"out of range {lo}..{hi}")
-        return v
-
-    return conv
-
-
-def _num(lo: float, hi: float) -> Callable[[Any], float]:
-    def conv(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise TypeError(f"not a number but {_type_name(v)}")
-        if not lo <= v <= hi:
-            raise ValueError(f"out of range {lo}..{hi}")
-        return float(v)
-
-    return conv
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise TypeError(f"not true/false but {_type_name(v)}")
-    return v
-
-
-def _str(v: Any) -> str:
-    if not isinstance(v, str):
-        raise TypeError(f"not a string but {_type_name(v)}")
-    return v
-
-
-def _choice(*choices: str) -> Callable[[Any], str]:
-    def conv(v: Any) -> str:
-        s = _str(v)
-        if s not in choices:
-            raise ValueError(f"must be one of {', '.join(repr(c) for c in choices)}")
-        return s
-
-    return conv
-
-
-_MODE = re.compile(r"^0?[0-7]{3}$")
-
-
-def file_mode(v: Any) -> int:
-    """A file mode written as octal digits in a string ("0640"): a TOML integer would be
-    read as decimal (640 is not 0o640), so it is refused rather than guessed."""
-    if not isinstance(v, str):
-        raise TypeError(f"a string of octal digits, in quotes, not {_type_name(v)}")
-    s = v.strip()
-    if not _MODE.match(s):
-        raise ValueError('three or four octal digits, e.g. "0640"')
-    mode = int(s, 8)
-    if mode & 0o600 != 0o600:
-        raise ValueError("the owner's digit must be 6 or 7: calsync reads and rewrites the file")
-    return mode
-
-
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def parse_hhmm(v: Any) -> time:
-    s = _str(v).strip()
-    m = _HHMM.match(s)
-    if not m:
-        raise ValueError("not a time of day like '06:30'")
-    return time(int(m.group(1)), int(m.group(2)))
-
-
-def _zone(v: Any) -> str:
-    s = _str(v)
-    if not _is_zone(s):
-        close = zone_suggestion(s)
-        raise ValueError(f"did you mean '{close}'?" if close else "like 'Europe/Berlin'")
-    return s
-
-
-def zone_suggestion(name: str) -> str | None:
-    """The IANA zone a typo most likely meant ("europe/berln" -> "Europe/Berlin")."""
-    import zoneinfo
-
-    zones = sorted(zoneinfo.available_timezones())
-    by_lower = {z.lower(): z for z in zones}
-    key = name.strip().replace(" ", "_").lower()
-    if key in by_lower:
-        return by_lower[key]
-    close = difflib.get_close_matches(key, list(by_lower), n=1, cutoff=0.75)
-    if close:
-        return by_lower[close[0]]
-    # "Berlin", "new york": the city alone.
-    cities = {z.rsplit("/", 1)[-1].lower(): z for z in zones if "/" in z}
-    city = difflib.get_close_matches(key.rsplit("/", 1)[-1], list(cities), n=1, cutoff=0.8)
-    return cities[city[0]] if city else None
-
-
-def _weekday(v: Any) -> int:
-    s = _str(v).strip().lower()
-    if s not in WEEKDAY_ALIASES:
-        raise ValueError("not a weekday name like 'monday'")
-    return WEEKDAY_ALIASES[s]
-
-
-def _str_list(v: Any) -> tuple[str, ...]:
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
-        raise TypeError("not a list of strings")
-    return tuple(v)
-
-
-def _patterns(v: Any) -> tuple[str, ...]:
-    items = _str_list(v)
-    for pat in items:
-        try:
-            re.compile(pat)
-        except re.error as e:
-            raise ValueError(f"{pat!r} is not a valid regular expression: {e}") from None
-    return items
-
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr|hours?|minutes?|seconds?)?\s*$")
-
-
-def parse_duration_seconds(v: Any) -> float:
-    """'15m', '900s', '1h', or a bare number of minutes."""
-    if isinstance(v, int | float) and not isinstance(v, bool):
-        if v <= 0:
-            raise ValueError("must be positive")
-        return float(v) * 60
-    m = _DURATION.match(_str(v))
-    if not m:
-        raise ValueError("not a duration like '15m', '900s' or '1h'")
-    n = float(m.group(1))
-    unit = (m.group(2) or "m")[0]
-    secs = n * {"s": 1, "m": 60, "h": 3600}[unit]
-    if secs <= 0:
-        raise ValueError("must be positive")
-    return secs
-
-
-def _path(base: Path | None) -> Callable[[Any], Path]:
-    def conv(v: Any) -> Path:
-        s = os.path.expanduser(_str(v))
-        if not s:
-            raise ValueError("empty path")
-        pth = Path(s)
-        if not pth.is_absolute() and base is not None:
-            pth = base / pth
-        return pth
-
-    return conv
-
-
-def _table(raw: Mapping[str, Any], key: str, where: str, p: _Problems) -> Mapping[str, Any]:
-    v = raw.get(key, {})
-    if not isinstance(v, dict):
-        p.add(f"{where}{key}", f"expected a table [{where}{key}], got {_type_name(v)}")
-        return {}
-    return v
 
 
 SCHEDULE_KEYS = (
@@ -374,177 +172,6 @@ def _schedule(t: Mapping[str, Any], p: _Problems) -> Schedule:
     if s.earliest >= s.latest:
         p.add("schedule.latest", f"must be after schedule.earliest ({s.earliest:%H:%M})")
     return s
-
-
-RULES_KEYS = (
-    "sessions_per_week",
-    "taper_sessions_per_week",
-    "min_hours_before_hard",
-    "min_hours_before_race",
-    "min_hours_after_hard",
-    "min_hours_after_easy",
-    "lift_on_easy_days",
-    "lift_on_rest_days",
-    "min_hours_between_sessions",
-    "buffer_minutes",
-    "taper_days",
-    "phase",
-    "base_ranges",
-    "preferred_hours_before_hard",
-    "all_day_run_start",
-    "all_day_run_minutes",
-    "week_start",
-    "freeze_hours",
-    "plan_without_runs",
-)
-
-
-def _date(v: Any) -> date:
-    if isinstance(v, date):
-        return v
-    return date.fromisoformat(_str(v))
-
-
-def _ranges(v: Any) -> tuple[DateRange, ...]:
-    if not isinstance(v, list):
-        raise TypeError("not a list of [from, to] date pairs")
-    out = []
-    for item in v:
-        if not isinstance(item, list) or len(item) != 2:
-            raise ValueError(f"{item!r} is not a [from, to] pair of dates")
-        a, b = _date(item[0]), _date(item[1])
-        if b < a:
-            raise ValueError(f"range {a}..{b} ends before it starts")
-        out.append(DateRange(a, b))
-    return tuple(out)
-
-
-def _all_day_start(v: Any) -> tuple[time, ...]:
-    if isinstance(v, str):
-        return (parse_hhmm(v),) * 7
-    if not isinstance(v, dict):
-        raise TypeError("not 'HH:MM' or a table of weekday = 'HH:MM'")
-    default = parse_hhmm(v.get("default", "07:00"))
-    out = [default] * 7
-    for k, val in v.items():
-        if k == "default":
-            continue
-        out[_weekday(k)] = parse_hhmm(val)
-    return tuple(out)
-
-
-def _rules(t: Mapping[str, Any], p: _Problems) -> Rules:
-    w = "rules."
-    _unknown(t, RULES_KEYS, w, p)
-    d = Rules()
-    hours = _num(0, 24 * 14)
-    r = Rules(
-        sessions_per_week=_get(t, "sessions_per_week", w, p, _int(0, 7), "0..7", 2),
-        taper_sessions_per_week=_get(t, "taper_sessions_per_week", w, p, _int(0, 7), "0..7", 1),
-        min_hours_before_hard=_get(t, "min_hours_before_hard", w, p, hours, "hours", 24.0),
-        min_hours_before_race=_get(t, "min_hours_before_race", w, p, hours, "hours", 48.0),
-        min_hours_after_hard=_get(t, "min_hours_after_hard", w, p, hours, "hours", 3.0),
-        min_hours_after_easy=_get(t, "min_hours_after_easy", w, p, hours, "hours", 0.5),
-        lift_on_easy_days=_get(
-            t, "lift_on_easy_days", w, p, _choice("base", "never", "always"), "a choice", "base"
-        ),
-        lift_on_rest_days=_get(
-            t,
-            "lift_on_rest_days",
-            w,
-            p,
-            _choice("fallback", "never", "always"),
-            "a choice",
-            "fallback",
-        ),
-        min_hours_between_sessions=_get(
-            t, "min_hours_between_sessions", w, p, hours, "hours", 48.0
-        ),
-        buffer_minutes=_get(t, "buffer_minutes", w, p, _int(0, 240), "minutes, 0..240", 15),
-        taper_days=_get(t, "taper_days", w, p, _int(0, 56), "days, 0..56", 14),
-        phase=_get(t, "phase", w, p, _choice("auto", "base"), "a choice", "auto"),
-        base_ranges=_get(t, "base_ranges", w, p, _ranges, "[[from, to], ...] dates", ()),
-        preferred_hours_before_hard=_get(
-            t, "preferred_hours_before_hard", w, p, hours, "hours", 48.0
-        ),
-        all_day_run_start=_get(
-            t,
-            "all_day_run_start",
-            w,
-            p,
-            _all_day_start,
-            "'HH:MM' or { default = 'HH:MM', saturday = 'HH:MM', ... }",
-            d.all_day_run_start,
-        ),
-        all_day_run_minutes=_get(
-            t, "all_day_run_minutes", w, p, _int(5, 600), "minutes, 5..600", 60
-        ),
-        week_start=_get(t, "week_start", w, p, _weekday, "a weekday name", 0),
-        freeze_hours=_get(t, "freeze_hours", w, p, hours, "hours", 12.0),
-        plan_without_runs=_get(t, "plan_without_runs", w, p, _bool, "true/false", False),
-    )
-    if r.taper_sessions_per_week > r.sessions_per_week:
-        p.add("rules.taper_sessions_per_week", "must not exceed rules.sessions_per_week")
-    return r
-
-
-CLASSIFY_KEYS = ("hard", "easy", "race", "norun", "strength")
-
-
-def _classify(t: Mapping[str, Any], p: _Problems) -> ClassifyRules:
-    w = "classify."
-    _unknown(t, CLASSIFY_KEYS, w, p)
-    exp = "a list of regular expressions"
-    return ClassifyRules(**{k: _get(t, k, w, p, _patterns, exp, ()) for k in CLASSIFY_KEYS})
-
-
-WORKOUT_KEYS = ("equipment", "level", "exercises", "replace_library")
-EXERCISE_KEYS = ("name", "category", "equipment", "reps", "load")
-CATEGORIES = ("lower", "calves", "upper", "core", "explosive", "plyo")
-
-
-def _equipment(v: Any) -> tuple[str, ...]:
-    items = _str_list(v)
-    bad = [x for x in items if x not in EQUIPMENT]
-    if bad:
-        raise ValueError(f"unknown equipment {bad}; choose from {', '.join(EQUIPMENT)}")
-    return items
-
-
-def _workout(t: Mapping[str, Any], p: _Problems) -> WorkoutSettings:
-    w = "workout."
-    _unknown(t, WORKOUT_KEYS, w, p)
-    equipment = _get(t, "equipment", w, p, _equipment, "a list of equipment names", EQUIPMENT)
-    level = _get(t, "level", w, p, _choice(*LEVELS), "a level", "intermediate")
-    exercises: list[ExerciseSpec] = []
-    raw = t.get("exercises", [])
-    if not isinstance(raw, list):
-        p.add("workout.exercises", "expected an array of tables [[workout.exercises]]")
-        raw = []
-    for i, ex in enumerate(raw):
-        ew = f"workout.exercises[{i}]."
-        if not isinstance(ex, dict):
-            p.add(ew[:-1], "expected a table")
-            continue
-        _unknown(ex, EXERCISE_KEYS, ew, p)
-        name = _get(ex, "name", ew, p, _str, "a string", "")
-        if not name:
-            p.add(f"{ew}name", "required")
-        exercises.append(
-            ExerciseSpec(
-                name=name,
-                category=_get(ex, "category", ew, p, _choice(*CATEGORIES), "a category", "core"),
-                equipment=_get(
-                    ex, "equipment", ew, p, _equipment, "equipment names", ("bodyweight",)
-                ),
-                reps=_get(ex, "reps", ew, p, _str, "a string like '8' or '30 s'", "8"),
-                load=_get(ex, "load", ew, p, _str, "a string", ""),
-            )
-        )
-    replace = _get(t, "replace_library", w, p, _bool, "true/false", False)
-    return WorkoutSettings(
-        equipment=equipment, level=level, exercises=tuple(exercises), replace_library=replace
-    )
 
 
 SOURCE_KEYS = (

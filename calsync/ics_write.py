@@ -31,6 +31,27 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "GMT", "Etc/GMT"})
 
 
+class _Text(icalendar.vText):
+    """A TEXT value escaped exactly as RFC 5545 3.3.11 says.
+
+    icalendar's own escaping first turns a literal backslash-N into a line break (its
+    `\\N` -> newline step), so a title or note holding `C:\\New` came back from every
+    reader as two lines. Backslash first, then ; , and line breaks: what each reader
+    unescapes to the same text."""
+
+    def to_ical(self) -> bytes:
+        text = (
+            str(self)
+            .replace("\\", "\\\\")
+            .replace(";", "\\;")
+            .replace(",", "\\,")
+            .replace("\r\n", "\\n")
+            .replace("\n", "\\n")
+            .replace("\r", "\\n")
+        )
+        return text.encode("utf-8")  # the encoding every calsync file is written in
+
+
 def uid_for(key: str, *, busy: bool = False, namespace: str = "") -> str:
     """The stable UID of a session key: calendar apps update it in place when it moves.
 
@@ -207,7 +228,7 @@ def render_calendar(
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
     cal.add("METHOD", "PUBLISH")
-    cal.add("X-WR-CALNAME", f"{calendar_name} (busy)" if busy_only else calendar_name)
+    cal.add("X-WR-CALNAME", _Text(f"{calendar_name} (busy)" if busy_only else calendar_name))
     cal.add("X-WR-TIMEZONE", zone.key)
     refresh = timedelta(minutes=refresh_minutes)
     cal.add("REFRESH-INTERVAL", refresh, parameters={"VALUE": "DURATION"})
@@ -241,8 +262,8 @@ def _event(
         ev.add("SUMMARY", "Busy")
         ev.add("CLASS", "PRIVATE")
     else:
-        ev.add("SUMMARY", s.title)
-        ev.add("DESCRIPTION", s.description or s.reason)
+        ev.add("SUMMARY", _Text(s.title))
+        ev.add("DESCRIPTION", _Text(s.description or s.reason))
         ev.add("CATEGORIES", [CATEGORY])
     ev.add("TRANSP", "OPAQUE")
     ev.add(MARKER, s.key)
@@ -295,7 +316,7 @@ def render_object(
     if alarm_minutes is not None:
         alarm = icalendar.Alarm()
         alarm.add("ACTION", "DISPLAY")
-        alarm.add("DESCRIPTION", s.title)
+        alarm.add("DESCRIPTION", _Text(s.title))
         alarm.add("TRIGGER", timedelta(minutes=-alarm_minutes))
         ev.add_component(alarm)
     cal.add_component(ev)

@@ -11,8 +11,8 @@ from calsync.config import (
     Config,
     load_config,
     parse_config,
-    parse_duration_seconds,
 )
+from calsync.config_values import parse_duration_seconds
 from calsync.errors import ConfigError
 from calsync.model import Role
 

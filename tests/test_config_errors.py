@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from calsync.cli import main
-from calsync.config import zone_suggestion
+from calsync.config_values import zone_suggestion
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +153,55 @@ def test_a_file_unlike_the_committed_state_is_rewritten_on_start(
     assert sorted(p.name for p in out.parent.iterdir()) == ["strength.ics"]
     said = [r.getMessage() for r in caplog.records]
     assert any("is not the last committed calendar" in m and "rewriting" in m for m in said)
+
+
+def test_a_missing_file_or_a_mode_change_is_not_called_an_interrupted_sync(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start-up rewrite says why: the user deleted the file (or moved `path`), or the
+    mode key changed. Only a file with other content is what an interrupted sync leaves."""
+    cfg = write_config(tmp_path)
+    out = tmp_path / "out" / "strength.ics"
+    assert sync(cfg, capsys)[0] == 0
+    good = out.read_bytes()
+    out.unlink()
+    with caplog.at_level(logging.INFO, logger="calsync.sinks.ics"):
+        assert sync(cfg, capsys)[0] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert out.read_bytes() == good
+    assert not any("interrupted" in m for m in said), said
+    assert any(f"{out} is missing" in m for m in said), said
+    caplog.clear()
+    write_config(tmp_path, 'mode = "0640"\n')
+    with caplog.at_level(logging.INFO, logger="calsync.sinks.ics"):
+        assert sync(cfg, capsys)[0] == 0
+    said = [r.getMessage() for r in caplog.records]
+    assert mode(out) == 0o640 and out.read_bytes() == good
+    assert not any("interrupted" in m for m in said), said
+    assert any("mode 0640" in m for m in said), said
+
+
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_an_output_path_that_is_not_a_regular_file_is_refused_not_read(
+    tmp_path: Path, through_a_link: bool
+) -> None:
+    """A FIFO at the output path (or a link to one) hung the sync forever, reading it;
+    a device node there was replaced by a plain file. One error naming the path, exit 1,
+    the node left as it was."""
+    fifo = tmp_path / "fifo.ics"
+    os.mkfifo(fifo)
+    if through_a_link:
+        (tmp_path / "strength.ics").symlink_to(fifo)
+    cfg = write_config(tmp_path, path="strength.ics" if through_a_link else "fifo.ics")
+    run = subprocess.run(
+        [sys.executable, "-m", "calsync", "--config", str(cfg), "--now", NOW, "sync"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "not a regular file (a FIFO)" in run.stderr and str(tmp_path) in run.stderr
+    assert "Traceback" not in run.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".calsync-tmp")] == []

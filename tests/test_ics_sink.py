@@ -453,6 +453,27 @@ def test_output_parses_back_with_two_independent_parsers(
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Notes in C:\\New Folder",  # icalendar's own escaping read a backslash-N as a line break
+        "a \\n that is not a line break",
+        "ends in a backslash \\",
+        "semi; comma, both\nand a line",
+    ],
+)
+def test_text_with_backslashes_reads_back_exactly(text: str) -> None:
+    s = session("2026-11-23/1", 24, title=text, description=text)
+    data = render_calendar([s], {}, calendar_name=text, zone=BERLIN, refresh_minutes=60)
+    ev = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert (str(ev["SUMMARY"]), str(ev["DESCRIPTION"])) == (text, text)
+    vev = vobject.readOne(data.decode("utf-8")).vevent
+    assert (vev.summary.value, vev.description.value) == (text, text)
+    window = (s.start - timedelta(days=1), s.end + timedelta(days=1))
+    (read,) = parse_ics(data, label="out.ics", zone=BERLIN, window=window)
+    assert (read.summary, read.description) == (text, text)
+
+
 # --------------------------------------------------------------------------- VTIMEZONE
 
 ZONES = [

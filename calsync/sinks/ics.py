@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import stat
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ class IcsSink:
     def snapshot(self, tx: StateTx, window: tuple[datetime, datetime]) -> SinkSnapshot:
         self._floor = {}
         if self.path is not None:
+            _refuse_special_file(self.path)
             _refuse_foreign_file(self.path)
             self._floor = _sequences(_read(self.path))
             self._restore_committed(tx, self.path)
@@ -176,7 +178,8 @@ class IcsSink:
         for tmp in sweep_temps(path):
             log.info("removed %s, left by an interrupted sync", tmp)
         doc = tx.feed(FEED_STRENGTH)
-        if doc is None or not self._differs(path, doc.body):
+        why = None if doc is None else self._unlike(path, doc.body)
+        if doc is None or why is None:
             return
         committed = _sequences(doc.body)
         if any(seq > committed.get(key, seq) for key, seq in self._floor.items()):
@@ -185,26 +188,30 @@ class IcsSink:
             log.warning("%s holds newer SEQUENCEs than the state; this sync raises them", path)
             return
         if tx.dry_run:
-            log.warning("%s is not the last committed calendar; a sync rewrites it", path)
+            log.warning("%s %s; a sync rewrites it", path, why)
             return
-        log.warning(
-            "%s is not the last committed calendar (a sync was interrupted); "
-            "rewriting it from the state",
-            path,
-        )
+        log.warning("%s %s; rewriting it from the state", path, why)
         _write(path, doc.body, self.mode)
 
-    def _differs(self, path: Path, body: bytes) -> bool:
-        """Whether the file at `path` is not `body` (or not in the configured mode)."""
+    def _unlike(self, path: Path, body: bytes) -> str | None:
+        """Why the file at `path` is not `body` in the configured mode (words for the
+        log), or None when it is."""
         target = real_target(path)
         try:
             if target.read_bytes() != body:
-                return True
-            return self.mode is not None and stat.S_IMODE(target.stat().st_mode) != self.mode
+                return "is not the last committed calendar (a sync was interrupted)"
+            have = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
-            return True
+            return "is missing"
         except OSError as e:
             raise SinkError(f"{path}: cannot read the current file: {e.strerror or e}") from None
+        if self.mode is not None and have != self.mode:
+            return f"has mode {have:04o}, not the configured mode {self.mode:04o}"
+        return None
+
+    def _differs(self, path: Path, body: bytes) -> bool:
+        """Whether the file at `path` is not `body` (or not in the configured mode)."""
+        return self._unlike(path, body) is not None
 
     def _publish_after_commit(self, tx: StateTx, path: Path, body: bytes, count: int) -> None:
         """Stage the new file now; put it in place once the state has committed."""
@@ -224,6 +231,31 @@ class IcsSink:
             log.info("wrote %s (%d sessions)", path, count)
 
         tx.after_commit(publish, undo=staged.discard)
+
+
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_special_file(path: Path) -> None:
+    """A FIFO, device or socket at `path` (or where its link points) is refused before
+    anything reads it: reading a FIFO waits forever, and the rename would replace a
+    device node (`/dev/null`) with a plain file. A folder is left to the read, which
+    names it."""
+    try:
+        mode = os.stat(path).st_mode  # through links
+    except OSError:
+        return  # missing (created), or a problem the read or the write words
+    kind = next((k for is_kind, k in _SPECIAL if is_kind(mode)), None)
+    if kind is not None:
+        raise SinkError(
+            f"{path}: not a regular file ({kind}); calsync writes a plain file there",
+            hint="set the path to a file of calsync's own (a new name is fine)",
+        )
 
 
 def _refuse_foreign_file(path: Path) -> None:
@@ -286,6 +318,7 @@ def write_atomic(path: Path, data: bytes, *, what: str = "the calendar") -> bool
 
     A crash at any point leaves either the old file or the new one, never half of one.
     """
+    _refuse_special_file(path)
     try:
         if real_target(path).read_bytes() == data:
             return False
