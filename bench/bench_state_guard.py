@@ -101,11 +101,10 @@ def main() -> None:
             f"{'integ/none':>10} {'backup':>7} {'sync':>7}"
         )
         for name, p in (("after the weekly syncs", path), ("+ 20 MB calendar cached", big)):
-            store = StateStore(p)
             none = best(opener(p, None), args.repeat)
             quick = best(opener(p, "quick_check"), args.repeat)
             integ = best(opener(p, "integrity_check"), args.repeat)
-            backup = best(lambda s=store: state_guard.backup(s, wait_seconds=5), 5)
+            backup = best(lambda p=p: state_guard.backup(p, wait_seconds=5), 5)
             sync = best(lambda: run_sync(config, now), 3) if p == path else float("nan")
             mb = p.stat().st_size / 1e6
             print(

@@ -15,7 +15,6 @@ import traceback
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -28,12 +27,10 @@ from calsync.cli_context import (
     _parse_day,
     _parse_now,
     _use_color,
+    print_checks,
 )
 from calsync.config import default_config_path
 from calsync.errors import CalsyncError, ConfigError
-
-if TYPE_CHECKING:
-    from calsync.doctor import Check
 
 log = logging.getLogger("calsync")
 
@@ -290,25 +287,6 @@ def doctor(app: AppContext, color: str) -> None:
     checks = doc.run_checks(config, app.now(config))
     if not print_checks(checks, color=_use_color(color)):
         raise click.exceptions.Exit(1)
-
-
-def print_checks(checks: Sequence[Check], *, color: bool) -> bool:
-    """One line per check, ✓ or ✗ (a ✗ followed by its fix), then a verdict; True when
-    all passed."""
-    from calsync import term
-
-    paint = term.Paint(color)
-    for c in checks:
-        mark = paint("green", "✓") if c.ok else paint("red", "✗")
-        click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
-        if not c.ok and c.fix:
-            click.echo(f"  {'':<10} fix: {c.fix}")
-    bad = sum(1 for c in checks if not c.ok)
-    if bad:
-        click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
-        return False
-    click.echo("All good.")
-    return True
 
 
 # --------------------------------------------------------------------------- entry point

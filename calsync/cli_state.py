@@ -28,7 +28,7 @@ def state() -> None:
 def check(app: AppContext) -> None:
     """Check the state file whole (SQLite's integrity_check, every stored text), its
     history against the output, and its backup. Exits 1 when something is wrong."""
-    from calsync.cli import print_checks
+    from calsync.cli_context import print_checks
     from calsync.doctor import state_checks
 
     config = app.load_config()
@@ -50,18 +50,12 @@ def restore(app: AppContext) -> None:
     from calsync.state_guard import restore as put_back
 
     config = app.load_config()
-    output = config.output_ics.path if config.output_ics is not None else None
-    done = put_back(config.state_path, datetime.now(UTC), output)
+    done = put_back(config.state_path, datetime.now(UTC))
     when = done.backup_time.astimezone()
     click.echo(f"restored {done.state} from {done.backup} (written {when:%Y-%m-%d %H:%M})")
     if done.last_sync is not None:
         last = done.last_sync.astimezone(config.schedule.zone)
         click.echo(f"it holds the state after the sync of {last:%Y-%m-%d %H:%M}")
-    if done.raised:
-        click.echo(
-            f"{done.raised} session(s) in {output} are newer than the backup: the next sync "
-            "writes them again with a higher SEQUENCE"
-        )
     if done.aside is not None:
         click.echo(f"the file it replaced is kept as {done.aside}")
     click.echo("run `calsync sync` to bring the outputs up to date")

@@ -33,7 +33,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from calsync import atomic, state_lock
 from calsync.errors import (
@@ -44,9 +44,6 @@ from calsync.errors import (
     StateError,
     StateLostError,
 )
-
-if TYPE_CHECKING:
-    from calsync.state import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -277,10 +274,10 @@ def refuse_lost(view: _History, path: Path, output: Path | None) -> None:
 # --------------------------------------------------------------------------- backup
 
 
-def backup(store: StateStore, *, wait_seconds: float) -> Path | None:
-    """Write `<state>.bak`: the committed state, whole and checked. None when another
-    calsync took the lock meanwhile (its own sync keeps the backup)."""
-    path = store.path
+def backup(path: Path, *, wait_seconds: float) -> Path | None:
+    """Write `<state>.bak` for the state file `path`: the committed state, whole and
+    checked. None when another calsync took the lock meanwhile (its own sync keeps the
+    backup)."""
     bak = backup_path(path)
     try:
         with state_lock.hold(path, wait_seconds):
@@ -338,18 +335,16 @@ class Restored:
     backup_time: datetime  # the backup file's mtime
     aside: Path | None  # where the replaced file went (None: there was none)
     last_sync: datetime | None  # the last successful sync the backup holds
-    raised: int = 0  # sessions whose SEQUENCE was raised to the output's
 
 
-def restore(path: Path, now: datetime, output: Path | None = None) -> Restored:
+def restore(path: Path, now: datetime) -> Restored:
     """Put `<state>.bak` back as the state, under the state's lock (refused while another
     calsync holds it). The file it replaces (and its WAL) is kept as
     `<state>.damaged-<time>`; the backup stays too.
 
-    The backup can be older than the ICS `output` (its last sync's backup failed): a
-    session the output shows with a higher SEQUENCE gets that SEQUENCE and is marked
-    changed, so the next sync writes it with a higher one still (clients ignore an
-    update whose SEQUENCE went down)."""
+    A backup older than the ICS file (its sync's backup failed) lowers no SEQUENCE: the
+    ICS sink takes the file's SEQUENCEs as a floor on the next sync (calsync/sinks/ics.py).
+    """
     bak = backup_path(path)
     if not bak.is_file():
         raise StateError(
@@ -359,7 +354,7 @@ def restore(path: Path, now: datetime, output: Path | None = None) -> Restored:
         )
     try:
         with state_lock.hold(path, 0, doing="using"):
-            return _restore_locked(path, bak, now, output)
+            return _restore_locked(path, bak, now)
     except LockedError as e:
         raise LockedError(
             f"{e.message}: not restoring while it runs",
@@ -367,7 +362,7 @@ def restore(path: Path, now: datetime, output: Path | None = None) -> Restored:
         ) from None
 
 
-def _restore_locked(path: Path, bak: Path, now: datetime, output: Path | None) -> Restored:
+def _restore_locked(path: Path, bak: Path, now: datetime) -> Restored:
     try:
         data = bak.read_bytes()
     except OSError as e:
@@ -381,7 +376,6 @@ def _restore_locked(path: Path, bak: Path, now: datetime, output: Path | None) -
                 hint=f"move {path} away and run `calsync sync --new-state` to start afresh",
             )
         last = last_good_sync(staged.tmp)
-        raised = _keep_sequences(staged.tmp, output) if output is not None else 0
         _fsync_file(staged.tmp, path)
         aside = _set_aside(path, now)
         _publish(staged)
@@ -396,61 +390,7 @@ def _restore_locked(path: Path, bak: Path, now: datetime, output: Path | None) -
         backup_time=datetime.fromtimestamp(bak.stat().st_mtime, UTC),
         aside=aside,
         last_sync=last,
-        raised=raised,
     )
-
-
-def output_sequences(output: Path) -> dict[str, int]:
-    """Each session key in calsync's ICS file `output` with its SEQUENCE (empty: no
-    file, or not calsync's)."""
-    try:
-        data = output.read_bytes() if output.is_file() else b""
-    except OSError:
-        return {}
-    if b"PRODID:-//calsync//" not in data:
-        return {}
-    text = re.sub(r"\r?\n[ \t]", "", data.decode("utf-8", "replace"))  # unfold
-    found: dict[str, int] = {}
-    key: str | None = None
-    seq = 0
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        name = name.split(";")[0].upper()
-        if line == "BEGIN:VEVENT":
-            key, seq = None, 0
-        elif name == "X-CALSYNC-KEY":
-            key = value.strip()
-        elif name == "SEQUENCE" and value.strip().isdigit():
-            seq = int(value.strip())
-        elif line == "END:VEVENT" and key is not None:
-            found[key] = max(seq, found.get(key, 0))
-    return found
-
-
-def _keep_sequences(db: Path, output: Path) -> int:
-    """Raise the restored records' SEQUENCE to the output's where it is higher, and mark
-    them changed (an empty content hash); returns how many."""
-    from calsync.sinks.ics import OUTPUT
-
-    held = output_sequences(output)
-    if not held:
-        return 0
-    conn = sqlite3.connect(db, isolation_level=None)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        n = 0
-        for key, seq in sorted(held.items()):
-            n += conn.execute(
-                "UPDATE sessions SET sequence = ?, content_hash = '' "
-                "WHERE output = ? AND key = ? AND sequence < ?",
-                (seq, OUTPUT, key, seq),
-            ).rowcount
-        conn.execute("COMMIT")
-        return n
-    except sqlite3.Error as e:
-        raise translate(e, db, "cannot update the restored state") from None
-    finally:
-        conn.close()
 
 
 def _set_aside(path: Path, now: datetime) -> Path | None:

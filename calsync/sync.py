@@ -387,7 +387,7 @@ def run_sync(
             raise
         if not dry_run:
             # After COMMIT and the files: the last good state, for `calsync state restore`.
-            state_guard.backup(store, wait_seconds=wait_seconds)
+            state_guard.backup(store.path, wait_seconds=wait_seconds)
         return result
     finally:
         store.close()

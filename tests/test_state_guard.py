@@ -283,7 +283,10 @@ def test_restore_puts_back_the_backup_and_keeps_the_damaged_file(world: World) -
 
 
 def _sequences(out: Path) -> dict[str, int]:
-    return state_guard.output_sequences(out)
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(out.read_bytes())
+    return {str(ev["X-CALSYNC-KEY"]): int(ev.get("SEQUENCE", 0)) for ev in cal.walk("VEVENT")}
 
 
 def test_restoring_an_older_backup_never_lowers_a_sequence(world: World) -> None:
@@ -304,8 +307,6 @@ def test_restoring_an_older_backup_never_lowers_a_sequence(world: World) -> None
     world.bak.write_bytes(older)
     code, text, err = world.run("state", "restore")
     assert code == 0, err
-    bumped = sum(1 for v in moved.values() if v == 1)
-    assert f"{bumped} session(s) in {world.out} are newer than the backup" in text
     cfg.write_text(original, encoding="utf-8")  # the plan may keep them where they were
     code, text, err = world.run("sync")
     assert code == 0, err
