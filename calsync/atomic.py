@@ -35,7 +35,15 @@ from calsync.errors import DiskFullError
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 TEMP_SUFFIX = ".calsync-tmp"
 
-__all__ = ["Staged", "is_disk_full", "real_target", "stage", "sweep_temps", "write_file"]
+__all__ = [
+    "Staged",
+    "is_disk_full",
+    "move",
+    "real_target",
+    "stage",
+    "sweep_temps",
+    "write_file",
+]
 
 
 def is_disk_full(e: BaseException) -> bool:
@@ -158,6 +166,18 @@ def write_file(
     """Replace (or, `exclusive`, create) the file `path` names with `data`, atomically
     and durably: see the module's docstring."""
     stage(path, data, mode=mode, exclusive=exclusive).publish()
+
+
+def move(src: Path, dst: Path) -> None:
+    """Rename `src` to `dst` in the same folder, durably (the folder fsynced): a whole
+    file set aside under a new name. DiskFullError; OSError."""
+    try:
+        os.replace(src, dst)
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFullError(dst) from None
+        raise
+    fsync_dir(Path(dst).parent)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -3,8 +3,8 @@
 Every command gets its settings through `AppContext` (calsync.cli_context, shared by
 every cli_* module); every user-facing failure is a `CalsyncError`, turned into one
 readable message and exit status 1 by `main()` (usage errors exit 2). Tracebacks only
-with --verbose. classify, auth, serve/daemon/feed-url and init/rules live in their own
-modules (cli_classify, cli_google, cli_service, cli_init), registered below.
+with --verbose. classify, auth, serve/daemon/feed-url, init/rules and state live in their
+own modules (cli_classify, cli_google, cli_service, cli_init, cli_state), registered below.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from calsync.cli_context import (
     _parse_day,
     _parse_now,
     _use_color,
+    print_checks,
 )
 from calsync.config import default_config_path
 from calsync.errors import CalsyncError, ConfigError
@@ -102,10 +103,18 @@ def _setup_logging(verbose: int) -> None:
     is_flag=True,
     help="Allow a sync that would remove every upcoming session (e.g. the plan ended).",
 )
+@click.option(
+    "--new-state",
+    is_flag=True,
+    help="Start afresh on purpose: sync with a new, empty state although the output holds "
+    "sessions an earlier state recorded (see `calsync state`).",
+)
 @click.option("--json", "as_json", is_flag=True, help="What changed, for programs (see README).")
 @_COLOR
 @click.pass_obj
-def sync(app: AppContext, dry_run: bool, force: bool, as_json: bool, color: str) -> None:
+def sync(
+    app: AppContext, dry_run: bool, force: bool, new_state: bool, as_json: bool, color: str
+) -> None:
     """Read the calendars, plan, and write the strength sessions.
 
     Prints a summary line per output, then every session created (+), moved or
@@ -126,7 +135,7 @@ def sync(app: AppContext, dry_run: bool, force: bool, as_json: bool, color: str)
     zone = config.schedule.zone
     out = config.output_ics.path if config.output_ics is not None else None
     before = _file_stamp(out)
-    result = run_sync(config, app.now(config), dry_run=dry_run, force=force)
+    result = run_sync(config, app.now(config), dry_run=dry_run, force=force, new_state=new_state)
     changes = [
         report.sync_changes(r, a, b, result.old_titles)
         for r, a, b in zip(result.reports, result.actions, result.before, strict=True)
@@ -273,32 +282,24 @@ def doctor(app: AppContext, color: str) -> None:
     anything is wrong, so a script or a timer can ask.
     """
     from calsync import doctor as doc
-    from calsync import term
 
     config = app.load_config()
     checks = doc.run_checks(config, app.now(config))
-    paint = term.Paint(_use_color(color))
-    for c in checks:
-        mark = paint("green", "✓") if c.ok else paint("red", "✗")
-        click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
-        if not c.ok and c.fix:
-            click.echo(f"  {'':<10} fix: {c.fix}")
-    bad = sum(1 for c in checks if not c.ok)
-    if bad:
-        click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
+    if not print_checks(checks, color=_use_color(color)):
         raise click.exceptions.Exit(1)
-    click.echo("All good.")
 
 
 # --------------------------------------------------------------------------- entry point
 
 
 def _register_optional_commands() -> None:
-    """Commands that live in their own modules (classify, Google auth, the service side)."""
-    from calsync import cli_classify, cli_google, cli_init, cli_service
+    """Commands that live in their own modules (classify, Google auth, the state, the
+    service side)."""
+    from calsync import cli_classify, cli_google, cli_init, cli_service, cli_state
 
     cli.add_command(cli_classify.classify)
     cli.add_command(cli_google.auth)
+    cli.add_command(cli_state.state)
     for cmd in (cli_service.serve, cli_service.daemon, cli_service.feed_url):
         cli.add_command(cmd)
     cli.add_command(cli_init.init)

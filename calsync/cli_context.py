@@ -15,12 +15,17 @@ import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from calsync.config import Config, default_config_path, load_config
 from calsync.errors import ConfigNotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from calsync.doctor import Check
 
 
 @dataclass
@@ -132,3 +137,22 @@ def _columns() -> int | None:
     if sys.stdout.isatty():
         return max(40, shutil.get_terminal_size().columns)
     return None
+
+
+def print_checks(checks: Sequence[Check], *, color: bool) -> bool:
+    """One line per check, ✓ or ✗ (a ✗ followed by its fix), then a verdict; True when
+    all passed."""
+    from calsync import term
+
+    paint = term.Paint(color)
+    for c in checks:
+        mark = paint("green", "✓") if c.ok else paint("red", "✗")
+        click.echo(f"{mark} {c.name:<10} {c.detail}", color=paint.enabled)
+        if not c.ok and c.fix:
+            click.echo(f"  {'':<10} fix: {c.fix}")
+    bad = sum(1 for c in checks if not c.ok)
+    if bad:
+        click.echo(f"{bad} problem{'s' if bad > 1 else ''} found.")
+        return False
+    click.echo("All good.")
+    return True

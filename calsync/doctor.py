@@ -17,7 +17,7 @@ import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
@@ -276,15 +276,17 @@ def _feed_token(config: Config) -> Check:
 
 
 def _state(config: Config, now: datetime) -> list[Check]:
+    output = config.output_ics.path if config.output_ics is not None else None
+    checks = state_checks(config.state_path, output, config.schedule.zone)
+    if not all(c.ok for c in checks) or not config.state_path.exists():
+        return checks
     path = config.state_path
-    if not path.exists():
-        return [Check(True, "state", f"{path} (not made yet: the first sync makes it)")]
     try:
         with _view(config) as view:
             last = view.last_sync()
     except CalsyncError as e:
         return [Check(False, "state", _one_line(e), e.hint or f"move {path} away and sync again")]
-    out = [Check(True, "state", str(path))]
+    out = checks
     when = f"{last.at.astimezone(now.tzinfo):%Y-%m-%d %H:%M}" if last is not None else ""
     if last is None:
         out.append(Check(True, "last sync", "never"))
@@ -301,6 +303,77 @@ def _state(config: Config, now: datetime) -> list[Check]:
             )
         )
     return out
+
+
+def state_checks(path: Path, output: Path | None, zone: tzinfo) -> list[Check]:
+    """The state file whole (SQLite's integrity_check, every text UTF-8), its history
+    against the output's sessions, and its backup: for `doctor` and `calsync state check`.
+    """
+    from calsync import state_guard
+    from calsync.errors import StateLostError
+
+    bak = state_guard.backup_path(path)
+    out: list[Check] = []
+    if not path.exists() or path.stat().st_size == 0:
+        held = state_guard.sessions_in_output(output) if output is not None else 0
+        what = "not made yet" if not path.exists() else "empty (0 bytes)"
+        if held:
+            out.append(
+                Check(
+                    False,
+                    "state",
+                    f"{path} is {what}, but {output} holds {held} session(s) calsync wrote",
+                    state_guard.recovery_hint(path, lost=True),
+                )
+            )
+        else:
+            out.append(Check(True, "state", f"{path} ({what}: the first sync makes it)"))
+    else:
+        try:
+            bad = state_guard.problems(path)
+        except CalsyncError as e:  # a full disk
+            return [Check(False, "state", _one_line(e), e.hint or "")]
+        if bad:
+            detail = "; ".join(bad[:3])
+            out.append(
+                Check(
+                    False, "state", f"{path} is damaged: {detail}", state_guard.recovery_hint(path)
+                )
+            )
+        else:
+            out.append(Check(True, "state", f"{path} (integrity checked)"))
+            try:
+                from calsync.state import StateStore
+
+                with StateStore(path).reader() as view:
+                    state_guard.refuse_lost(view, path, output)
+            except StateLostError as e:
+                out.append(Check(False, "history", _one_line(e), e.hint or ""))
+            except CalsyncError as e:
+                out.append(Check(False, "state", _one_line(e), e.hint or ""))
+    out.append(_backup(bak, zone))
+    return out
+
+
+def _backup(bak: Path, zone: tzinfo) -> Check:
+    from calsync import state_guard
+
+    if not bak.is_file():
+        return Check(True, "backup", f"none yet ({bak}: each successful sync writes it)")
+    try:
+        bad = state_guard.problems(bak)
+    except CalsyncError as e:  # a full disk
+        return Check(False, "backup", _one_line(e), e.hint or "")
+    if bad:
+        return Check(
+            False, "backup", f"{bak} is damaged: {bad[0]}", "the next successful sync replaces it"
+        )
+    mode = stat.S_IMODE(bak.stat().st_mode)
+    if mode & 0o077:
+        return Check(False, "backup", f"{bak} is readable by others ({mode:04o})", _chmod(bak))
+    last = state_guard.last_good_sync(bak)
+    when = f"the state after the sync of {last.astimezone(zone):%Y-%m-%d %H:%M}" if last else ""
+    return Check(True, "backup", f"{bak} ({when + ', ' if when else ''}integrity checked)")
 
 
 def _chmod(path: Path) -> str:

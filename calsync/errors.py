@@ -84,10 +84,11 @@ class DiskFullError(CalsyncError):
     reads "disk full" and the path, exit 1, and knows nothing was half-written.
     """
 
-    def __init__(self, path: Path | str, *, hint: str | None = None) -> None:
+    def __init__(self, path: Path | str, *, what: str = "", hint: str | None = None) -> None:
         self.path = str(path)
+        detail = f" ({what})" if what else ""
         super().__init__(
-            f"disk full: cannot write {path}",
+            f"disk full: cannot write {path}{detail}",
             hint=hint
             or "free some space (or raise the quota) and run calsync again; "
             "the previous file is kept as it was",
@@ -108,6 +109,17 @@ class StateError(CalsyncError):
 
 class LockedError(StateError):
     """Another calsync process is writing the same state file."""
+
+
+class StateDamagedError(StateError):
+    """The state file is damaged: SQLite finds it malformed, or a stored text is not
+    UTF-8. The hint gives the recovery steps (calsync/state_guard.py words them)."""
+
+
+class StateLostError(StateError):
+    """The state holds no history (lost, emptied, re-created) while the output still
+    holds calsync's sessions: syncing on would forget them. The hint says how to restore
+    the backup or start afresh on purpose (`calsync sync --new-state`)."""
 
 
 class AuthError(CalsyncError):

@@ -52,7 +52,7 @@ from zoneinfo import ZoneInfo
 from calsync import page
 from calsync.atomic import write_file
 from calsync.config import Config, default_config_path, load_config
-from calsync.errors import StateError
+from calsync.errors import DiskFullError, StateError
 from calsync.feed_urls import FeedUrls
 from calsync.state import StateStore, SyncRecord
 
@@ -308,7 +308,7 @@ class FeedApp:
             return self._send(start_response, 405, headers, b"method not allowed\n", method)
         try:
             snap = self.source.snapshot()
-        except StateError as e:
+        except (StateError, DiskFullError) as e:  # damaged; no room for the WAL index
             log.error("cannot read the state: %s", e)
             body = b'{"status": "error", "error": "state unreadable"}\n'
             if route == "healthz":

@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from calsync.errors import DiskFullError, LockedError, StateError
+from calsync import state_guard, state_lock
+from calsync.errors import DiskFullError, StateError
 from calsync.model import PriorSession, StoredSession
 from calsync.state_records import RecordsTx, RecordsView
 
@@ -136,6 +135,15 @@ class StateView(RecordsView):
         ).fetchall()
         with self._decoding("planned"):
             return [PriorSession(r[0], _dt(r[1]), _dt(r[2]), bool(r[3])) for r in rows]
+
+    def holds_history(self) -> bool:
+        """Has a sync ever written anything: a session recorded, or the install's UID
+        namespace made? (False for a lost, emptied or newly made state.)"""
+        from calsync import uids
+
+        if self._conn.execute("SELECT 1 FROM sessions LIMIT 1").fetchone() is not None:
+            return True
+        return uids.load(self) is not None
 
     def source_cache(self, url: str) -> CachedSource | None:
         row = self._conn.execute(
@@ -284,15 +292,19 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lock_path = state_lock.lock_path_of(self.path)
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             os.close(fd)
         except OSError as e:
+            if state_guard.is_disk_full(e):
+                raise DiskFullError(self.path) from None
             raise StateError(f"{self.path}: cannot create the state file: {e}") from None
         conn = self._connect()
         try:
+            # A damaged file is refused before anything reads or migrates it.
+            state_guard.open_check(conn, self.path)
             version = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if version > SCHEMA_VERSION:
                 raise StateError(
@@ -305,8 +317,8 @@ class StateStore:
             if version < SCHEMA_VERSION:
                 conn.execute("PRAGMA journal_mode = WAL")
                 migrate(conn, self.path)
-        except sqlite3.DatabaseError as e:
-            raise StateError(f"{self.path}: not a calsync state file ({e})") from None
+        except state_guard.SQLITE_FAILURES as e:
+            raise state_guard.translate(e, self.path, "not a calsync state file") from None
         finally:
             conn.close()
 
@@ -314,10 +326,12 @@ class StateStore:
         try:
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, exactly once per sync.
             conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+            # Every text read back is decoded strictly: a damaged value is a StateError.
+            conn.text_factory = state_guard.strict_text
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
-        except sqlite3.DatabaseError as e:
-            raise StateError(f"{self.path}: cannot open the state file ({e})") from None
+        except state_guard.SQLITE_FAILURES as e:
+            raise state_guard.translate(e, self.path, "cannot open the state file") from None
         return conn
 
     @contextlib.contextmanager
@@ -327,16 +341,23 @@ class StateStore:
         After a successful COMMIT, and before the lock is let go, the transaction's
         `after_commit` callbacks run (not in a `dry_run`).
         """
-        with self._lock(wait_seconds):
+        with state_lock.hold(self.path, wait_seconds):
             conn = self._connect()
             try:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.DatabaseError as e:
-                    raise StateError(f"{self.path}: cannot start a transaction ({e})") from None
+                except state_guard.SQLITE_FAILURES as e:
+                    doing = "cannot start a transaction"
+                    raise state_guard.translate(e, self.path, doing) from None
                 tx = StateTx(conn, self.path, dry_run=dry_run)
                 try:
                     yield tx
+                except sqlite3.DatabaseError as e:
+                    # A read or write of the sync's own (a damaged row, a full disk while
+                    # SQLite spills its cache): the state's error, not an internal one.
+                    _rollback(conn)
+                    tx._rolled_back()
+                    raise state_guard.translate(e, self.path, "cannot update the state") from None
                 except BaseException as e:
                     _rollback(conn)
                     tx._rolled_back()
@@ -345,12 +366,10 @@ class StateStore:
                     raise
                 try:
                     conn.execute("COMMIT")
-                except sqlite3.DatabaseError as e:
+                except state_guard.SQLITE_FAILURES as e:
                     _rollback(conn)
                     tx._rolled_back()
-                    if _disk_full(e):
-                        raise DiskFullError(self.path) from None
-                    raise StateError(f"{self.path}: cannot save the state ({e})") from None
+                    raise state_guard.translate(e, self.path, "cannot save the state") from None
             finally:
                 conn.close()
             sys.audit("calsync.state.committed", str(self.path))  # a point tests kill at
@@ -368,45 +387,9 @@ class StateStore:
             finally:
                 conn.execute("ROLLBACK")
         except sqlite3.DatabaseError as e:
-            raise StateError(f"{self.path}: cannot read the state ({e})") from None
+            raise state_guard.translate(e, self.path, "cannot read the state") from None
         finally:
             conn.close()
-
-    @contextlib.contextmanager
-    def _lock(self, wait_seconds: float) -> Iterator[None]:
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as e:
-            raise StateError(f"{self.lock_path}: cannot open the lock file: {e}") from None
-        try:
-            deadline = time.monotonic() + wait_seconds
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockedError(
-                            f"another calsync is syncing {self.path} (pid {self._holder(fd)})",
-                            hint="wait for it to finish, or stop it",
-                        ) from None
-                    time.sleep(0.05)
-            # Say who holds the lock, for the message another process will show.
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    @staticmethod
-    def _holder(fd: int) -> str:
-        try:
-            return os.pread(fd, 32, 0).decode().strip() or "unknown"
-        except OSError:
-            return "unknown"
 
     def close(self) -> None:
         """Nothing stays open between transactions; kept for symmetry with other stores."""

@@ -20,11 +20,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from calsync import extras, workouts
+from calsync import extras, state_guard, workouts
 from calsync.classify_context import classify_all, for_planning
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
-from calsync.errors import LockedError, SafetyError, SourceError
+from calsync.errors import (
+    LockedError,
+    SafetyError,
+    SourceError,
+    StateDamagedError,
+)
 from calsync.model import (
     HISTORY_DAYS,
     Action,
@@ -338,12 +343,16 @@ def run_sync(
     *,
     dry_run: bool = False,
     force: bool = False,
+    new_state: bool = False,
     wait_seconds: float = 10.0,
     sources: Sequence[Source] | None = None,
     sinks: Sequence[Sink] | None = None,
 ) -> SyncResult:
-    """Read, plan and write every sink; one state transaction for the whole sync.
+    """Read, plan and write every sink; one state transaction for the whole sync; then
+    keep the committed state as `<state>.bak` (calsync/state_guard.py).
 
+    A state with no history while the ICS output holds calsync's sessions is refused
+    unless `new_state` (the runner starts afresh on purpose).
     `sources` and `sinks` replace the ones the config names (the in-memory backends of
     the tests and the contract suite use this).
     """
@@ -354,7 +363,10 @@ def run_sync(
     try:
         try:
             with store.writer(wait_seconds=wait_seconds, dry_run=dry_run) as tx:
-                return _sync_in(
+                if not new_state:
+                    output = config.output_ics.path if config.output_ics is not None else None
+                    state_guard.refuse_lost(tx, store.path, output)
+                result = _sync_in(
                     tx,
                     config,
                     now,
@@ -363,8 +375,8 @@ def run_sync(
                     dry_run=dry_run,
                     force=force,
                 )
-        except LockedError:
-            raise
+        except (LockedError, StateDamagedError):
+            raise  # nothing to record: another calsync's, or the state cannot take it
         except Exception as e:
             # The sync's transaction has rolled back (or committed, and putting a file in
             # place after it failed: the next start rewrites it); record the failure in one
@@ -373,6 +385,10 @@ def run_sync(
             if not dry_run:
                 _record_failure(store, now, e, wait_seconds)
             raise
+        if not dry_run:
+            # After COMMIT and the files: the last good state, for `calsync state restore`.
+            state_guard.backup(store.path, wait_seconds=wait_seconds)
+        return result
     finally:
         store.close()
 
@@ -381,8 +397,12 @@ def _record_failure(store: StateStore, now: datetime, e: Exception, wait: float)
     try:
         with store.writer(wait_seconds=wait) as tx:
             tx.record_sync(SyncRecord(at=now, ok=False, message=str(e).splitlines()[0][:300]))
-    except Exception:  # the original error matters more than this bookkeeping
-        log.warning("could not record the failed sync in the state file", exc_info=True)
+    except Exception as again:  # the original error matters more than this bookkeeping
+        # One line (the error the user gets says what went wrong); the detail with -v.
+        log.warning(
+            "could not record the failed sync in the state file: %s", str(again).splitlines()[0]
+        )
+        log.debug("recording the failed sync", exc_info=True)
 
 
 def _sync_in(
