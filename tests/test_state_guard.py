@@ -417,6 +417,10 @@ _TMPFS_SCRIPT = textwrap.dedent(
         echo "leave=$leave exit=$?"; cat "$SEED"/err.txt; echo "--"
         rm -f filler
     done
+    dd if=/dev/zero of=filler bs=1k 2>/dev/null
+    "$PY" -m calsync --config config.toml feed-url >/dev/null 2>"$SEED"/err.txt
+    echo "leave=0 feed-url exit=$?"; cat "$SEED"/err.txt; echo "--"
+    rm -f filler
     "$PY" -m calsync --config config.toml --now "$LATER" sync >/dev/null 2>&1; echo "after=$?"
     "$PY" -m calsync --config config.toml state check >/dev/null 2>&1; echo "check=$?"
     """
@@ -428,7 +432,8 @@ def test_a_full_disk_is_disk_full_wherever_it_strikes(world: World, tmp_path: Pa
     # A real 3 MB tmpfs in a private mount namespace, filled to leave 0 to 280 kB of
     # room: the kernel's ENOSPC and SQLite's own reactions to it (SQLITE_FULL, or "disk
     # I/O error" growing the WAL index) wherever the sync's writes run out: the state,
-    # the output, the backup (which needs room for a whole copy beside the old one).
+    # the output, the backup (which needs room for a whole copy beside the old one), and
+    # the feed token file `feed-url` makes.
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a private tmpfs needs root and unshare(1)")
     work = tmp_path / "tmpfs"
@@ -458,7 +463,7 @@ def test_a_full_disk_is_disk_full_wherever_it_strikes(world: World, tmp_path: Pa
             errors = [ln for ln in r.splitlines() if ln.startswith("calsync: error:")]
             assert len(errors) == 1 and "error: disk full: cannot write " in errors[0], r
     said = "".join(full)
-    for path in ("state/state.sqlite3", "out.ics", "state/state.sqlite3.bak"):
+    for path in ("state/state.sqlite3", "out.ics", "state/state.sqlite3.bak", "state/feed-token"):
         assert f"calsync: error: disk full: cannot write {work}/{path}" in said, proc.stdout
     # Room again: the sync goes through and nothing was left half-written.
     assert "after=0" in runs[-1] and "check=0" in runs[-1], proc.stdout
