@@ -205,3 +205,18 @@ def test_an_output_path_that_is_not_a_regular_file_is_refused_not_read(
     assert "Traceback" not in run.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".calsync-tmp")] == []
+
+
+def test_a_dry_run_leaves_even_the_temp_files_of_an_interrupted_sync(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dry-run` writes and removes nothing; the next real sync sweeps the leftovers."""
+    cfg = write_config(tmp_path)
+    out = tmp_path / "out" / "strength.ics"
+    assert sync(cfg, capsys)[0] == 0
+    leftover = out.parent / ".strength.ics.0badc0de.calsync-tmp"
+    leftover.write_bytes(b"half")
+    assert sync(cfg, capsys, "--dry-run")[0] == 0
+    assert leftover.read_bytes() == b"half"
+    assert sync(cfg, capsys)[0] == 0
+    assert sorted(p.name for p in out.parent.iterdir()) == ["strength.ics"]

@@ -175,8 +175,9 @@ class IcsSink:
         between its COMMIT and the rename, or the disk filled) is rewritten from the
         state, and the temp files a killed sync left are removed. We hold the state's
         lock, so no other calsync is writing this file."""
-        for tmp in sweep_temps(path):
-            log.info("removed %s, left by an interrupted sync", tmp)
+        if not tx.dry_run:  # a dry run removes nothing either
+            for tmp in sweep_temps(path):
+                log.info("removed %s, left by an interrupted sync", tmp)
         doc = tx.feed(FEED_STRENGTH)
         why = None if doc is None else self._unlike(path, doc.body)
         if doc is None or why is None:
