@@ -13,6 +13,7 @@ them or the reverse.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,45 @@ def read_json_object(path: Path, *, holds: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _damaged(path, holds, f"expected a JSON object, found {type(data).__name__}")
     return data
+
+
+def read_deletes(path: Path, *, holds: str) -> dict[str, dict[str, str]]:
+    """A record of deletes in flight, {scope: {id: ISO end time}}: `{}` when
+    there is no file; any other shape is damage, named (an entry of the wrong shape read
+    as absent would make calsync take its own deletion for the runner's)."""
+    data = read_json_object(path, holds=holds)
+    for scope, ids in data.items():
+        if not isinstance(ids, dict):
+            why = f"{scope!r}: expected an object of ids, found {type(ids).__name__}"
+            raise _damaged(path, holds, why)
+        for key, end in ids.items():
+            if not (isinstance(end, str) and _time(end) is not None):
+                why = f"{scope!r}, {key!r}: expected an ISO time, found {end!r}"
+                raise _damaged(path, holds, why)
+    return data
+
+
+def note_deletes(
+    path: Path, *, holds: str, scope: str, ends: dict[str, datetime], oldest: datetime
+) -> None:
+    """Add the deletes calsync is about to send in `scope` to the record at `path` (before
+    sending them), forgetting entries whose session ended before `oldest`."""
+    data = read_deletes(path, holds=holds)
+    data.setdefault(scope, {}).update({key: end.isoformat() for key, end in ends.items()})
+    for ids in data.values():
+        for key, end in list(ids.items()):
+            if _time(end) < oldest:  # type: ignore[operator]  # read_deletes checked it
+                del ids[key]
+    write_json(path, data)
+
+
+def _time(text: str) -> datetime | None:
+    """An ISO time; one without an offset is taken as UTC (a floating end time)."""
+    try:
+        t = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -603,6 +603,30 @@ def test_a_damaged_side_file_stops_the_sync_naming_it(
     assert sum(e.writes for e in gworld.emu.since(mark)) == 0
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"CAL": ["e1"]}',  # a list where the ids go: was dropped, read as "none of ours"
+        '{"CAL": {"e1": 5}}',  # not a time: was a TypeError (exit 70) once a delete came
+        '{"CAL": {"e1": "yesterday"}}',  # not a time: the entry was dropped quietly
+    ],
+)
+def test_a_record_of_deletes_of_the_wrong_shape_stops_the_sync_naming_it(
+    gworld: GoogleWorld, body: str
+) -> None:
+    """Valid JSON, but not {calendar: {event id: end time with offset}}: damage, named as
+    such, never read as an empty record or turned into an internal error."""
+    first_sync(gworld)
+    side = gworld.dir / "state" / "google-deleting.json"
+    side.write_text(body.replace("CAL", gworld.strength_id()))
+    mark = gworld.emu.mark()
+    out = gworld.sync(NOW)
+    assert out.code == 1, out.err
+    assert f"{side}: cannot read the Google deletes calsync was making" in out.err
+    assert "Traceback" not in out.err
+    assert sum(e.writes for e in gworld.emu.since(mark)) == 0
+
+
 def test_a_google_failure_leaves_the_ics_file_as_it_was(gworld: GoogleWorld) -> None:
     """Both outputs: when Google refuses the writes, the ICS file keeps the last plan the
     state committed (the file is written last), and the next sync brings both up to date."""

@@ -39,7 +39,7 @@ from calsync.errors import CalsyncError, SinkError
 from calsync.google.ids import fingerprint
 from calsync.ics_write import render_object
 from calsync.model import HISTORY_DAYS, Action, ActionKind, PriorSession, Session, StoredSession
-from calsync.side_files import read_json_object, write_json
+from calsync.side_files import note_deletes, read_deletes
 from calsync.sinks import caldav_wire as wire
 from calsync.sinks.base import ManagedEvent, SinkReport, SinkSnapshot
 from calsync.sinks.caldav_records import CaldavCache
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 OUTPUT = "caldav"
 DELETING_SIDECAR = "caldav-deleting.json"
+_DELETING_HOLDS = "the CalDAV deletes calsync was making"
 MULTIGET_CHUNK = 100
 _SYNC = "{DAV:}sync-collection"
 # The server reads floating times and all-day dates in UTC; ours may be 14 h away.
@@ -709,27 +710,19 @@ class CaldavSink:
         return self.config.state_dir / DELETING_SIDECAR
 
     def _deleting(self) -> dict[str, dict[str, str]]:
-        data = read_json_object(
-            self._deleting_path(), holds="the CalDAV deletes calsync was making"
-        )
-        return {str(c): dict(v) for c, v in data.items() if isinstance(v, dict)}
+        return read_deletes(self._deleting_path(), holds=_DELETING_HOLDS)
 
     def _note_deleting(self, ends: dict[str, datetime | None], now: datetime) -> None:
         """Record, durably and before sending them, the deletes calsync is about to make."""
-        data = self._deleting()
-        mine = data.setdefault(str(self._cal_url), {})
-        mine.update({p: (end or now).isoformat() for p, end in ends.items()})
-        oldest = now - timedelta(days=HISTORY_DAYS)
-        for cal in data.values():
-            for p, end in list(cal.items()):
-                try:
-                    if datetime.fromisoformat(end) < oldest:
-                        del cal[p]
-                except ValueError:
-                    del cal[p]
         path = self._deleting_path()
         try:
-            write_json(path, data)
+            note_deletes(
+                path,
+                holds=_DELETING_HOLDS,
+                scope=str(self._cal_url),
+                ends={p: end or now for p, end in ends.items()},
+                oldest=now - timedelta(days=HISTORY_DAYS),
+            )
         except OSError as e:
             # Without the record a failure later in this sync would lose sessions.
             raise SinkError(f"cannot write {path}: {e.strerror or e}") from None

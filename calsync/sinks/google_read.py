@@ -25,7 +25,7 @@ from calsync.config import Config
 from calsync.errors import SinkError
 from calsync.google.client import GoogleApiError, GoogleClient, events_list
 from calsync.model import ManagedEvent, PriorSession, SinkSnapshot
-from calsync.side_files import read_json_object, write_json
+from calsync.side_files import note_deletes, read_deletes, read_json_object, write_json
 from calsync.sinks.google_records import (
     CALENDAR_MARK,
     OUTPUT,
@@ -41,6 +41,7 @@ PAGE_SIZE = 250
 SIDECAR = "google-calendars.json"  # name -> id of the calendars calsync made
 DELETING_SIDECAR = "google-deleting.json"  # calendar id -> {event id: end}
 DELETING_KEEP_DAYS = 120
+_DELETING_HOLDS = "the Google deletes calsync was making"
 
 
 class GoogleCalendar:
@@ -228,27 +229,14 @@ class GoogleCalendar:
     # ------------------------------------------------------------------ deletes in flight
 
     def deleting(self) -> dict[str, dict[str, str]]:
-        data = read_json_object(
-            self.config.state_dir / DELETING_SIDECAR, holds="the Google deletes calsync was making"
-        )
-        return {str(c): dict(v) for c, v in data.items() if isinstance(v, dict)}
+        return read_deletes(self.config.state_dir / DELETING_SIDECAR, holds=_DELETING_HOLDS)
 
     def note_deleting(self, ends: dict[str, datetime], now: datetime) -> None:
         """Record, durably and before sending them, the deletes calsync is about to make."""
-        data = self.deleting()
-        mine = data.setdefault(str(self.id), {})
-        mine.update({eid: end.isoformat() for eid, end in ends.items()})
-        oldest = now - timedelta(days=DELETING_KEEP_DAYS)
-        for cal in data.values():
-            for eid, end in list(cal.items()):
-                try:
-                    if datetime.fromisoformat(end) < oldest:
-                        del cal[eid]
-                except ValueError:
-                    del cal[eid]
         path = self.config.state_dir / DELETING_SIDECAR
+        oldest = now - timedelta(days=DELETING_KEEP_DAYS)
         try:
-            write_json(path, data)
+            note_deletes(path, holds=_DELETING_HOLDS, scope=str(self.id), ends=ends, oldest=oldest)
         except OSError as e:
             # Not being able to keep the record is worth stopping for: without it a
             # failure later in this sync would lose the runner's sessions.
