@@ -19,12 +19,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from calsync import extras, state_guard, workouts
 from calsync.classify_context import classify_all, for_planning
 from calsync.config import Config, SourceSettings
 from calsync.diff import diff
 from calsync.errors import (
+    DiskFullError,
     LockedError,
     SafetyError,
     SourceError,
@@ -382,7 +384,9 @@ def run_sync(
             # place after it failed: the next start rewrites it); record the failure in one
             # of its own
             # so `calsync serve`'s /healthz and `calsync doctor` can tell.
-            if not dry_run:
+            # (Not when the state's own disk is full: the record would fail the same way.)
+            beside_state = isinstance(e, DiskFullError) and Path(e.path).parent == store.path.parent
+            if not dry_run and not beside_state:
                 _record_failure(store, now, e, wait_seconds)
             raise
         if not dry_run:

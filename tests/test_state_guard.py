@@ -373,6 +373,7 @@ def test_disk_full_writing_the_lock_files_pid_is_said_so(world: World) -> None:
     code, _, err = world.run("sync", now=LATER)
     assert code == 1
     assert f"calsync: error: disk full: cannot write {lock} (the lock file)" in _one_error(err)
+    assert "WARNING" not in err  # no attempt to record the failure in that full state
 
 
 class _Capped(StateStore):
