@@ -434,6 +434,7 @@ def _matches(name: str, pattern: str) -> bool:
 
 
 def _move_kv(c: sqlite3.Connection) -> None:
+    where = str(c.execute("PRAGMA database_list").fetchone()[2])  # the state file's path
     for name, value in c.execute("SELECT name, value FROM kv ORDER BY name").fetchall():
         name, value = str(name), str(value)
         if any(_matches(name, p) for p in _TEXT_NAMES):
@@ -441,7 +442,9 @@ def _move_kv(c: sqlite3.Connection) -> None:
             continue
         mover = next((m for p, m in _JSON_MOVERS.items() if _matches(name, p)), None)
         if mover is None:
-            log.warning("state: dropping %r from the key/value table: no calsync reads it", name)
+            log.warning(
+                "state %s: dropping %r from the key/value table: no calsync reads it", where, name
+            )
             continue
         c.execute("SAVEPOINT kv_value")
         try:
@@ -449,5 +452,5 @@ def _move_kv(c: sqlite3.Connection) -> None:
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             # As schema 2's loaders did: an unreadable value is as if absent.
             c.execute("ROLLBACK TO kv_value")
-            log.warning("state: dropping the unreadable %r (%s)", name, e)
+            log.warning("state %s: dropping the unreadable %r (%s)", where, name, e)
         c.execute("RELEASE kv_value")

@@ -220,6 +220,9 @@ def test_unreadable_and_unknown_values_are_dropped_with_a_warning(
     said = caplog.text
     assert "'sync.skipped'" in said and "caldav.sink.cache:" in said
     assert "'google.calendar_id'" in said
+    # Each warning names the state file: a daemon's log holds several files' lines.
+    dropped = [r.getMessage() for r in caplog.records if "dropping" in r.getMessage()]
+    assert len(dropped) == 3 and all(str(path) in m for m in dropped), dropped
     with store.reader() as view:
         assert view.skipped() == []  # as schema 2's loader read it: none
         url = next(iter(_with_text(kv, "caldav.sink.cache:")))
