@@ -429,7 +429,9 @@ HR_BPM = re.compile(
 # A time target for a distance ("8 Miles In 56 Minutes", "10 km in 45 min", "5 Miles With
 # 40 Minute Target Time"): a pace to hold, read from the two numbers.
 TARGET = re.compile(
-    r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])[^\n]{0,12}?"
+    # The gap counts what is not a blank: emoji and signs are blanked in the matched
+    # text, and "5 mi 🏃 🏃 run with ..." must read as "5 mi run with ...".
+    r"(?<![\w.])(?P<d>\d+(?:\.\d+)?)\s*(?P<u>k|km|mi|miles?)(?![\w])(?:[ ]*[^\n ]){0,10}?[ ]*"
     r"(?<![\w])(?:in|under|sub|with|target)\s+(?P<t>[^\n]{1,24})"
 )
 TARGET_WORD = re.compile(r"(?<![\w])(?:in|under|sub|target)(?![\w])")

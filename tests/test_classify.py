@@ -224,6 +224,16 @@ def test_whitespace_and_punctuation_do_not_change_the_verdict(c: Case, data: st.
     assert key(classify(ev(summary, description, c.categories))) == key(base)
 
 
+def test_emoji_inside_a_time_target_keep_it_hard() -> None:
+    # Found by the emoji property: three blanked emoji stretched the gap between the
+    # distance and "with ... target time" past the pattern's reach, and a hard run read easy.
+    for summary in (
+        "5 mi run with 40 minute target time",
+        "5 mi 🏃  🏃  🏃  run with 40 minute target time",
+    ):
+        assert label(classify(ev(summary, ""))) == "hard", summary
+
+
 @FAST
 @given(st.sampled_from(RULES_FREE), st.sampled_from(["hard", "easy", "race", "norun"]), st.data())
 def test_an_override_tag_always_wins(c: Case, tag: str, data: st.DataObject) -> None:
