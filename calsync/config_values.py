@@ -132,6 +132,10 @@ def file_mode(v: Any) -> int:
     mode = int(s, 8)
     if mode & 0o600 != 0o600:
         raise ValueError("the owner's digit must be 6 or 7: calsync reads and rewrites the file")
+    if mode & 0o022:
+        # calsync reads its SEQUENCE floor back from this file: whoever may write it could
+        # push every SEQUENCE up.
+        raise ValueError("only the owner may write it: calsync reads it back")
     return mode
 
 

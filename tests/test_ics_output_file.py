@@ -100,6 +100,14 @@ def test_the_mode_key_sets_the_mode_of_a_new_and_of_an_existing_file(
             '"0440"',
             "got '0440' (the owner's digit must be 6 or 7: calsync reads and rewrites the file)",
         ),
+        (
+            '"0777"',
+            "got '0777' (only the owner may write it: calsync reads it back)",
+        ),
+        (
+            '"0662"',
+            "got '0662' (only the owner may write it: calsync reads it back)",
+        ),
     ],
 )
 def test_a_bad_mode_is_one_error_naming_the_key(tmp_path: Path, value: str, problem: str) -> None:
