@@ -81,8 +81,7 @@ class Staged:
             raise RuntimeError(f"{self.target}: staged content already published or discarded")
         try:
             if self.exclusive:
-                os.link(self.tmp, self.target)  # fails if the target exists: never replaces
-                os.unlink(self.tmp)
+                self._link_or_create()
             else:
                 os.replace(self.tmp, self.target)
             self.done = True
@@ -95,6 +94,30 @@ class Staged:
         except BaseException:
             self.discard()
             raise
+
+    def _link_or_create(self) -> None:
+        """Create the target from the temp, never replacing a file: a hard link (the
+        content appears whole); where the file system has no hard links (vfat, some FUSE),
+        an exclusive create of the target with the temp's content, fsynced."""
+        try:
+            os.link(self.tmp, self.target)  # fails if the target exists: never replaces
+        except OSError as e:
+            if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                raise
+            with open(self.tmp, "rb") as src:
+                data = src.read()
+            mode = os.stat(self.tmp).st_mode & 0o7777
+            fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            try:
+                os.write(fd, data)
+                os.fsync(fd)
+            except BaseException:
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    os.unlink(self.target)  # ours alone: O_EXCL made it a moment ago
+                raise
+            os.close(fd)
+        os.unlink(self.tmp)
 
     def discard(self) -> None:
         """Remove the temp file (quietly: it may already be gone)."""

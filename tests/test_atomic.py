@@ -167,6 +167,23 @@ def test_exclusive_create_never_replaces(tmp_path: Path) -> None:
     assert p.read_text() == "one\n" and mode(p) == 0o600 and leftovers(tmp_path) == []
 
 
+def test_exclusive_create_without_hard_links_still_never_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """vfat and some FUSE file systems refuse link() with EPERM: the token is then made
+    by an exclusive create (the reviewer found `serve` failing there)."""
+
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr("calsync.atomic.os.link", no_links)
+    p = tmp_path / "feed-token"
+    write_file(p, "one\n", mode=0o600, exclusive=True)
+    with pytest.raises(FileExistsError):
+        write_file(p, "two\n", mode=0o600, exclusive=True)
+    assert p.read_text() == "one\n" and mode(p) == 0o600 and leftovers(tmp_path) == []
+
+
 def test_sweep_removes_only_this_files_leftover_temps(tmp_path: Path) -> None:
     p = tmp_path / "a[1].ics"
     stage(p, b"x")  # a temp a killed process would leave behind
