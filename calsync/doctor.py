@@ -166,8 +166,9 @@ def _caldav_output(config: Config) -> list[Check]:
 
 
 def _writable(path: Path) -> Check:
-    """Can calsync replace `path` (temp file + rename in its folder)?"""
-    folder = path.parent
+    """Can calsync replace `path` (temp file + rename in its folder)? A symlink is
+    written through, so the folder that matters is its target's."""
+    folder = Path(os.path.realpath(path)).parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent  # the sync makes the missing folders
     if not folder.is_dir():

@@ -191,3 +191,18 @@ def test_caldav_password_file_problem_names_the_file_not_the_network(
     assert cross.startswith("✗ source") and "password_file" in cross
     fix_line = out.split(cross, 1)[1].splitlines()[1]
     assert fix in fix_line and "network" not in fix_line
+
+
+def test_a_symlinked_output_is_checked_where_it_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], feed: str
+) -> None:
+    # The calendar is written through the link, next to its target: a target under a
+    # plain file can never be written, though the link's own folder is fine.
+    (tmp_path / "not-a-folder").write_text("x")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "strength.ics").symlink_to(tmp_path / "not-a-folder" / "strength.ics")
+    cfg = _config(tmp_path, f'type = "ics"\nurl = "{feed}/plan.ics"')
+    code, out = doctor(capsys, cfg)
+    assert code == 1
+    (cross,) = crosses(out)
+    assert cross.startswith("✗ output") and "not-a-folder is not a folder" in cross
