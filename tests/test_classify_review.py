@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from calsync.classify_review import Answer, parse_set, pattern_for, save
-from calsync.cli import main
 from calsync.errors import ConfigError
+from tests.helpers import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUB = ROOT / "tests" / "calendars" / "club_runs_unsure_names.ics"
@@ -32,12 +32,6 @@ def user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("CALSYNC_CONFIG", raising=False)
     return tmp_path / "config.toml"
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def outside_classify(text: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from calsync.cli import main
+from tests.helpers import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = "2026-11-30T07:00"
@@ -25,12 +25,6 @@ def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no user config can leak in
     monkeypatch.delenv("CALSYNC_CONFIG", raising=False)
     return str(tmp_path / "config.toml")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_config_and_now_before_or_after_the_command_give_the_same_plan(
