@@ -22,28 +22,21 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from calsync import state_guard
-from calsync.config import load_config
-from calsync.state import StateStore
-from calsync.sync import run_sync
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import best  # noqa: E402
+
+from calsync import state_guard  # noqa: E402
+from calsync.config import load_config  # noqa: E402
+from calsync.state import StateStore  # noqa: E402
+from calsync.sync import run_sync  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 START = datetime.fromisoformat("2026-06-01T07:00-04:00")
-
-
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def opener(path: Path, check: str | None) -> Callable[[], Any]:

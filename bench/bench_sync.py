@@ -21,9 +21,7 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,20 +30,12 @@ import recurring_ical_events
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_calendar import NOW, generate  # noqa: E402
+from timing import best  # noqa: E402
 
 from calsync.config import load_config  # noqa: E402
 from calsync.sync import compute, read_window  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def main() -> None:
